@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Runs the compiled test suite with tap and ends with one line "N passed, M failed[, K skipped]".
+// `npm test` compiles first (pretest). Backends: TEST_DATABASE_URL and TEST_REDIS_URL select the
+// PostgreSQL and Redis suites; without them those suites are skipped and listed here. With CI=true a
+// skipped backend suite fails the run (the suites themselves turn a missing URL into a failure).
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const tapBin = join(dirname(require.resolve('tap/package.json')), 'dist/esm/run.mjs');
+const args = process.argv.slice(2);
+const files = args.length ? args : ['dist/test'];
+
+if (!process.env.TEST_DATABASE_URL) console.log('# TEST_DATABASE_URL unset: PostgreSQL suites are skipped (embedded PGlite suites run)');
+if (!process.env.TEST_REDIS_URL) console.log('# TEST_REDIS_URL unset: Redis suites are skipped (in-process store suites run)');
+
+// tap compiles its plugin set once per install (we drop its TypeScript loader: we run tsc output).
+const build = spawnSync(process.execPath, [tapBin, 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (build.status !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const run = spawnSync(process.execPath, [tapBin, '--reporter=tap', '--jobs=2', ...files], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  encoding: 'utf8',
+  maxBuffer: 512 * 1024 * 1024,
+});
+process.stdout.write(run.stdout ?? '');
+const summaries = [...(run.stdout ?? '').matchAll(/^# \{ (.*) \}$/gm)];
+const last = summaries[summaries.length - 1]?.[1] ?? '';
+const count = (k) => Number(new RegExp(`${k}: (\\d+)`).exec(last)?.[1] ?? 0);
+// tap counts assertions; report test files too so a crashed file cannot hide.
+const fileFails = [...(run.stdout ?? '').matchAll(/^not ok \d+ - (\S+)/gm)].map((m) => m[1]);
+if (fileFails.length) console.log(`# failing files: ${fileFails.join(' ')}`);
+const failed = count('fail') + (run.status !== 0 && count('fail') === 0 ? 1 : 0);
+const skipped = count('skip');
+console.log(`${count('pass')} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(run.status === 0 && failed === 0 ? 0 : 1);

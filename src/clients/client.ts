@@ -1,0 +1,52 @@
+import type { JSONWebKeySet } from 'jose';
+
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+export type ClientStatus = 'active' | 'disabled';
+
+/** One client secret: only its SHA-256 digest is ever stored. Times in epoch milliseconds. */
+export interface ClientSecret {
+  secretId: string;
+  /** sha256(secret), 32 bytes */
+  hash: Buffer;
+  /** non-secret leading characters, shown in lists so people can tell secrets apart */
+  prefix: string;
+  createdAt: number;
+  /** null = never expires */
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+}
+
+/** The client as the core sees it (camelCase); `clients/registration.ts` maps it to RFC 7591 metadata. */
+export interface Client {
+  clientId: string;
+  clientName: string | null;
+  status: ClientStatus;
+  tokenEndpointAuthMethod: AuthMethod;
+  /** RFC 7591 token_endpoint_auth_signing_alg: when set, the only alg accepted for client assertions */
+  tokenEndpointAuthSigningAlg: string | null;
+  /** extension: the alg this client's access tokens are signed with (null = deployment default) */
+  accessTokenSigningAlg: SigningAlg | null;
+  grantTypes: string[];
+  /** scopes the client may request; also its default when a request names none */
+  scopes: string[];
+  /** audiences the client may request; the first is the default */
+  audiences: string[];
+  /** seconds; null = deployment default */
+  accessTokenTtl: number | null;
+  jwks: JSONWebKeySet | null;
+  jwksUri: string | null;
+  /** sha256 of the RFC 7592 registration access token */
+  registrationAccessTokenHash: Buffer | null;
+  secrets: ClientSecret[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export function isSecretMethod(method: AuthMethod): boolean {
+  return method === 'client_secret_basic' || method === 'client_secret_post';
+}

@@ -1,0 +1,60 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * Every environment variable tokenmill reads, with its default and meaning. `load.ts` is the only
+ * reader of process.env; everything else receives a typed `Config`.
+ */
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'public listener port' }),
+  ADMIN_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8081, description: 'admin listener port; equal to PORT means one listener' }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'bind address' }),
+  ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'iss of every token; https in production; default http://127.0.0.1:$PORT' })),
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 32, description: 'bootstrap admin bearer token (at least 32 characters); generated in development' })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'postgres://… ; unset means embedded PGlite in DATA_DIR' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'redis://… or rediss://… ; unset means in-process stores' })),
+  DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'embedded database and generated secrets' }),
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
+  KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: '32 random bytes, base64url (43 characters): encrypts private signing keys at rest' })),
+  SIGNING_ALG: Type.Union([Type.Literal('ES256'), Type.Literal('RS256'), Type.Literal('PS256'), Type.Literal('EdDSA')], { default: 'ES256', description: 'default access-token signing algorithm' }),
+  ACCESS_TOKEN_TTL: Type.Integer({ minimum: 1, maximum: 86400, default: 3600, description: 'default access-token lifetime, seconds' }),
+  JWKS_MAX_AGE: Type.Integer({ minimum: 0, maximum: 86400, default: 300, description: 'Cache-Control max-age of the JWKS, seconds; a new key is published this long before it signs' }),
+  KEY_ROTATION_INTERVAL: Type.Integer({ minimum: 0, default: 2592000, description: 'seconds between automatic signing-key rotations (0 = never)' }),
+  KEYS_DIR: Type.String({ minLength: 1, default: './keys', description: 'operator-supplied PEM or JWK signing keys imported at start' }),
+  BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384, description: 'maximum form body, bytes' }),
+  ASSERTION_AUDIENCE_TOKEN_ENDPOINT: Type.Boolean({ default: false, description: 'also accept the token endpoint URL as client-assertion aud (older clients)' }),
+  ASSERTION_ALGS: Type.String({ default: 'ES256,ES384,PS256,PS384,PS512,EdDSA,RS256,RS384,RS512', pattern: '^[A-Za-z0-9,]+$', description: 'comma-separated client-assertion algorithm allow-list (asymmetric only)' }),
+  CLIENT_CACHE_TTL: Type.Integer({ minimum: 0, maximum: 60, default: 30, description: 'seconds a client record is served from memory without a database read' }),
+  TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from a reverse proxy (client IPs only; never the issuer)' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'worker processes sharing the listeners (node:cluster)' }),
+  SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 1, maximum: 300, default: 25, description: 'seconds to drain in-flight requests on SIGTERM' }),
+});
+export type RawConfig = Static<typeof ConfigSchema>;
+
+/** The typed configuration every module receives (camelCase inside, per DESIGN). */
+export interface Config {
+  port: number;
+  adminPort: number;
+  host: string;
+  issuer: string;
+  adminToken: string | null;
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  dataDir: string;
+  production: boolean;
+  nodeEnv: 'development' | 'production' | 'test';
+  keyEncryptionKey: string | null;
+  signingAlg: 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
+  accessTokenTtl: number;
+  jwksMaxAge: number;
+  keyRotationInterval: number;
+  keysDir: string;
+  bodyLimit: number;
+  assertionAudienceTokenEndpoint: boolean;
+  assertionAlgs: string[];
+  clientCacheTtl: number;
+  trustProxy: boolean;
+  logLevel: string;
+  workers: number;
+  shutdownTimeout: number;
+}

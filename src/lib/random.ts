@@ -1,0 +1,31 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Uniformly random base62 string of the given length (rejection sampling via randomInt). */
+export function randomBase62(length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += BASE62[randomInt(62)];
+  return out;
+}
+
+/** Fixed-width base62 encoding of an unsigned 32-bit integer (6 characters cover 2^32). */
+export function base62Fixed(value: number, width: number): string {
+  let out = '';
+  let v = value >>> 0;
+  for (let i = 0; i < width; i++) {
+    out = BASE62[v % 62] + out;
+    v = Math.floor(v / 62);
+  }
+  return out;
+}
+
+export function randomId(bytes = 16): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** CRC32 checksum of a token body in 6 base62 characters, as secret scanners expect (GitHub-style tokens). */
+export function checksum(body: string): string {
+  return base62Fixed(crc32(body), 6);
+}

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../../lib/clock.js';
+import { epochSeconds } from '../../lib/clock.js';
+import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationFeedPage, RevocationStore } from '../types.js';
+
+const PRUNE_EVERY_MS = 10_000;
+
+/**
+ * In-process revocation state for the embedded default: per process, which is exactly right for one
+ * node and wrong for a fleet (use Redis there). Entries are dropped once their effect has lapsed.
+ * Cursors are `<epoch>.<seq>`; a cursor from another epoch (a restarted process) gets a snapshot.
+ */
+export class MemoryRevocationStore implements RevocationStore {
+  private readonly clock: Clock;
+  private readonly epoch = randomBytes(6).toString('base64url');
+  private readonly tokens = new Map<string, number>();
+  private readonly clients = new Map<string, { revokedBefore: number; until: number }>();
+  private log: { seq: number; event: RevocationEvent }[] = [];
+  private seq = 0;
+  private lastPrune = 0;
+
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
+
+  async revokeToken(jti: string, exp: number, clientId: string | null): Promise<void> {
+    this.add({ type: 'token', jti, exp, clientId });
+  }
+
+  async revokeClient(clientId: string, revokedBefore: number, until: number): Promise<void> {
+    this.add({ type: 'client', clientId, revokedBefore, until });
+  }
+
+  async isRevoked(jti: string, clientId: string, iat: number): Promise<boolean> {
+    this.maybePrune();
+    const now = epochSeconds(this.clock);
+    const exp = this.tokens.get(jti);
+    if (exp !== undefined && exp > now) return true;
+    const c = this.clients.get(clientId);
+    return c !== undefined && c.until > now && iat < c.revokedBefore;
+  }
+
+  async feed(since: string | null, limit: number): Promise<RevocationFeedPage> {
+    this.prune();
+    const parsed = since ? /^([A-Za-z0-9_-]+)\.(\d+)$/.exec(since) : null;
+    const fromSeq = parsed && parsed[1] === this.epoch ? Number(parsed[2]) : null;
+    if (fromSeq === null || fromSeq > this.seq) {
+      // Unknown or foreign cursor: everything that still matters, then the tail from here on.
+      const events = this.log.map((e) => e.event);
+      return { events, cursor: `${this.epoch}.${this.seq}`, snapshot: true };
+    }
+    const page = this.log.filter((e) => e.seq > fromSeq).slice(0, limit);
+    const last = page[page.length - 1];
+    return { events: page.map((e) => e.event), cursor: `${this.epoch}.${last ? last.seq : fromSeq}`, snapshot: false };
+  }
+
+  async seed(events: RevocationEvent[]): Promise<void> {
+    for (const e of events) {
+      const known = e.type === 'token' ? this.tokens.has(e.jti) : (this.clients.get(e.clientId)?.revokedBefore ?? -1) >= e.revokedBefore;
+      if (!known) this.add(e);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  /** Entries currently held (for memory reporting and tests). */
+  size(): number {
+    return this.tokens.size + this.clients.size;
+  }
+
+  private add(e: RevocationEvent): void {
+    if (e.type === 'token') {
+      this.tokens.set(e.jti, Math.max(e.exp, this.tokens.get(e.jti) ?? 0));
+    } else {
+      const prev = this.clients.get(e.clientId);
+      this.clients.set(e.clientId, { revokedBefore: Math.max(e.revokedBefore, prev?.revokedBefore ?? 0), until: Math.max(e.until, prev?.until ?? 0) });
+    }
+    this.log.push({ seq: ++this.seq, event: e });
+    this.maybePrune();
+  }
+
+  private maybePrune(): void {
+    if (this.clock.now() - this.lastPrune >= PRUNE_EVERY_MS) this.prune();
+  }
+
+  private prune(): void {
+    this.lastPrune = this.clock.now();
+    const now = epochSeconds(this.clock);
+    for (const [jti, exp] of this.tokens) if (exp <= now) this.tokens.delete(jti);
+    for (const [id, c] of this.clients) if (c.until <= now) this.clients.delete(id);
+    this.log = this.log.filter(({ event: e }) => (e.type === 'token' ? e.exp : e.until) > now);
+  }
+}
+
+/** Single-use claims held in this process (one node only). */
+export class MemoryReplayCache implements ReplayCache {
+  private readonly clock: Clock;
+  private readonly claims = new Map<string, number>();
+  private lastPrune = 0;
+
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
+
+  async claim(key: string, expiresAtSeconds: number): Promise<boolean> {
+    const now = epochSeconds(this.clock);
+    if (this.clock.now() - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = this.clock.now();
+      for (const [k, exp] of this.claims) if (exp <= now) this.claims.delete(k);
+    }
+    const held = this.claims.get(key);
+    if (held !== undefined && held > now) return false;
+    this.claims.set(key, expiresAtSeconds);
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Invalidation within one process: handlers run synchronously on publish. */
+export class LocalInvalidationBus implements InvalidationBus {
+  private readonly handlers: ((channel: 'clients' | 'keys', id: string) => void)[] = [];
+
+  async publish(channel: 'clients' | 'keys', id: string): Promise<void> {
+    for (const h of this.handlers) h(channel, id);
+  }
+
+  subscribe(handler: (channel: 'clients' | 'keys', id: string) => void): void {
+    this.handlers.push(handler);
+  }
+
+  async close(): Promise<void> {}
+}

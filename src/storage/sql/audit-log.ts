@@ -1,0 +1,40 @@
+import type { AuditEvent, AuditLog, Page, Sql } from '../types.js';
+
+interface AuditRow {
+  id: string | number;
+  at: Date;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: 'success' | 'failure';
+  request_id: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+/** Append-only audit trail, newest first when listed; the cursor is the last id seen. */
+export class SqlAuditLog implements AuditLog {
+  private readonly sql: Sql;
+  constructor(sql: Sql) {
+    this.sql = sql;
+  }
+
+  async record(e: AuditEvent): Promise<void> {
+    await this.sql.query('INSERT INTO audit_log (at, actor, action, target, outcome, request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+      new Date(e.at), e.actor, e.action, e.target, e.outcome, e.requestId, e.detail ? JSON.stringify(e.detail) : null,
+    ]);
+  }
+
+  async list(limit: number, cursor: string | null): Promise<Page<AuditEvent>> {
+    const before = cursor !== null && /^\d{1,18}$/.test(cursor) ? cursor : null;
+    const { rows } = await this.sql.query<AuditRow>(
+      `SELECT * FROM audit_log ${before ? 'WHERE id < $2' : ''} ORDER BY id DESC LIMIT $1`,
+      before ? [limit + 1, before] : [limit + 1],
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => ({ id: String(r.id), at: r.at.getTime(), actor: r.actor, action: r.action, target: r.target, outcome: r.outcome, requestId: r.request_id, detail: r.detail })),
+      nextCursor: rows.length > limit && last ? String(last.id) : null,
+    };
+  }
+}

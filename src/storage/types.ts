@@ -1,0 +1,163 @@
+import type { Client, ClientSecret, ClientStatus, AuthMethod } from '../clients/client.js';
+
+/**
+ * The only SQL surface. One dialect (PostgreSQL), two engines: `pg` and PGlite.
+ * `transaction` runs `fn` on one connection inside BEGIN/COMMIT (ROLLBACK on throw), which
+ * advisory transaction locks and multi-row writes need.
+ */
+export interface SqlQueryable {
+  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<{ rows: Row[] }>;
+}
+export interface Sql extends SqlQueryable {
+  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Thrown by any store when its backend cannot be reached; rendered as 503 temporarily_unavailable. */
+export class StoreUnavailableError extends Error {
+  readonly store: string;
+  constructor(store: string, cause?: unknown) {
+    super(`${store} is unavailable`, { cause });
+    this.name = 'StoreUnavailableError';
+    this.store = store;
+  }
+}
+
+export interface ClientListFilter {
+  status?: ClientStatus;
+  authMethod?: AuthMethod;
+  namePrefix?: string;
+}
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export type ClientPatch = Partial<
+  Pick<
+    Client,
+    | 'clientName'
+    | 'status'
+    | 'tokenEndpointAuthMethod'
+    | 'tokenEndpointAuthSigningAlg'
+    | 'accessTokenSigningAlg'
+    | 'grantTypes'
+    | 'scopes'
+    | 'audiences'
+    | 'accessTokenTtl'
+    | 'jwks'
+    | 'jwksUri'
+    | 'registrationAccessTokenHash'
+  >
+>;
+
+export interface ClientStore {
+  /** Inserts the client and its secrets atomically. */
+  create(client: Client): Promise<void>;
+  /** The client with all its secrets (expired ones included; callers decide), or null. */
+  get(clientId: string): Promise<Client | null>;
+  /** Applies the patch, bumps updatedAt; null when the client does not exist. */
+  update(clientId: string, patch: ClientPatch, now: number): Promise<Client | null>;
+  delete(clientId: string): Promise<boolean>;
+  list(limit: number, cursor: string | null, filter?: ClientListFilter): Promise<Page<Client>>;
+  addSecret(clientId: string, secret: ClientSecret): Promise<void>;
+  /** Sets expires_at of the given secrets to `expiresAt` when it is earlier than theirs. */
+  expireSecrets(clientId: string, secretIds: string[], expiresAt: number): Promise<void>;
+  deleteSecret(clientId: string, secretId: string): Promise<boolean>;
+  /** Batched last-used bookkeeping: secretId → epoch ms. */
+  touchSecrets(lastUsed: ReadonlyMap<string, number>): Promise<void>;
+}
+
+export type KeyOrigin = 'generated' | 'imported';
+
+/** A signing key at rest. Times in epoch ms; state is derived from them and the clock. */
+export interface StoredKey {
+  kid: string;
+  alg: string;
+  publicJwk: Record<string, unknown>;
+  /** the private JWK as compact JWE (dir + A256GCM) under KEY_ENCRYPTION_KEY */
+  privateJwe: string;
+  origin: KeyOrigin;
+  createdAt: number;
+  /** signs from this time on (published before it) */
+  activatesAt: number;
+  /** stops signing at this time (null = until a newer key of the same alg activates) */
+  retiresAt: number | null;
+  /** removed from the JWKS at this time (null = not yet scheduled) */
+  removeAt: number | null;
+}
+
+export interface KeyStore {
+  list(): Promise<StoredKey[]>;
+  insert(key: StoredKey): Promise<void>;
+  /** Records retirement times of a key. */
+  setRetirement(kid: string, retiresAt: number, removeAt: number): Promise<void>;
+  delete(kid: string): Promise<void>;
+  /**
+   * Runs `fn` while holding the cluster-wide key-management lock (PostgreSQL advisory transaction
+   * lock; a no-op mutex on PGlite), so two nodes never create keys at the same time.
+   */
+  withLock<T>(fn: (store: KeyStore) => Promise<T>): Promise<T>;
+}
+
+/** One entry of the revocation feed. Times in epoch seconds (JWT NumericDate), as resource servers see them. */
+export type RevocationEvent =
+  | { type: 'token'; jti: string; exp: number; clientId: string | null }
+  | { type: 'client'; clientId: string; revokedBefore: number; until: number };
+
+/** Durable, ordered record of revocations (SQL). Used to re-seed a fast store that lost them. */
+export interface RevocationLog {
+  append(event: RevocationEvent): Promise<void>;
+  /** Every event whose effect has not yet lapsed at `nowSeconds`. */
+  live(nowSeconds: number): Promise<RevocationEvent[]>;
+  prune(nowSeconds: number): Promise<void>;
+}
+
+export interface RevocationFeedPage {
+  events: RevocationEvent[];
+  cursor: string;
+  /** true when the cursor was older than the retained window and `events` is a full snapshot */
+  snapshot: boolean;
+}
+
+/** Fast revocation state shared by the fleet (Redis) or the process (memory). */
+export interface RevocationStore {
+  revokeToken(jti: string, exp: number, clientId: string | null): Promise<void>;
+  revokeClient(clientId: string, revokedBefore: number, until: number): Promise<void>;
+  /** true when the token is revoked, by jti or by a client-wide revocation covering its iat. */
+  isRevoked(jti: string, clientId: string, iat: number): Promise<boolean>;
+  feed(since: string | null, limit: number): Promise<RevocationFeedPage>;
+  /** Loads events from the durable log (idempotent); used at start and when the store comes back empty. */
+  seed(events: RevocationEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Single-use markers for client-assertion `jti`s. */
+export interface ReplayCache {
+  /** Atomically claims `key` until `expiresAtSeconds`; false when it was already claimed. */
+  claim(key: string, expiresAtSeconds: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface AuditEvent {
+  id?: string;
+  at: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: 'success' | 'failure';
+  requestId: string | null;
+  detail?: Record<string, unknown> | null;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent): Promise<void>;
+  list(limit: number, cursor: string | null): Promise<Page<AuditEvent>>;
+}
+
+/** Cross-node cache invalidation (Redis pub/sub; in-process on the embedded default). */
+export interface InvalidationBus {
+  publish(channel: 'clients' | 'keys', id: string): Promise<void>;
+  subscribe(handler: (channel: 'clients' | 'keys', id: string) => void): void;
+  close(): Promise<void>;
+}
