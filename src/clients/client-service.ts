@@ -1,0 +1,137 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../lib/clock.js';
+import { checksum, randomBase62 } from '../lib/random.js';
+import type { Revocations } from '../oauth/revocation.js';
+import type { ClientPatch, ClientStore, InvalidationBus } from '../storage/types.js';
+import { isSecretMethod, type Client, type ClientSecret } from './client.js';
+import type { ClientMetadata } from './registration.js';
+import { newClientSecret } from './secret.js';
+
+export const newClientId = (): string => `tmc_${randomBase62(22)}`;
+export const newSecretId = (): string => `sec_${randomBase62(16)}`;
+
+function newRegistrationAccessToken(): string {
+  const body = `tmrat_${randomBase62(43)}`;
+  return body + checksum(body);
+}
+const sha256 = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+export interface Registered {
+  client: Client;
+  /** shown once, never stored */
+  clientSecret: string | null;
+  registrationAccessToken: string;
+}
+
+export interface RotatedSecret {
+  secret: ClientSecret;
+  clientSecret: string;
+}
+
+/**
+ * Every write to a client goes through here: the store, then cache invalidation on every node
+ * (the bus), and for deletion a client-wide revocation first, so no token of a deleted client
+ * outlives it anywhere.
+ */
+export class ClientService {
+  private readonly store: ClientStore;
+  private readonly bus: InvalidationBus;
+  private readonly revocations: Revocations;
+  private readonly clock: Clock;
+  private readonly defaultSecretTtlMs: number | null;
+
+  constructor(deps: { store: ClientStore; bus: InvalidationBus; revocations: Revocations; clock: Clock; defaultSecretTtlMs: number | null }) {
+    this.store = deps.store;
+    this.bus = deps.bus;
+    this.revocations = deps.revocations;
+    this.clock = deps.clock;
+    this.defaultSecretTtlMs = deps.defaultSecretTtlMs;
+  }
+
+  async register(meta: ClientMetadata): Promise<Registered> {
+    const now = this.clock.now();
+    const registrationAccessToken = newRegistrationAccessToken();
+    let clientSecret: string | null = null;
+    const secrets: ClientSecret[] = [];
+    if (isSecretMethod(meta.tokenEndpointAuthMethod)) {
+      const s = newClientSecret(newSecretId(), now, this.defaultSecretTtlMs === null ? null : now + this.defaultSecretTtlMs);
+      clientSecret = s.value;
+      secrets.push(s.record);
+    }
+    const client: Client = { ...meta, clientId: newClientId(), status: 'active', registrationAccessTokenHash: sha256(registrationAccessToken), secrets, createdAt: now, updatedAt: now };
+    await this.store.create(client);
+    return { client, clientSecret, registrationAccessToken };
+  }
+
+  get(clientId: string): Promise<Client | null> {
+    return this.store.get(clientId);
+  }
+
+  /** Constant-time check of an RFC 7592 registration access token against the stored hash. */
+  static registrationTokenMatches(client: Client | null, presented: string): boolean {
+    const digest = sha256(presented);
+    const expected = client?.registrationAccessTokenHash ?? sha256('tokenmill-no-registration-token');
+    return timingSafeEqual(digest, expected) && client !== null && client.registrationAccessTokenHash !== null;
+  }
+
+  /**
+   * Applies a metadata change. Switching to a secret method issues a first secret when the client
+   * has none live; switching away from secrets ends them.
+   */
+  async update(clientId: string, patch: ClientPatch): Promise<{ client: Client; clientSecret: string | null } | null> {
+    const before = await this.store.get(clientId);
+    if (!before) return null;
+    const now = this.clock.now();
+    let clientSecret: string | null = null;
+    const method = patch.tokenEndpointAuthMethod ?? before.tokenEndpointAuthMethod;
+    const live = before.secrets.filter((s) => s.expiresAt === null || s.expiresAt > now);
+    if (isSecretMethod(method) && live.length === 0) {
+      const s = newClientSecret(newSecretId(), now, this.defaultSecretTtlMs === null ? null : now + this.defaultSecretTtlMs);
+      await this.store.addSecret(clientId, s.record);
+      clientSecret = s.value;
+    } else if (!isSecretMethod(method) && live.length > 0) {
+      await this.store.expireSecrets(clientId, live.map((s) => s.secretId), now);
+    }
+    const client = await this.store.update(clientId, patch, now);
+    await this.changed(clientId);
+    return client ? { client, clientSecret } : null;
+  }
+
+  /** Deletes the client after revoking every token it holds (client-wide revocation). */
+  async delete(clientId: string): Promise<boolean> {
+    const existing = await this.store.get(clientId);
+    if (!existing) return false;
+    await this.revocations.revokeClient(clientId);
+    const deleted = await this.store.delete(clientId);
+    await this.changed(clientId);
+    return deleted;
+  }
+
+  /**
+   * Issues a new secret. Older live secrets end at once (`previousSecretTtlMs` 0) or after the
+   * grace period; each secret keeps its own expiry.
+   */
+  async rotateSecret(clientId: string, options: { expiresInMs: number | null | undefined; previousSecretTtlMs: number }): Promise<RotatedSecret | null> {
+    const client = await this.store.get(clientId);
+    if (!client) return null;
+    const now = this.clock.now();
+    const expiresIn = options.expiresInMs === undefined ? this.defaultSecretTtlMs : options.expiresInMs;
+    const s = newClientSecret(newSecretId(), now, expiresIn === null ? null : now + expiresIn);
+    await this.store.addSecret(clientId, s.record);
+    const older = client.secrets.filter((x) => x.expiresAt === null || x.expiresAt > now).map((x) => x.secretId);
+    await this.store.expireSecrets(clientId, older, now + options.previousSecretTtlMs);
+    await this.changed(clientId);
+    return { secret: s.record, clientSecret: s.value };
+  }
+
+  async deleteSecret(clientId: string, secretId: string): Promise<boolean> {
+    const deleted = await this.store.deleteSecret(clientId, secretId);
+    if (deleted) await this.changed(clientId);
+    return deleted;
+  }
+
+  /** Every node drops its cached copy (the publishing node included, through the bus). */
+  private async changed(clientId: string): Promise<void> {
+    await this.bus.publish('clients', clientId);
+  }
+}

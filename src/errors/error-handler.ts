@@ -1,0 +1,65 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { StoreUnavailableError } from '../storage/types.js';
+import { OAuthError } from './oauth-error.js';
+import { InsufficientScope, InvalidClient, InvalidClientMetadata, InvalidRequest, InvalidToken, PayloadTooLarge, TemporarilyUnavailable } from './oauth-errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** what the one-line request log records about a failure (code and private detail, never input) */
+    failure: { error: string; detail?: string } | null;
+  }
+  interface FastifyContextConfig {
+    /** the OAuth error code for a schema violation on this route (default invalid_request) */
+    schemaErrorCode?: 'invalid_request' | 'invalid_client_metadata';
+  }
+}
+
+/** Maps anything thrown to the OAuthError that answers it. */
+function toOAuthError(err: FastifyError | Error, request: FastifyRequest): OAuthError | null {
+  if (err instanceof OAuthError) return err;
+  if (err instanceof StoreUnavailableError) return new TemporarilyUnavailable(`the ${err.store} is unavailable; retry later`);
+  const fe = err as FastifyError;
+  if (fe.validation) {
+    const field = fe.validation[0]?.instancePath?.replace(/^\//, '').replace(/\//g, '.') || (fe.validation[0]?.params as { missingProperty?: string } | undefined)?.missingProperty || 'body';
+    const message = `${field}: ${fe.validation[0]?.message ?? 'is invalid'}`.replace(/["\\]/g, "'");
+    return request.routeOptions.config.schemaErrorCode === 'invalid_client_metadata' ? new InvalidClientMetadata(message) : new InvalidRequest(message);
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PayloadTooLarge();
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new InvalidRequest('the request body is malformed or of an unsupported type');
+    default:
+      break;
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new InvalidRequest('the request is malformed');
+  return null;
+}
+
+/**
+ * The only serializer of errors (DESIGN): `{"error","error_description"}` with the status and the
+ * headers the RFCs require — a Basic challenge on invalid_client (RFC 6749 §5.2, RFC 9110
+ * §15.5.2) and RFC 6750 §3 Bearer challenges.
+ */
+export function createErrorHandler(issuer: string) {
+  const realm = `realm="${issuer}"`;
+  return function errorHandler(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
+    const oauth = toOAuthError(err, request);
+    if (!oauth) {
+      request.log.error({ err }, 'unhandled error');
+      request.failure = { error: 'server_error' };
+      return reply.code(500).type('application/json; charset=utf-8').send({ error: 'server_error', error_description: 'internal error' });
+    }
+    request.failure = oauth.detail === undefined ? { error: oauth.error } : { error: oauth.error, detail: oauth.detail };
+    if (err instanceof StoreUnavailableError) request.failure.detail = err.message;
+    reply.code(oauth.status).headers(oauth.headers);
+    if (oauth instanceof InvalidClient) reply.header('www-authenticate', `Basic ${realm}`);
+    else if (oauth instanceof InvalidToken) reply.header('www-authenticate', oauth.bearerError ? `Bearer ${realm}, error="${oauth.bearerError}", error_description="${oauth.description}"` : `Bearer ${realm}`);
+    else if (oauth instanceof InsufficientScope) reply.header('www-authenticate', `Bearer ${realm}, error="insufficient_scope", error_description="${oauth.description}", scope="${oauth.requiredScope}"`);
+    return reply.type('application/json; charset=utf-8').send(oauth.toJSON());
+  };
+}

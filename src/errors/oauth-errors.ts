@@ -1,0 +1,110 @@
+import { OAuthError } from './oauth-error.js';
+
+/** RFC 6749 §5.2: malformed, repeated or missing parameter, two auth methods, wrong content type. */
+export class InvalidRequest extends OAuthError {
+  constructor(description: string, detail?: string) {
+    super(400, 'invalid_request', description, detail === undefined ? {} : { detail });
+  }
+}
+
+/**
+ * RFC 6749 §5.2 invalid_client, always 401 with a Basic challenge (RFC 9110 §15.5.2). The public
+ * body is identical for every cause (SECURITY C4); the cause is `detail`, for the log only.
+ */
+export class InvalidClient extends OAuthError {
+  constructor(detail: string) {
+    super(401, 'invalid_client', 'client authentication failed', { detail });
+  }
+}
+
+export class UnauthorizedClient extends OAuthError {
+  constructor(description = 'the client is not allowed to use this grant type') {
+    super(400, 'unauthorized_client', description);
+  }
+}
+
+export class UnsupportedGrantType extends OAuthError {
+  constructor() {
+    super(400, 'unsupported_grant_type', 'only grant_type=client_credentials is supported');
+  }
+}
+
+export class InvalidScope extends OAuthError {
+  constructor(description: string) {
+    super(400, 'invalid_scope', description);
+  }
+}
+
+/** RFC 8707 §2. */
+export class InvalidTarget extends OAuthError {
+  constructor(description: string) {
+    super(400, 'invalid_target', description);
+  }
+}
+
+/** RFC 7591 §3.2.2. */
+export class InvalidClientMetadata extends OAuthError {
+  constructor(description: string) {
+    super(400, 'invalid_client_metadata', description);
+  }
+}
+
+/** RFC 6750 §3.1: bearer token missing (no error code) or invalid. `realm` is filled in by the error handler. */
+export class InvalidToken extends OAuthError {
+  readonly bearerError: string | null;
+  constructor(description?: string, missing = false) {
+    super(401, 'invalid_token', description ?? 'the access token is missing, invalid or expired');
+    this.bearerError = missing ? null : 'invalid_token';
+  }
+}
+
+/** RFC 6750 §3.1. */
+export class InsufficientScope extends OAuthError {
+  readonly requiredScope: string;
+  constructor(requiredScope: string) {
+    super(403, 'insufficient_scope', 'the access token lacks the required scope');
+    this.requiredScope = requiredScope;
+  }
+}
+
+export class TemporarilyUnavailable extends OAuthError {
+  constructor(description = 'a backing service is unavailable; retry later', retryAfterSeconds = 5) {
+    super(503, 'temporarily_unavailable', description, { headers: { 'retry-after': String(retryAfterSeconds) } });
+  }
+}
+
+export class MethodNotAllowed extends OAuthError {
+  constructor(allow: string) {
+    super(405, 'invalid_request', 'method not allowed', { headers: { allow } });
+  }
+}
+
+export class PayloadTooLarge extends OAuthError {
+  constructor() {
+    super(413, 'invalid_request', 'request body too large');
+  }
+}
+
+export class NotFound extends OAuthError {
+  constructor(description = 'not found') {
+    super(404, 'not_found', description);
+  }
+}
+
+export class Conflict extends OAuthError {
+  constructor(description: string) {
+    super(409, 'conflict', description);
+  }
+}
+
+export class Forbidden extends OAuthError {
+  constructor(description: string) {
+    super(403, 'forbidden', description);
+  }
+}
+
+export class TooManyRequests extends OAuthError {
+  constructor(retryAfterSeconds: number) {
+    super(429, 'too_many_requests', 'too many failed attempts; retry later', { headers: { 'retry-after': String(retryAfterSeconds) } });
+  }
+}

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { SignJWT, createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Client } from '../clients/client.js';
+import { TemporarilyUnavailable } from '../errors/oauth-errors.js';
+import type { Keyring } from '../keys/keyring.js';
+import { epochSeconds } from '../lib/clock.js';
+import type { OAuthContext } from './context.js';
+
+export const ACCESS_TOKEN_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
+const MAX_TOKEN_LENGTH = 8192;
+
+export interface AccessTokenClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  client_id: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  jti: string;
+  scope?: string;
+}
+
+export interface IssuedToken {
+  accessToken: string;
+  expiresIn: number;
+  scope: string;
+}
+
+/** RFC 9068 §2: a JWS with `typ: at+jwt`, a kid from the JWKS, and iss, sub, client_id, aud, exp, iat, jti, scope. */
+export async function mintAccessToken(client: Client, scopes: readonly string[], audience: string, ctx: OAuthContext): Promise<IssuedToken> {
+  const alg = client.accessTokenSigningAlg ?? ctx.config.signingAlg;
+  const key = ctx.keyring.signingKey(alg);
+  if (!key) throw new TemporarilyUnavailable(`no active ${alg} signing key`);
+  const iat = epochSeconds(ctx.clock);
+  const ttl = client.accessTokenTtl ?? ctx.config.accessTokenTtl;
+  const scope = scopes.join(' ');
+  const claims: Record<string, unknown> = { iss: ctx.config.issuer, sub: client.clientId, client_id: client.clientId, aud: audience, exp: iat + ttl, iat, jti: randomBytes(16).toString('base64url') };
+  if (scope) claims.scope = scope;
+  const accessToken = await new SignJWT(claims).setProtectedHeader({ alg, typ: 'at+jwt', kid: key.kid }).sign(key.privateKey);
+  return { accessToken, expiresIn: ttl, scope };
+}
+
+let cachedJwks: { source: JSONWebKeySet; keySet: JWTVerifyGetKey } | null = null;
+function ownKeySet(keyring: Keyring): JWTVerifyGetKey {
+  const jwks = keyring.jwks();
+  if (cachedJwks?.source !== jwks) cachedJwks = { source: jwks, keySet: createLocalJWKSet(jwks) };
+  return cachedJwks.keySet;
+}
+
+/**
+ * Verifies a token this server minted (signature by a published key, typ, iss, exp, required
+ * claims). Null for anything that is not a currently valid token of ours.
+ */
+export async function verifyOwnAccessToken(token: string, ctx: OAuthContext, options: { allowExpired?: boolean } = {}): Promise<AccessTokenClaims | null> {
+  if (token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) return null;
+  try {
+    const { payload } = await jwtVerify(token, ownKeySet(ctx.keyring), {
+      issuer: ctx.config.issuer,
+      typ: 'at+jwt',
+      algorithms: ACCESS_TOKEN_ALGS,
+      requiredClaims: ['iss', 'sub', 'client_id', 'aud', 'exp', 'iat', 'jti'],
+      currentDate: new Date(options.allowExpired ? 0 : ctx.clock.now()),
+    });
+    if (typeof payload.client_id !== 'string' || typeof payload.jti !== 'string') return null;
+    return payload as AccessTokenClaims;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Client } from '../../clients/client.js';
+import { InvalidClient, InvalidRequest } from '../../errors/oauth-errors.js';
+import { epochSeconds } from '../../lib/clock.js';
+import type { OAuthContext } from '../context.js';
+
+export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const MAX_ASSERTION_LENGTH = 8192; // REQ-JWT7
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/; // REQ-J2: one compact JWS, nothing else
+const CLOCK_SKEW = 15; // seconds (SECURITY §3.5)
+const MAX_LIFETIME = 300; // seconds: exp at most 5 minutes ahead (SPEC, rfc7523bis)
+const MAX_FUTURE_IAT = 60; // FAPI 2.0 §5.3.2.1
+const ACCEPTED_TYP = new Set(['jwt', 'client-authentication+jwt', 'application/client-authentication+jwt']);
+
+interface KeySetEntry {
+  updatedAt: number;
+  keySet: JWTVerifyGetKey;
+}
+const keySets = new Map<string, KeySetEntry>();
+
+/** The client's registered keys (REQ-J9: never from jku, x5u, jwk or x5c headers). */
+function keySetFor(client: Client): JWTVerifyGetKey {
+  const cached = keySets.get(client.clientId);
+  if (cached && cached.updatedAt === client.updatedAt) return cached.keySet;
+  let keySet: JWTVerifyGetKey;
+  if (client.jwks) keySet = createLocalJWKSet(client.jwks);
+  else if (client.jwksUri) keySet = createRemoteJWKSet(new URL(client.jwksUri), { timeoutDuration: 2500, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+  else throw new InvalidClient('client has no registered keys');
+  if (keySets.size > 10_000) keySets.clear();
+  keySets.set(client.clientId, { updatedAt: client.updatedAt, keySet });
+  return keySet;
+}
+
+/** REQ-J12: the payload must be a JSON object without duplicate member names at its top level. */
+function hasDuplicateTopLevelMembers(json: string): boolean {
+  const seen = new Set<string>();
+  let depth = 0;
+  let i = 0;
+  let expectKey = false;
+  while (i < json.length) {
+    const ch = json[i];
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < json.length && json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(json.slice(i, j + 1)) as string;
+        if (seen.has(key)) return true;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (ch === '{' || ch === '[') {
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (ch === '}' || ch === ']') depth--;
+    else if (ch === ',' && depth === 1) expectKey = true;
+    i++;
+  }
+  return false;
+}
+
+function readPayload(assertion: string): JWTPayload {
+  const segment = assertion.split('.', 2)[1] ?? '';
+  let json: string;
+  try {
+    json = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(segment, 'base64url'));
+  } catch {
+    throw new InvalidClient('assertion payload is not UTF-8');
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(json);
+  } catch {
+    throw new InvalidClient('assertion payload is not JSON');
+  }
+  if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw new InvalidClient('assertion payload is not a JSON object');
+  if (hasDuplicateTopLevelMembers(json)) throw new InvalidClient('assertion payload has duplicate members');
+  return payload as JWTPayload;
+}
+
+/**
+ * RFC 7523 §3 with draft-ietf-oauth-rfc7523bis: authenticates a client by its signed assertion.
+ * Every failure is invalid_client (REQ-J13); the jti is claimed single-use on every node (REQ-J7),
+ * and an unreachable replay cache fails closed (503).
+ */
+export async function authenticateAssertion(assertion: string, assertionType: string | undefined, bodyClientId: string | undefined, ctx: OAuthContext): Promise<Client> {
+  if (assertionType !== ASSERTION_TYPE) throw new InvalidRequest('client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+  if (assertion.length > MAX_ASSERTION_LENGTH || !COMPACT_JWS.test(assertion)) throw new InvalidClient('assertion is not a compact JWS');
+
+  const claims = readPayload(assertion);
+  const sub = claims.sub;
+  if (typeof sub !== 'string' || typeof claims.iss !== 'string' || claims.iss !== sub) throw new InvalidClient('assertion iss and sub must both be the client_id');
+  if (bodyClientId !== undefined && bodyClientId !== sub) throw new InvalidRequest('client_id does not match the authenticated client');
+
+  const client = await ctx.clients.get(sub);
+  if (!client) throw new InvalidClient('unknown client');
+  if (client.status !== 'active') throw new InvalidClient('client is disabled');
+  if (client.tokenEndpointAuthMethod !== 'private_key_jwt') throw new InvalidClient('client is not registered for private_key_jwt');
+
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(assertion);
+  } catch {
+    throw new InvalidClient('assertion header is malformed');
+  }
+  if (header.typ !== undefined && (typeof header.typ !== 'string' || !ACCEPTED_TYP.has(header.typ.toLowerCase()))) throw new InvalidClient('assertion typ is not acceptable');
+
+  const algorithms = client.tokenEndpointAuthSigningAlg ? [client.tokenEndpointAuthSigningAlg] : ctx.config.assertionAlgs;
+  const now = epochSeconds(ctx.clock);
+  try {
+    await jwtVerify(assertion, keySetFor(client), {
+      algorithms: [...algorithms],
+      issuer: sub,
+      subject: sub,
+      clockTolerance: CLOCK_SKEW,
+      currentDate: new Date(ctx.clock.now()),
+      requiredClaims: ['exp', 'jti'],
+    });
+  } catch (err) {
+    if (err instanceof errors.JOSEError) throw new InvalidClient(`assertion rejected: ${err.code}`);
+    throw new InvalidClient('assertion rejected');
+  }
+
+  // REQ-J4: the issuer identifier as the sole audience, a single string (arrays refused).
+  const expected = ctx.config.assertionAudienceTokenEndpoint ? [ctx.config.issuer, `${ctx.config.issuer}/oauth2/token`] : [ctx.config.issuer];
+  if (typeof claims.aud !== 'string' || !expected.includes(claims.aud)) throw new InvalidClient('assertion aud must be the issuer identifier');
+
+  const exp = claims.exp as number;
+  if (exp - now > MAX_LIFETIME + CLOCK_SKEW) throw new InvalidClient('assertion exp is too far in the future');
+  if (claims.iat !== undefined) {
+    if (typeof claims.iat !== 'number') throw new InvalidClient('assertion iat is not a number');
+    if (claims.iat > now + MAX_FUTURE_IAT) throw new InvalidClient('assertion iat is in the future');
+    if (exp - claims.iat > MAX_LIFETIME + CLOCK_SKEW || now - claims.iat > MAX_LIFETIME + CLOCK_SKEW) throw new InvalidClient('assertion lifetime is too long');
+  }
+  if (claims.nbf !== undefined && typeof claims.nbf !== 'number') throw new InvalidClient('assertion nbf is not a number');
+  const jti = claims.jti;
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new InvalidClient('assertion jti is missing or too long');
+
+  // The key is hashed so client input never shapes a store key's length or characters.
+  const replayKey = createHash('sha256').update(sub).update('\u0000').update(jti).digest('base64url');
+  if (!(await ctx.replay.claim(replayKey, exp + CLOCK_SKEW))) throw new InvalidClient('assertion jti was already used');
+  return client;
+}

@@ -1,0 +1,16 @@
+import type { Client } from '../../clients/client.js';
+import { UnauthorizedClient } from '../../errors/oauth-errors.js';
+import { mintAccessToken, type IssuedToken } from '../access-token.js';
+import { resolveAudience } from '../audience.js';
+import type { OAuthContext } from '../context.js';
+import type { Params } from '../params.js';
+import { resolveScopes } from '../scope.js';
+
+/** RFC 6749 §4.4 for an authenticated client: grant allowed, then scope, then audience (SECURITY C6). */
+export async function clientCredentialsGrant(client: Client, params: Params, ctx: OAuthContext): Promise<IssuedToken> {
+  if (!client.grantTypes.includes('client_credentials')) throw new UnauthorizedClient();
+  const scopes = resolveScopes(params.get('scope'), client.scopes);
+  const resource = params.get('resource');
+  const audience = resolveAudience(resource === undefined ? undefined : resource.split('\u0000'), params.get('audience'), client.audiences, ctx.config.issuer);
+  return mintAccessToken(client, scopes, audience, ctx);
+}

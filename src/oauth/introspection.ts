@@ -1,0 +1,48 @@
+import { InvalidRequest } from '../errors/oauth-errors.js';
+import { verifyOwnAccessToken, type AccessTokenClaims } from './access-token.js';
+import { CLIENT_AUTH_PARAMS, authenticateCaller, type Caller } from './client-auth/index.js';
+import type { OAuthContext } from './context.js';
+import { readParams, rejectQueryParams } from './params.js';
+
+export const INTROSPECT_PARAMS = ['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS] as const;
+
+export type IntrospectionResponse = { active: false } | ({ active: true; token_type: 'Bearer' } & AccessTokenClaims);
+
+/** REQ-I5: a client sees tokens issued to itself or addressed to it (its client_id or an audience it serves). */
+function mayIntrospect(caller: Caller, claims: AccessTokenClaims): boolean {
+  if (caller.kind === 'admin') return true;
+  const me = caller.client;
+  if (claims.client_id === me.clientId) return true;
+  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  return aud.includes(me.clientId) || aud.some((a) => me.audiences.includes(a));
+}
+
+/**
+ * RFC 7662 for a token this server minted: active only when the signature, issuer and expiry hold,
+ * its client still exists and is active, it is not revoked (checked, or the request fails with
+ * 503: REQ-I6), and the caller may see it. Anything else is `{"active": false}` with no other member.
+ */
+export async function introspect(token: string, caller: Caller, ctx: OAuthContext): Promise<IntrospectionResponse> {
+  const claims = await verifyOwnAccessToken(token, ctx);
+  if (!claims || !mayIntrospect(caller, claims)) return { active: false };
+  const client = await ctx.clients.get(claims.client_id);
+  if (!client || client.status !== 'active') return { active: false };
+  if (await ctx.revocations.isRevoked(claims.jti, claims.client_id, claims.iat)) return { active: false };
+  return { active: true, token_type: 'Bearer', ...claims };
+}
+
+export interface IntrospectRequest {
+  body: unknown;
+  query: unknown;
+  authorization: string | undefined;
+}
+
+export async function introspectionEndpoint(req: IntrospectRequest, ctx: OAuthContext, onCaller?: (clientId: string) => void): Promise<IntrospectionResponse> {
+  rejectQueryParams(req.query, INTROSPECT_PARAMS);
+  const params = readParams(req.body, INTROSPECT_PARAMS);
+  const caller = await authenticateCaller(params, req.authorization, ctx, true);
+  if (caller.kind === 'client') onCaller?.(caller.client.clientId);
+  const token = params.get('token');
+  if (token === undefined) throw new InvalidRequest('token is missing');
+  return introspect(token, caller, ctx);
+}

@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import type { Runtime } from '../runtime.js';
+
+const CHECK_TIMEOUT_MS = 1000;
+
+/** GET /healthz (the process is alive) and GET /readyz (each dependency answers), on both listeners. */
+export function healthRoutes(app: FastifyInstance, rt: Runtime, state: { shuttingDown: boolean }): void {
+  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const checks: Record<string, string> = {};
+    await Promise.all(
+      rt.dependencies.map(async (d) => {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([d.check(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS)))]);
+          checks[d.name] = 'ok';
+        } catch {
+          checks[d.name] = 'unavailable';
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    checks.signing_key = rt.keyring.signingKey(rt.config.signingAlg) ? 'ok' : 'missing';
+    const ready = !state.shuttingDown && Object.values(checks).every((v) => v === 'ok');
+    return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ status: ready ? 'ready' : state.shuttingDown ? 'shutting_down' : 'unavailable', checks });
+  });
+}

@@ -1,0 +1,102 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Client } from '../clients/client.js';
+import { ClientService } from '../clients/client-service.js';
+import { clientToMetadata, parseClientMetadata } from '../clients/registration.js';
+import { InvalidRequest, InvalidToken } from '../errors/oauth-errors.js';
+import { hashSecret } from '../clients/secret.js';
+import { timingSafeEqual } from 'node:crypto';
+import { splitAuthorization } from '../oauth/client-auth/client-secret-basic.js';
+import type { Runtime } from '../runtime.js';
+import { methodNotAllowed, requireJson } from './http.js';
+
+const REGISTRATION_BODY_LIMIT = 64 * 1024; // SECURITY REQ-D2
+
+/** The bearer credential of a registration request (RFC 6750 §2.1); missing → 401 without an error code. */
+function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  if (header === undefined) throw new InvalidToken('a bearer token is required', true);
+  let parts: { scheme: string; credentials: string };
+  try {
+    parts = splitAuthorization(header);
+  } catch {
+    throw new InvalidToken('the Authorization header is malformed');
+  }
+  if (parts.scheme !== 'bearer') throw new InvalidToken('a bearer token is required');
+  return parts.credentials;
+}
+
+async function audit(rt: Runtime, request: FastifyRequest, actor: string, action: string, target: string | null, outcome: 'success' | 'failure'): Promise<void> {
+  await rt.audit.record({ at: rt.clock.now(), actor, action, target, outcome, requestId: request.id }).catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message } }, 'audit write failed'));
+}
+
+/**
+ * RFC 7591 registration with the admin token as initial access token, and RFC 7592 management at
+ * the registration_client_uri with the client's registration access token.
+ */
+export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
+  const policy = { production: rt.config.production, assertionAlgs: rt.config.assertionAlgs };
+  const issuer = rt.config.issuer;
+
+  app.post('/oauth2/register', { bodyLimit: REGISTRATION_BODY_LIMIT, config: { schemaErrorCode: 'invalid_client_metadata' } }, async (request, reply) => {
+    const token = bearerToken(request);
+    if (!rt.isAdminToken(token)) {
+      await audit(rt, request, 'unknown', 'client.register', null, 'failure');
+      throw new InvalidToken('the initial access token is invalid');
+    }
+    requireJson(request);
+    const meta = await parseClientMetadata(request.body, policy);
+    const { client, clientSecret, registrationAccessToken } = await rt.clientService.register(meta);
+    request.clientId = client.clientId;
+    await audit(rt, request, rt.adminToken.id, 'client.register', client.clientId, 'success');
+    const body: Record<string, unknown> = { ...clientToMetadata(client, issuer), registration_access_token: registrationAccessToken };
+    if (clientSecret !== null) body.client_secret = clientSecret;
+    return reply.code(201).send(body);
+  });
+  methodNotAllowed(app, '/oauth2/register', ['POST']);
+
+  /** RFC 7592 §2: the registration access token (or the admin token) authorises; an unknown client looks the same as a bad token. */
+  async function authorised(request: FastifyRequest<{ Params: { clientId: string } }>): Promise<{ client: Client; actor: string }> {
+    const token = bearerToken(request);
+    const client = await rt.clientService.get(request.params.clientId);
+    const registrationOk = ClientService.registrationTokenMatches(client, token);
+    const adminOk = rt.isAdminToken(token);
+    if (!client || (!registrationOk && !adminOk)) throw new InvalidToken('the registration access token is invalid');
+    request.clientId = client.clientId;
+    return { client, actor: adminOk ? rt.adminToken.id : `registration:${client.clientId}` };
+  }
+
+  const url = '/oauth2/register/:clientId';
+  app.get<{ Params: { clientId: string } }>(url, async (request) => {
+    const { client } = await authorised(request);
+    return clientToMetadata(client, issuer);
+  });
+
+  app.put<{ Params: { clientId: string } }>(url, { bodyLimit: REGISTRATION_BODY_LIMIT, config: { schemaErrorCode: 'invalid_client_metadata' } }, async (request) => {
+    const { client, actor } = await authorised(request);
+    requireJson(request);
+    const body = request.body as Record<string, unknown> | null;
+    // RFC 7592 §2.2: client_id must be present and unchanged; a client_secret, if sent, must be a current one.
+    if (!body || typeof body !== 'object' || body.client_id !== client.clientId) throw new InvalidRequest('client_id must be included and match');
+    if (body.client_secret !== undefined) {
+      const presented = typeof body.client_secret === 'string' ? hashSecret(body.client_secret) : null;
+      const now = rt.clock.now();
+      const ok = presented !== null && client.secrets.some((s) => (s.expiresAt === null || s.expiresAt > now) && timingSafeEqual(s.hash, presented));
+      if (!ok) throw new InvalidRequest('client_secret does not match the current secret');
+    }
+    const meta = await parseClientMetadata(body, policy);
+    const updated = await rt.clientService.update(client.clientId, meta);
+    if (!updated) throw new InvalidToken('the registration access token is invalid');
+    await audit(rt, request, actor, 'client.update', client.clientId, 'success');
+    const out: Record<string, unknown> = clientToMetadata(updated.client, issuer);
+    if (updated.clientSecret !== null) out.client_secret = updated.clientSecret;
+    return out;
+  });
+
+  app.delete<{ Params: { clientId: string } }>(url, async (request, reply) => {
+    const { client, actor } = await authorised(request);
+    await rt.clientService.delete(client.clientId);
+    await audit(rt, request, actor, 'client.delete', client.clientId, 'success');
+    return reply.code(204).send();
+  });
+  methodNotAllowed(app, url, ['GET', 'PUT', 'DELETE']);
+}

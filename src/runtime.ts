@@ -1,0 +1,138 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ClientCache } from './clients/client-cache.js';
+import { ClientService } from './clients/client-service.js';
+import type { Config } from './config/schema.js';
+import { KeyEncryption, resolveKeyEncryptionKey } from './keys/key-encryption.js';
+import { Keyring } from './keys/keyring.js';
+import { AdminToken, resolveAdminToken } from './lib/admin-token.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import type { OAuthContext } from './oauth/context.js';
+import { Revocations } from './oauth/revocation.js';
+import { openFastStores } from './storage/kv/index.js';
+import { SqlAuditLog } from './storage/sql/audit-log.js';
+import { SqlClientStore } from './storage/sql/client-store.js';
+import { SqlKeyStore } from './storage/sql/key-store.js';
+import { migrate } from './storage/sql/migrate.js';
+import { openPglite } from './storage/sql/pglite.js';
+import { openPostgres } from './storage/sql/postgres.js';
+import { SqlRevocationLog } from './storage/sql/revocation-log.js';
+import type { AuditLog, ClientStore, InvalidationBus, KeyStore, ReplayCache, Sql } from './storage/types.js';
+
+export interface Dependency {
+  name: string;
+  check(): Promise<void>;
+}
+
+/** Everything a node holds open, built once per process and shared by both listeners. */
+export interface Runtime extends OAuthContext {
+  config: Config;
+  logger: Logger;
+  sql: Sql;
+  clientStore: ClientStore;
+  clientCache: ClientCache;
+  clientService: ClientService;
+  keyStore: KeyStore;
+  audit: AuditLog;
+  bus: InvalidationBus;
+  replay: ReplayCache;
+  adminToken: AdminToken;
+  /** printed once by the process entry when it was generated at this start */
+  generatedAdminToken: string | null;
+  /** what this node runs on, for the start-up log line */
+  stores: { database: string; revocations: string };
+  dependencies: Dependency[];
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** tests: PGlite in memory instead of DATA_DIR */
+  inMemoryDatabase?: boolean;
+}
+
+const LAST_USED_FLUSH_MS = 5_000;
+const KEY_RELOAD_MS = 60_000;
+
+/** Opens the stores named by the configuration, migrates, loads keys, and wires caches to invalidation. */
+export async function openRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const fn of closers.reverse()) await fn().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
+    closers.length = 0;
+  };
+  try {
+    const sql = config.databaseUrl ? await openPostgres(config.databaseUrl, logger) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'));
+    closers.push(() => sql.close());
+    await migrate(sql);
+
+    const fast = await openFastStores(config, clock, logger, () => new SqlRevocationLog(sql).live(Math.floor(clock.now() / 1000)));
+    closers.push(() => fast.close());
+
+    const revocations = new Revocations(new SqlRevocationLog(sql), fast.revocations, clock);
+    if (!config.redisUrl) await revocations.reseed();
+
+    const kek = resolveKeyEncryptionKey(config.keyEncryptionKey, config.dataDir);
+    const keyStore = new SqlKeyStore(sql);
+    const keyring = new Keyring(keyStore, new KeyEncryption(kek.key), clock);
+    await keyring.load();
+    await keyring.ensureActiveKeys([config.signingAlg]);
+
+    const clientStore = new SqlClientStore(sql);
+    const clientCache = new ClientCache(clientStore, clock, { ttlMs: config.clientCacheTtl * 1000, negativeTtlMs: 2_000, staleIfErrorMs: 300_000 });
+    fast.bus.subscribe((channel, id) => {
+      if (channel === 'clients') clientCache.invalidate(id);
+      else keyring.load().catch((err: unknown) => logger.warn({ err }, 'reloading signing keys failed'));
+    });
+    const clientService = new ClientService({ store: clientStore, bus: fast.bus, revocations, clock, defaultSecretTtlMs: null });
+
+    // last_used_at without a database write per token request: batched.
+    let lastUsed = new Map<string, number>();
+    const flushLastUsed = async () => {
+      if (lastUsed.size === 0) return;
+      const batch = lastUsed;
+      lastUsed = new Map();
+      await clientStore.touchSecrets(batch).catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'recording secret last use failed'));
+    };
+    const flushTimer = setInterval(() => void flushLastUsed(), LAST_USED_FLUSH_MS).unref();
+    const keyTimer = setInterval(() => void keyring.load().catch(() => {}), KEY_RELOAD_MS).unref();
+    closers.push(async () => {
+      clearInterval(flushTimer);
+      clearInterval(keyTimer);
+      await flushLastUsed();
+    });
+
+    const admin = resolveAdminToken(config.adminToken, config.dataDir);
+    const dependencies: Dependency[] = [{ name: 'database', check: async () => void (await sql.query('SELECT 1')) }, ...fast.dependencies];
+
+    return {
+      config,
+      logger,
+      clock,
+      sql,
+      clients: clientCache,
+      clientStore,
+      clientCache,
+      clientService,
+      keyStore,
+      keyring,
+      replay: fast.replay,
+      revocations,
+      audit: new SqlAuditLog(sql),
+      bus: fast.bus,
+      adminToken: admin.token,
+      generatedAdminToken: admin.generated,
+      isAdminToken: (presented) => admin.token.matches(presented),
+      secretUsed: (secretId, at) => void lastUsed.set(secretId, at),
+      stores: { database: config.databaseUrl ? 'postgresql' : options.inMemoryDatabase ? 'pglite (in memory)' : `pglite (${join(config.dataDir, 'pglite')})`, revocations: fast.description },
+      dependencies,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

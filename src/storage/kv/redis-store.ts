@@ -1,0 +1,716 @@
+import { createHash } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Clock } from '../../lib/clock.js';
+import { epochSeconds, systemClock } from '../../lib/clock.js';
+import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationFeedPage, RevocationStore } from '../types.js';
+import { StoreUnavailableError } from '../types.js';
+
+/** The logger methods the Redis stores use (a pino logger fits). */
+export type RedisLogger = Pick<Logger, 'warn' | 'info'>;
+
+/** Options of {@link openRedis}. */
+export interface OpenRedisOptions {
+  /** Prepended to every key and channel, e.g. `tokenmill:`. Use a hash tag (`{tokenmill}:`) on Redis Cluster. */
+  keyPrefix: string;
+  /**
+   * The durable revocations to load when Redis comes back without them (a restart without
+   * persistence, a failover to an empty replica): pass the SQL log's `live(now)`.
+   */
+  reseed: () => Promise<RevocationEvent[]>;
+  logger?: RedisLogger;
+  /** "now" for dropping lapsed feed entries; Redis itself enforces every TTL (EXAT). */
+  clock?: Clock;
+  /** CLIENT SETNAME of the connections (the subscriber gets `-sub` appended); default `tokenmill`. */
+  connectionName?: string;
+  /** A command without a reply after this many ms fails as unavailable; default 2000. */
+  commandTimeoutMs?: number;
+}
+
+/** The Redis-backed stores of one node, sharing one command connection (the bus adds a subscriber). */
+export interface RedisStores {
+  revocations: RedisRevocationStore;
+  replay: RedisReplayCache;
+  invalidation: RedisInvalidationBus;
+  /** PING through the command connection (readiness probe); throws StoreUnavailableError. */
+  ping(): Promise<void>;
+  /** Closes the three stores and quits every connection. */
+  close(): Promise<void>;
+}
+
+/** Longest token lifetime, hence how long a stream entry can still matter. */
+const RETAIN_SECONDS = 86_400;
+const RESEED_RETRY_MS = 1000;
+const SEED_BATCH = 200;
+const SNAPSHOT_CHUNK = 1000;
+const ERROR_LOG_EVERY_MS = 10_000;
+
+/** Reply errors that mean "Redis cannot serve now" rather than "we sent something wrong". */
+const UNAVAILABLE_REPLY = /^(MISCONF|READONLY|LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|OOM|NOREPLICAS|NOAUTH|WRONGPASS|TMUNSEEDED)\b/;
+
+/** Maps a failed command to StoreUnavailableError unless Redis answered and said our command was wrong. */
+function toStoreError(err: unknown): Error {
+  if (err instanceof StoreUnavailableError) return err;
+  const e = err as { name?: unknown; message?: unknown } | null;
+  if (e && e.name === 'ReplyError' && typeof e.message === 'string' && !UNAVAILABLE_REPLY.test(e.message)) return err as Error;
+  return new StoreUnavailableError('redis', err);
+}
+
+function isUnseeded(err: unknown): boolean {
+  return err instanceof StoreUnavailableError && /^TMUNSEEDED\b/.test(String((err.cause as { message?: unknown } | undefined)?.message ?? ''));
+}
+
+/**
+ * One ioredis connection with tokenmill's failure policy: no offline queue, one retry per command,
+ * reconnect every ≤ 500 ms forever, errors logged (throttled) and never thrown at the process.
+ * Reference-counted so several stores can share it; the last release quits it.
+ */
+export class RedisConnection {
+  readonly redis: Redis;
+  private readonly logger: RedisLogger | undefined;
+  private readonly label: string;
+  private refs = 0;
+  private lastErrorLog = 0;
+  private wasDown = false;
+  private closing: Promise<void> | null = null;
+
+  constructor(url: string, options: { name: string; logger?: RedisLogger; commandTimeoutMs?: number; extra?: RedisOptions }) {
+    if (!/^rediss?:\/\//i.test(url)) throw new TypeError('REDIS_URL must start with redis:// or rediss:// (TLS)');
+    this.logger = options.logger;
+    this.label = options.name;
+    // A rediss:// URL turns TLS on inside ioredis; nothing here may override it.
+    this.redis = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times: number) => Math.min(100 * times, 500),
+      connectTimeout: 3000,
+      commandTimeout: options.commandTimeoutMs ?? 2000,
+      connectionName: options.name,
+      ...options.extra,
+    });
+    this.redis.on('error', (err: Error & { code?: string }) => {
+      this.wasDown = true;
+      const now = Date.now();
+      if (now - this.lastErrorLog < ERROR_LOG_EVERY_MS) return;
+      this.lastErrorLog = now;
+      this.logger?.warn({ err: { message: err.message, code: err.code }, connection: this.label }, 'redis connection error');
+    });
+    this.redis.on('ready', () => {
+      if (!this.wasDown) return;
+      this.wasDown = false;
+      this.lastErrorLog = 0;
+      this.logger?.info({ connection: this.label }, 'redis connection restored');
+    });
+    this.redis.on('close', () => {
+      this.wasDown = true;
+    });
+  }
+
+  /** Runs one command; every failure caused by the connection becomes StoreUnavailableError('redis'). */
+  async run<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
+    try {
+      return await command(this.redis);
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  /** EVALSHA, loading the script on NOSCRIPT (the server restarted or its script cache was flushed). */
+  async evalScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    return this.run(async (r) => {
+      try {
+        return await r.evalsha(script.sha, keys.length, ...keys, ...args);
+      } catch (err) {
+        if (!/^NOSCRIPT\b/.test(String((err as { message?: unknown }).message))) throw err;
+        return await r.eval(script.lua, keys.length, ...keys, ...args);
+      }
+    });
+  }
+
+  acquire(): this {
+    this.refs++;
+    return this;
+  }
+
+  /** Drops one reference; the last one quits the connection (or cuts it when it is not up). */
+  async release(): Promise<void> {
+    if (this.refs > 0) this.refs--;
+    if (this.refs > 0) return;
+    this.closing ??= (async () => {
+      if (this.redis.status === 'ready') {
+        try {
+          await this.redis.quit();
+          return;
+        } catch {
+          /* fall through: cut it */
+        }
+      }
+      this.redis.disconnect();
+    })();
+    return this.closing;
+  }
+}
+
+interface LuaScript {
+  lua: string;
+  sha: string;
+}
+function luaScript(lua: string): LuaScript {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+/**
+ * Applies a batch of revocation events atomically: key with EXAT, stream entry (trimmed to the
+ * retained window), one pub/sub nudge. An event that changes nothing (already revoked as long, or
+ * lapsed) is skipped, which makes seeding idempotent.
+ * KEYS: marker, stream, then one state key per event. ARGV: requireSeeded ('1'|'0'), nudge channel,
+ * then kind, a, b, c per event (token: jti, exp, client_id|''; client: client_id, revoked_before, until).
+ */
+const REVOKE = luaScript(`
+if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
+  return redis.error_reply('TMUNSEEDED revocation store has not been seeded')
+end
+local now = tonumber(redis.call('TIME')[1])
+local minid = tostring(now - ${RETAIN_SECONDS}) .. '000'
+local applied, last = 0, ''
+for i = 1, #KEYS - 2 do
+  local key = KEYS[2 + i]
+  local base = 2 + (i - 1) * 4
+  local kind, a, b, c = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
+  if kind == 'token' then
+    local exp = tonumber(b)
+    if exp > now and redis.call('EXPIRETIME', key) < exp then
+      redis.call('SET', key, '1', 'EXAT', b)
+      if c == '' then
+        last = redis.call('XADD', KEYS[2], 'MINID', minid, '*', 'type', 'token', 'jti', a, 'exp', b)
+      else
+        last = redis.call('XADD', KEYS[2], 'MINID', minid, '*', 'type', 'token', 'jti', a, 'exp', b, 'client_id', c)
+      end
+      applied = applied + 1
+    end
+  else
+    local before, untl = tonumber(b), tonumber(c)
+    if untl > now then
+      local cur = redis.call('GET', key)
+      local curBefore = cur and tonumber(cur) or nil
+      local curUntil = redis.call('EXPIRETIME', key)
+      if curBefore == nil or curBefore < before or curUntil < untl then
+        local newBefore, newUntil = b, c
+        if curBefore ~= nil and curBefore > before then newBefore = cur end
+        if curUntil > untl then newUntil = tostring(curUntil) end
+        redis.call('SET', key, newBefore, 'EXAT', newUntil)
+        last = redis.call('XADD', KEYS[2], 'MINID', minid, '*', 'type', 'client', 'client_id', a, 'revoked_before', newBefore, 'until', newUntil)
+        applied = applied + 1
+      end
+    end
+  end
+end
+if applied > 0 then redis.call('PUBLISH', ARGV[2], last) end
+return applied
+`);
+
+/** A stream id as a comparable pair; null when `s` is not `<ms>-<seq>`. */
+function parseId(s: string): [bigint, bigint] | null {
+  const m = /^(\d{1,20})-(\d{1,20})$/.exec(s);
+  if (!m) return null;
+  const id: [bigint, bigint] = [BigInt(m[1] as string), BigInt(m[2] as string)];
+  return id[0] < 2n ** 64n && id[1] < 2n ** 64n ? id : null;
+}
+function compareIds(a: [bigint, bigint], b: [bigint, bigint]): number {
+  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
+  return a[1] === b[1] ? 0 : a[1] < b[1] ? -1 : 1;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+interface StreamInfo {
+  length: number;
+  lastId: string;
+  maxDeletedId: string;
+  /** null on Redis < 7 (unknown: assume entries were trimmed) */
+  entriesAdded: number | null;
+  firstId: string | null;
+}
+
+/** XINFO STREAM reply (flat array with the default reply mapping, an object with `replyMapping: 'resp3'`). */
+function parseStreamInfo(reply: unknown): StreamInfo {
+  const get = (name: string): unknown => {
+    if (Array.isArray(reply)) {
+      for (let i = 0; i + 1 < reply.length; i += 2) if (reply[i] === name) return reply[i + 1];
+      return undefined;
+    }
+    return reply && typeof reply === 'object' ? (reply as Record<string, unknown>)[name] : undefined;
+  };
+  const first = get('first-entry');
+  const added = get('entries-added');
+  return {
+    length: Number(get('length') ?? 0),
+    lastId: String(get('last-generated-id') ?? '0-0'),
+    maxDeletedId: String(get('max-deleted-entry-id') ?? '0-0'),
+    entriesAdded: added === undefined || added === null ? null : Number(added),
+    firstId: Array.isArray(first) && typeof first[0] === 'string' ? first[0] : null,
+  };
+}
+
+function toEvent(fields: string[]): RevocationEvent | null {
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] as string, fields[i + 1] as string);
+  const type = f.get('type');
+  const num = (k: string): number => Number(f.get(k));
+  if (type === 'token') {
+    const jti = f.get('jti');
+    if (!jti || !Number.isFinite(num('exp'))) return null;
+    return { type: 'token', jti, exp: num('exp'), clientId: f.get('client_id') ?? null };
+  }
+  if (type === 'client') {
+    const clientId = f.get('client_id');
+    if (!clientId || !Number.isFinite(num('revoked_before')) || !Number.isFinite(num('until'))) return null;
+    return { type: 'client', clientId, revokedBefore: num('revoked_before'), until: num('until') };
+  }
+  return null;
+}
+
+function checkSeconds(name: string, v: number): string {
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${name} must be a non-negative integer of epoch seconds`);
+  return String(v);
+}
+
+/** Options of {@link RedisRevocationStore}. */
+export interface RedisRevocationStoreOptions {
+  keyPrefix: string;
+  reseed: () => Promise<RevocationEvent[]>;
+  clock?: Clock;
+  logger?: RedisLogger;
+}
+
+/**
+ * Fleet-wide revocation state in Redis (DESIGN decision 5). A revoked jti is a key living until the
+ * token's `exp`; a client-wide revocation is a key holding `revoked_before` until `until`; every
+ * change is also appended to a stream (the feed) and nudged on pub/sub.
+ *
+ * Fail closed (SECURITY §3.1): the marker key `rev:seeded` says Redis holds every live revocation.
+ * When it is missing (Redis restarted empty, failed over, was flushed) the store re-seeds from the
+ * durable log and, until that has finished, every call throws StoreUnavailableError: a revoked token
+ * never looks active in the gap.
+ */
+export class RedisRevocationStore implements RevocationStore {
+  private readonly conn: RedisConnection;
+  private readonly prefix: string;
+  private readonly reseed: () => Promise<RevocationEvent[]>;
+  private readonly clock: Clock;
+  private readonly logger: RedisLogger | undefined;
+  private readonly markerKey: string;
+  private readonly streamKey: string;
+  private readonly nudgeChannel: string;
+  private seeded = false;
+  private generation = 0;
+  private checking = false;
+  private recheck = false;
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private readonly onReady = (): void => this.requestCheck();
+  private readonly onClose = (): void => this.invalidate();
+
+  constructor(conn: RedisConnection, options: RedisRevocationStoreOptions) {
+    this.conn = conn.acquire();
+    this.prefix = options.keyPrefix;
+    this.reseed = options.reseed;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger;
+    this.markerKey = `${this.prefix}rev:seeded`;
+    this.streamKey = `${this.prefix}revocations`;
+    this.nudgeChannel = `${this.prefix}rev:nudge`;
+    conn.redis.on('ready', this.onReady);
+    conn.redis.on('close', this.onClose);
+    if (conn.redis.status === 'ready') this.requestCheck();
+  }
+
+  /**
+   * Resolves once the store is seeded and answering (at start-up: after the first successful seed
+   * check). With `timeoutMs`, rejects with StoreUnavailableError when that takes longer.
+   */
+  ready(timeoutMs?: number): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('redis'));
+    if (this.seeded) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.waiters.push(waiter);
+      if (timeoutMs === undefined) return;
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new StoreUnavailableError('redis', new Error(`revocation store not ready after ${timeoutMs} ms`)));
+      }, timeoutMs);
+      timer.unref();
+      waiter.resolve = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      waiter.reject = (err) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+    });
+  }
+
+  async revokeToken(jti: string, exp: number, clientId: string | null): Promise<void> {
+    this.assertSeeded();
+    await this.apply([{ type: 'token', jti, exp, clientId }], true);
+  }
+
+  async revokeClient(clientId: string, revokedBefore: number, until: number): Promise<void> {
+    this.assertSeeded();
+    await this.apply([{ type: 'client', clientId, revokedBefore, until }], true);
+  }
+
+  /** One round trip: MGET of the jti key, the client key and the seed marker. */
+  async isRevoked(jti: string, clientId: string, iat: number): Promise<boolean> {
+    this.assertSeeded();
+    const [byJti, revokedBefore, marker] = await this.conn.run((r) =>
+      r.mget(`${this.prefix}rev:jti:${jti}`, `${this.prefix}rev:client:${clientId}`, this.markerKey),
+    );
+    if (marker === null || marker === undefined) throw this.lost();
+    if (byJti !== null && byJti !== undefined) return true;
+    return revokedBefore !== null && revokedBefore !== undefined && iat < Number(revokedBefore);
+  }
+
+  /**
+   * The feed; the cursor is a stream id. A missing, unparseable, future or trimmed-away cursor gets a
+   * snapshot of every live event; otherwise the entries after it, up to `limit`. Lapsed entries are dropped.
+   */
+  async feed(since: string | null, limit: number): Promise<RevocationFeedPage> {
+    this.assertSeeded();
+    const count = Math.max(1, Math.floor(limit) || 1);
+    const sinceId = since === null ? null : parseId(since);
+    const results = await this.conn.run(async (r) => {
+      const tx = r.multi().get(this.markerKey).xinfo('STREAM', this.streamKey);
+      if (sinceId && since !== null) tx.xrange(this.streamKey, `(${since}`, '+', 'COUNT', count);
+      return tx.exec();
+    });
+    if (!results) throw new StoreUnavailableError('redis', new Error('feed transaction aborted'));
+    const [markerRes, infoRes, rangeRes] = results;
+    if (!markerRes || markerRes[0]) throw toStoreError(markerRes?.[0] ?? new Error('no reply'));
+    if (markerRes[1] === null) throw this.lost();
+    let info: StreamInfo;
+    if (infoRes?.[0]) {
+      if (!/no such key/i.test(infoRes[0].message)) throw toStoreError(infoRes[0]);
+      info = { length: 0, lastId: '0-0', maxDeletedId: '0-0', entriesAdded: 0, firstId: null };
+    } else {
+      info = parseStreamInfo(infoRes?.[1]);
+    }
+    if (sinceId && !this.needsSnapshot(sinceId, info)) {
+      if (!rangeRes || rangeRes[0]) throw toStoreError(rangeRes?.[0] ?? new Error('no reply'));
+      const entries = rangeRes[1] as StreamEntry[];
+      const last = entries[entries.length - 1];
+      return { events: this.live(entries), cursor: last ? last[0] : (since as string), snapshot: false };
+    }
+    return this.snapshot(info.lastId);
+  }
+
+  /** Writes the events (idempotently) and marks the store as seeded. */
+  async seed(events: RevocationEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += SEED_BATCH) await this.apply(events.slice(i, i + SEED_BATCH), false);
+    await this.conn.run((r) => r.set(this.markerKey, new Date(this.clock.now()).toISOString()));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.seeded = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.conn.redis.off('ready', this.onReady);
+    this.conn.redis.off('close', this.onClose);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(new StoreUnavailableError('redis', new Error('closed')));
+    await this.conn.release();
+  }
+
+  private needsSnapshot(since: [bigint, bigint], info: StreamInfo): boolean {
+    const last = parseId(info.lastId) ?? [0n, 0n];
+    if (compareIds(since, last) > 0) return true; // a cursor from the future: another Redis, or a rewound one
+    const maxDeleted = parseId(info.maxDeletedId) ?? [0n, 0n];
+    if (compareIds(since, maxDeleted) < 0) return true;
+    const trimmed = info.entriesAdded === null || info.entriesAdded > info.length;
+    if (!trimmed) return false;
+    // Entries were trimmed at some point: an older cursor may have missed some of them.
+    const first = info.firstId === null ? null : parseId(info.firstId);
+    return first ? compareIds(since, first) < 0 : compareIds(since, last) < 0;
+  }
+
+  private async snapshot(lastGenerated: string): Promise<RevocationFeedPage> {
+    const events: RevocationEvent[] = [];
+    let cursor = lastGenerated;
+    let start = '-';
+    for (;;) {
+      const entries = await this.conn.run((r) => r.xrange(this.streamKey, start, '+', 'COUNT', SNAPSHOT_CHUNK));
+      events.push(...this.live(entries));
+      const last = entries[entries.length - 1];
+      if (last) {
+        const a = parseId(last[0]);
+        const b = parseId(cursor);
+        if (a && (!b || compareIds(a, b) > 0)) cursor = last[0];
+        start = `(${last[0]}`;
+      }
+      if (entries.length < SNAPSHOT_CHUNK) break;
+    }
+    return { events, cursor, snapshot: true };
+  }
+
+  private live(entries: StreamEntry[]): RevocationEvent[] {
+    const now = epochSeconds(this.clock);
+    const out: RevocationEvent[] = [];
+    for (const [, fields] of entries) {
+      const e = toEvent(fields);
+      if (e && (e.type === 'token' ? e.exp : e.until) > now) out.push(e);
+    }
+    return out;
+  }
+
+  private async apply(events: RevocationEvent[], requireSeeded: boolean): Promise<void> {
+    if (events.length === 0) return;
+    const keys = [this.markerKey, this.streamKey];
+    const args = [requireSeeded ? '1' : '0', this.nudgeChannel];
+    for (const e of events) {
+      if (e.type === 'token') {
+        if (!e.jti) throw new RangeError('jti must not be empty');
+        keys.push(`${this.prefix}rev:jti:${e.jti}`);
+        args.push('token', e.jti, checkSeconds('exp', e.exp), e.clientId ?? '');
+      } else {
+        if (!e.clientId) throw new RangeError('clientId must not be empty');
+        keys.push(`${this.prefix}rev:client:${e.clientId}`);
+        args.push('client', e.clientId, checkSeconds('revokedBefore', e.revokedBefore), checkSeconds('until', e.until));
+      }
+    }
+    try {
+      await this.conn.evalScript(REVOKE, keys, args);
+    } catch (err) {
+      if (isUnseeded(err)) this.invalidate(true);
+      throw err;
+    }
+  }
+
+  private assertSeeded(): void {
+    if (this.seeded) return;
+    if (!this.closed && !this.checking && !this.retryTimer && this.conn.redis.status === 'ready') this.requestCheck();
+    throw new StoreUnavailableError('redis', new Error(this.closed ? 'revocation store is closed' : 'revocation store is re-seeding'));
+  }
+
+  /** The marker is gone: Redis lost its data. Close the gate and re-seed. */
+  private lost(): StoreUnavailableError {
+    this.logger?.warn({ store: 'redis' }, 'redis lost the revocation state; re-seeding from the durable log');
+    this.invalidate(true);
+    return new StoreUnavailableError('redis', new Error('revocation state lost; re-seeding'));
+  }
+
+  private invalidate(check = false): void {
+    this.generation++;
+    this.seeded = false;
+    if (check) this.requestCheck();
+  }
+
+  private requestCheck(): void {
+    if (this.closed) return;
+    if (this.checking) {
+      this.recheck = true;
+      return;
+    }
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+    this.checking = true;
+    this.recheck = false;
+    const generation = this.generation;
+    this.checkSeed().then(
+      () => {
+        this.checking = false;
+        if (this.closed) return;
+        if (generation !== this.generation || this.recheck) return this.requestCheck();
+        this.seeded = true;
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const w of waiters) w.resolve();
+      },
+      (err: unknown) => {
+        this.checking = false;
+        if (this.closed) return;
+        this.logger?.warn({ err: { message: (err as Error).message } }, 'revocation seed check failed; retrying');
+        if (this.recheck) return this.requestCheck();
+        // A new 'ready' also triggers a check; the timer covers a reseed source (SQL) that was down.
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          if (this.conn.redis.status === 'ready') this.requestCheck();
+        }, RESEED_RETRY_MS);
+        this.retryTimer.unref();
+      },
+    );
+  }
+
+  private async checkSeed(): Promise<void> {
+    const marker = await this.conn.run((r) => r.get(this.markerKey));
+    if (marker !== null) return;
+    const events = await this.reseed();
+    await this.seed(events);
+    this.logger?.info({ events: events.length }, 'revocation store seeded from the durable log');
+  }
+}
+
+/** Single-use client-assertion `jti`s shared by the fleet: `SET NX EXAT`. */
+export class RedisReplayCache implements ReplayCache {
+  private readonly conn: RedisConnection;
+  private readonly prefix: string;
+  private closed = false;
+
+  constructor(conn: RedisConnection, options: { keyPrefix: string }) {
+    this.conn = conn.acquire();
+    this.prefix = options.keyPrefix;
+  }
+
+  async claim(key: string, expiresAtSeconds: number): Promise<boolean> {
+    const exat = checkSeconds('expiresAtSeconds', expiresAtSeconds);
+    const reply = await this.conn.run((r) => r.set(`${this.prefix}jti:${key}`, '1', 'EXAT', exat, 'NX'));
+    return reply === 'OK';
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.conn.release();
+  }
+}
+
+type InvalidationChannel = 'clients' | 'keys';
+type InvalidationHandler = (channel: InvalidationChannel, id: string) => void;
+
+/**
+ * Cross-node cache invalidation over Redis pub/sub. Messages are `{"channel","id"}` JSON on
+ * `<prefix>invalidate`. Pub/sub does not queue for absent subscribers, so after the subscriber
+ * re-connects every handler gets `('clients','*')` and `('keys','*')`: flush everything (SECURITY §3.2).
+ */
+export class RedisInvalidationBus implements InvalidationBus {
+  private readonly conn: RedisConnection;
+  private readonly url: string;
+  private readonly channel: string;
+  private readonly name: string;
+  private readonly logger: RedisLogger | undefined;
+  private readonly commandTimeoutMs: number | undefined;
+  private readonly handlers: InvalidationHandler[] = [];
+  private subscriber: RedisConnection | null = null;
+  private subscribedOnce = false;
+  private closed = false;
+
+  constructor(conn: RedisConnection, url: string, options: { keyPrefix: string; connectionName?: string; logger?: RedisLogger; commandTimeoutMs?: number }) {
+    this.conn = conn.acquire();
+    this.url = url;
+    this.channel = `${options.keyPrefix}invalidate`;
+    this.name = `${options.connectionName ?? 'tokenmill'}-sub`;
+    this.logger = options.logger;
+    this.commandTimeoutMs = options.commandTimeoutMs;
+  }
+
+  async publish(channel: InvalidationChannel, id: string): Promise<void> {
+    const message = JSON.stringify({ channel, id });
+    await this.conn.run((r) => r.publish(this.channel, message));
+  }
+
+  /** Registers a handler; the first call opens the dedicated subscriber connection. */
+  subscribe(handler: InvalidationHandler): void {
+    if (this.closed) throw new Error('invalidation bus is closed');
+    this.handlers.push(handler);
+    if (this.subscriber) return;
+    const sub = new RedisConnection(this.url, {
+      name: this.name,
+      commandTimeoutMs: this.commandTimeoutMs,
+      // We subscribe on every 'ready' ourselves, so we know when a re-subscription is live.
+      extra: { autoResubscribe: false },
+      ...(this.logger ? { logger: this.logger } : {}),
+    }).acquire();
+    this.subscriber = sub;
+    sub.redis.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      const parsed = parseInvalidation(message);
+      if (!parsed) {
+        this.logger?.warn({ channel }, 'ignoring a malformed invalidation message');
+        return;
+      }
+      this.deliver(parsed.channel, parsed.id);
+    });
+    sub.redis.on('ready', () => {
+      sub.redis.subscribe(this.channel).then(
+        () => {
+          if (this.closed) return;
+          // Flush after the subscription is live, so no change can fall between flush and subscription.
+          if (this.subscribedOnce) {
+            this.deliver('clients', '*');
+            this.deliver('keys', '*');
+          }
+          this.subscribedOnce = true;
+        },
+        (err: unknown) => this.logger?.warn({ err: { message: (err as Error).message } }, 'redis subscribe failed; waiting for the next connection'),
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.length = 0;
+    await Promise.all([this.subscriber?.release(), this.conn.release()]);
+  }
+
+  private deliver(channel: InvalidationChannel, id: string): void {
+    for (const h of this.handlers) {
+      try {
+        h(channel, id);
+      } catch (err) {
+        this.logger?.warn({ err: { message: (err as Error).message } }, 'invalidation handler threw');
+      }
+    }
+  }
+}
+
+function parseInvalidation(message: string): { channel: InvalidationChannel; id: string } | null {
+  try {
+    const v: unknown = JSON.parse(message);
+    if (!v || typeof v !== 'object') return null;
+    const { channel, id } = v as { channel?: unknown; id?: unknown };
+    if ((channel === 'clients' || channel === 'keys') && typeof id === 'string') return { channel, id };
+  } catch {
+    /* malformed */
+  }
+  return null;
+}
+
+/**
+ * Opens the Redis stores of one node: one command connection shared by the revocation store, the
+ * replay cache and the invalidation bus (which adds a subscriber connection on first subscribe).
+ * `rediss://` URLs use TLS. Await `stores.revocations.ready()` before serving.
+ */
+export function openRedis(url: string, options: OpenRedisOptions): RedisStores {
+  const name = options.connectionName ?? 'tokenmill';
+  const common = {
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.commandTimeoutMs !== undefined ? { commandTimeoutMs: options.commandTimeoutMs } : {}),
+  };
+  const conn = new RedisConnection(url, { name, ...common });
+  const revocations = new RedisRevocationStore(conn, {
+    keyPrefix: options.keyPrefix,
+    reseed: options.reseed,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  const replay = new RedisReplayCache(conn, { keyPrefix: options.keyPrefix });
+  const invalidation = new RedisInvalidationBus(conn, url, { keyPrefix: options.keyPrefix, connectionName: name, ...common });
+  return {
+    revocations,
+    replay,
+    invalidation,
+    async ping() {
+      await conn.run((r) => r.ping());
+    },
+    async close() {
+      await Promise.all([revocations.close(), replay.close(), invalidation.close()]);
+    },
+  };
+}
