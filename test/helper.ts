@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type Apps } from '../src/app.js';
+import { loadConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/schema.js';
+import type { Clock } from '../src/lib/clock.js';
+import { openRuntime, type Runtime } from '../src/runtime.js';
+
+/** A clock tests move by hand. */
+export class TestClock implements Clock {
+  private t: number;
+  constructor(start = Date.UTC(2026, 10, 23, 12, 0, 0)) {
+    this.t = start;
+  }
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+  set(ms: number): void {
+    this.t = ms;
+  }
+}
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghijklmnopqrstuvwxyz';
+export const ISSUER = 'http://tokenmill.test';
+
+export interface Built {
+  rt: Runtime;
+  apps: Apps;
+  app: FastifyInstance;
+  clock: TestClock;
+  config: Config;
+  /** every log line written so far (JSON strings) */
+  logs: string[];
+  dataDir: string;
+}
+
+/**
+ * A tokenmill runtime and its Fastify instances on embedded stores (PGlite in memory unless
+ * `persistent`), a fixed clock and a captured log; closed and removed at teardown.
+ */
+export async function build(t: Test, env: Record<string, string> = {}, options: { clock?: TestClock; dataDir?: string; persistent?: boolean } = {}): Promise<Built> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tokenmill-test-'));
+  const config = loadConfig({ ISSUER, ADMIN_TOKEN, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env });
+  const clock = options.clock ?? new TestClock();
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const logger = pino({ level: config.logLevel }, sink);
+  const rt = await openRuntime(config, { logger, clock, inMemoryDatabase: !options.persistent });
+  const apps = await buildApp(rt);
+  t.teardown(async () => {
+    await apps.public.close();
+    await apps.admin?.close();
+    await rt.close();
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+  return { rt, apps, app: apps.public, clock, config, logs, dataDir };
+}
+
+export const basic = (id: string, secret: string): string =>
+  'Basic ' + Buffer.from(`${encodeURIComponent(id).replace(/%20/g, '+')}:${encodeURIComponent(secret).replace(/%20/g, '+')}`).toString('base64');
+
+export const form = (params: Record<string, string | string[]>): string => {
+  const sp = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v]) sp.append(k, x);
+  return sp.toString();
+};
+
+export interface RegisteredClient {
+  client_id: string;
+  client_secret?: string;
+  registration_access_token: string;
+  registration_client_uri: string;
+  [k: string]: unknown;
+}
+
+/** Registers a client through POST /oauth2/register with the admin token; fails the test otherwise. */
+export async function register(app: FastifyInstance, metadata: Record<string, unknown> = {}): Promise<RegisteredClient> {
+  const res = await app.inject({ method: 'POST', url: '/oauth2/register', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: { client_name: 'test', scope: 'api:read api:write', audience: ['https://api.example.com'], ...metadata } });
+  if (res.statusCode !== 201) throw new Error(`registration failed: ${res.statusCode} ${res.body}`);
+  return res.json() as RegisteredClient;
+}
+
+/** POST /oauth2/token with a form body. */
+export function tokenRequest(app: FastifyInstance, params: Record<string, string | string[]>, headers: Record<string, string> = {}) {
+  return app.inject({ method: 'POST', url: '/oauth2/token', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, payload: form(params) });
+}
