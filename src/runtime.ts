@@ -5,6 +5,8 @@ import { ClientService } from './clients/client-service.js';
 import type { Config } from './config/schema.js';
 import { KeyEncryption, resolveKeyEncryptionKey } from './keys/key-encryption.js';
 import { Keyring } from './keys/keyring.js';
+import { importOperatorKeys } from './keys/import.js';
+import { scheduleRotation } from './keys/rotation.js';
 import { AdminToken, resolveAdminToken } from './lib/admin-token.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import type { OAuthContext } from './oauth/context.js';
@@ -76,18 +78,45 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     if (!config.redisUrl) await revocations.reseed();
 
     const kek = resolveKeyEncryptionKey(config.keyEncryptionKey, config.dataDir);
+    const encryption = new KeyEncryption(kek.key);
     const keyStore = new SqlKeyStore(sql);
-    const keyring = new Keyring(keyStore, new KeyEncryption(kek.key), clock);
-    await keyring.load();
-    await keyring.ensureActiveKeys([config.signingAlg]);
-
+    const keyring = new Keyring(keyStore, encryption, clock);
     const clientStore = new SqlClientStore(sql);
+    const publishLeadMs = config.jwksMaxAge * 1000;
+    const imported = await importOperatorKeys(config.keysDir, keyStore, encryption, clock, publishLeadMs);
+    if (imported.length) logger.info({ kids: imported, dir: config.keysDir }, 'imported operator-supplied signing keys');
+    const algsInUse = async () => [...new Set([config.signingAlg, ...(await clientStore.signingAlgsInUse())])];
+    await keyring.load();
+    await keyring.ensureActiveKeys(await algsInUse());
+
     const clientCache = new ClientCache(clientStore, clock, { ttlMs: config.clientCacheTtl * 1000, negativeTtlMs: 2_000, staleIfErrorMs: 300_000 });
     fast.bus.subscribe((channel, id) => {
       if (channel === 'clients') clientCache.invalidate(id);
       else keyring.load().catch((err: unknown) => logger.warn({ err }, 'reloading signing keys failed'));
     });
-    const clientService = new ClientService({ store: clientStore, bus: fast.bus, revocations, clock, defaultSecretTtlMs: null });
+    const clientService = new ClientService({
+      store: clientStore,
+      bus: fast.bus,
+      revocations,
+      clock,
+      defaultSecretTtlMs: null,
+      // A client may ask for an algorithm no key serves yet: create it now, never on the token path.
+      ensureSigningAlg: async (alg) => {
+        if (keyring.signingKey(alg)) return;
+        await keyring.ensureActiveKeys([alg]);
+        await fast.bus.publish('keys', '*');
+      },
+    });
+    const stopRotation = scheduleRotation({
+      store: keyStore,
+      keyring,
+      clock,
+      bus: fast.bus,
+      logger,
+      policy: { publishLeadMs, intervalMs: config.keyRotationInterval * 1000 },
+      algs: algsInUse,
+    });
+    closers.push(async () => stopRotation());
 
     // last_used_at without a database write per token request: batched.
     let lastUsed = new Map<string, number>();

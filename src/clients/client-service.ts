@@ -39,8 +39,10 @@ export class ClientService {
   private readonly revocations: Revocations;
   private readonly clock: Clock;
   private readonly defaultSecretTtlMs: number | null;
+  private readonly ensureSigningAlg: (alg: string) => Promise<void>;
 
-  constructor(deps: { store: ClientStore; bus: InvalidationBus; revocations: Revocations; clock: Clock; defaultSecretTtlMs: number | null }) {
+  constructor(deps: { store: ClientStore; bus: InvalidationBus; revocations: Revocations; clock: Clock; defaultSecretTtlMs: number | null; ensureSigningAlg: (alg: string) => Promise<void> }) {
+    this.ensureSigningAlg = deps.ensureSigningAlg;
     this.store = deps.store;
     this.bus = deps.bus;
     this.revocations = deps.revocations;
@@ -49,6 +51,7 @@ export class ClientService {
   }
 
   async register(meta: ClientMetadata): Promise<Registered> {
+    if (meta.accessTokenSigningAlg) await this.ensureSigningAlg(meta.accessTokenSigningAlg);
     const now = this.clock.now();
     const registrationAccessToken = newRegistrationAccessToken();
     let clientSecret: string | null = null;
@@ -81,6 +84,7 @@ export class ClientService {
   async update(clientId: string, patch: ClientPatch): Promise<{ client: Client; clientSecret: string | null } | null> {
     const before = await this.store.get(clientId);
     if (!before) return null;
+    if (patch.accessTokenSigningAlg) await this.ensureSigningAlg(patch.accessTokenSigningAlg);
     const now = this.clock.now();
     let clientSecret: string | null = null;
     const method = patch.tokenEndpointAuthMethod ?? before.tokenEndpointAuthMethod;

@@ -66,6 +66,8 @@ export interface ClientStore {
   deleteSecret(clientId: string, secretId: string): Promise<boolean>;
   /** Batched last-used bookkeeping: secretId → epoch ms. */
   touchSecrets(lastUsed: ReadonlyMap<string, number>): Promise<void>;
+  /** The per-client access-token algorithms registered (each needs an active key). */
+  signingAlgsInUse(): Promise<string[]>;
 }
 
 export type KeyOrigin = 'generated' | 'imported';

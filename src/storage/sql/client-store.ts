@@ -233,4 +233,9 @@ export class SqlClientStore implements ClientStore {
       [ids, times],
     );
   }
+
+  async signingAlgsInUse(): Promise<string[]> {
+    const { rows } = await this.sql.query<{ alg: string }>('SELECT DISTINCT access_token_signing_alg AS alg FROM clients WHERE access_token_signing_alg IS NOT NULL ORDER BY 1');
+    return rows.map((r) => r.alg);
+  }
 }
