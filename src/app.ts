@@ -4,6 +4,7 @@ import formbody from '@fastify/formbody';
 import { createErrorHandler } from './errors/error-handler.js';
 import { NotFound } from './errors/oauth-errors.js';
 import { requestLog } from './plugins/request-log.js';
+import { adminRoutes } from './routes/admin/index.js';
 import { healthRoutes } from './routes/health.js';
 import { noStore } from './routes/http.js';
 import { introspectRoutes } from './routes/introspect.js';
@@ -74,6 +75,7 @@ export async function buildApp(rt: Runtime): Promise<Apps> {
     admin = baseInstance(rt);
     healthRoutes(admin, rt, state);
   }
+  await adminRoutes(admin ?? pub, rt);
   await pub.ready();
   if (admin) await admin.ready();
   return { public: pub, admin, state };

@@ -50,14 +50,16 @@ export class ClientService {
     this.defaultSecretTtlMs = deps.defaultSecretTtlMs;
   }
 
-  async register(meta: ClientMetadata): Promise<Registered> {
+  /** Registers a client; `secretTtlMs` overrides the default secret lifetime (null = never). */
+  async register(meta: ClientMetadata, secretTtlMs?: number | null): Promise<Registered> {
     if (meta.accessTokenSigningAlg) await this.ensureSigningAlg(meta.accessTokenSigningAlg);
     const now = this.clock.now();
     const registrationAccessToken = newRegistrationAccessToken();
     let clientSecret: string | null = null;
     const secrets: ClientSecret[] = [];
     if (isSecretMethod(meta.tokenEndpointAuthMethod)) {
-      const s = newClientSecret(newSecretId(), now, this.defaultSecretTtlMs === null ? null : now + this.defaultSecretTtlMs);
+      const ttl = secretTtlMs === undefined ? this.defaultSecretTtlMs : secretTtlMs;
+      const s = newClientSecret(newSecretId(), now, ttl === null ? null : now + ttl);
       clientSecret = s.value;
       secrets.push(s.record);
     }
@@ -81,7 +83,7 @@ export class ClientService {
    * Applies a metadata change. Switching to a secret method issues a first secret when the client
    * has none live; switching away from secrets ends them.
    */
-  async update(clientId: string, patch: ClientPatch): Promise<{ client: Client; clientSecret: string | null } | null> {
+  async update(clientId: string, patch: ClientPatch & { status?: Client['status'] }): Promise<{ client: Client; clientSecret: string | null } | null> {
     const before = await this.store.get(clientId);
     if (!before) return null;
     if (patch.accessTokenSigningAlg) await this.ensureSigningAlg(patch.accessTokenSigningAlg);

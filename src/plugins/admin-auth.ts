@@ -1,0 +1,78 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { InsufficientScope, InvalidToken } from '../errors/oauth-errors.js';
+import { verifyOwnAccessToken } from '../oauth/access-token.js';
+import { splitAuthorization } from '../oauth/client-auth/client-secret-basic.js';
+import type { Runtime } from '../runtime.js';
+
+export const ADMIN_SCOPE = 'tokenmill:admin';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** who is calling the admin API, by a non-secret identifier (`admin-token:…` or `client:…`) */
+    adminActor: string | null;
+  }
+  interface FastifyContextConfig {
+    /** the audit action name of an admin route */
+    action?: string;
+  }
+}
+
+/**
+ * Resolves the admin caller: the bootstrap ADMIN_TOKEN (constant-time), or an access token this
+ * server minted with scope `tokenmill:admin`, verified as a resource server would (signature,
+ * typ, iss, exp, audience = this issuer, client active, not revoked). Missing or bad → 401;
+ * valid without the scope → 403 (RFC 6750 §3.1).
+ */
+export async function authenticateAdmin(request: FastifyRequest, rt: Runtime): Promise<string> {
+  const header = request.headers.authorization;
+  if (header === undefined) throw new InvalidToken('admin credentials are required', true);
+  let parts: { scheme: string; credentials: string };
+  try {
+    parts = splitAuthorization(header);
+  } catch {
+    throw new InvalidToken('the Authorization header is malformed');
+  }
+  if (parts.scheme !== 'bearer') throw new InvalidToken('a bearer token is required');
+  const token = parts.credentials;
+  if (rt.isAdminToken(token)) return rt.adminToken.id;
+  const claims = await verifyOwnAccessToken(token, rt);
+  if (!claims) throw new InvalidToken();
+  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (!aud.includes(rt.config.issuer)) throw new InvalidToken('the access token is not meant for this server');
+  const client = await rt.clients.get(claims.client_id);
+  if (!client || client.status !== 'active') throw new InvalidToken();
+  if (await rt.revocations.isRevoked(claims.jti, claims.client_id, claims.iat)) throw new InvalidToken();
+  if (!(claims.scope ?? '').split(' ').includes(ADMIN_SCOPE)) throw new InsufficientScope(ADMIN_SCOPE);
+  return `client:${claims.client_id}`;
+}
+
+/** Authenticates every route of this scope, and records every call in the audit log. */
+export function adminAuth(app: FastifyInstance, rt: Runtime): void {
+  app.decorateRequest('adminActor', null);
+  app.addHook('onRequest', async (request) => {
+    request.adminActor = await authenticateAdmin(request, rt);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const params = (request.params ?? {}) as Record<string, string | undefined>;
+    const target = params.secret_id ? `${params.client_id}/${params.secret_id}` : (params.client_id ?? request.auditTarget ?? null);
+    const action = request.routeOptions.config.action ?? (reply.statusCode === 401 || reply.statusCode === 403 ? 'admin.authenticate' : `${request.method} ${request.routeOptions.url ?? 'unknown'}`);
+    await rt.audit
+      .record({
+        at: rt.clock.now(),
+        actor: request.adminActor ?? 'unauthenticated',
+        action,
+        target,
+        outcome: reply.statusCode < 400 ? 'success' : 'failure',
+        requestId: request.id,
+        detail: { status: reply.statusCode },
+      })
+      .catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message } }, 'audit write failed'));
+  });
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** audit target for routes whose target is not in the URL (e.g. a created client) */
+    auditTarget: string | null;
+  }
+}

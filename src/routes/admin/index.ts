@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import { adminAuth } from '../../plugins/admin-auth.js';
+import type { Runtime } from '../../runtime.js';
+import { adminClientRoutes } from './clients.js';
+import { adminAuditRoutes, adminKeyRoutes, adminTokenRoutes } from './tokens-keys-audit.js';
+
+/**
+ * The admin API under /admin/v1 (SPEC "Admin"): JSON in and out, authenticated and audited on
+ * every call; its OpenAPI document, generated from the route schemas, at /admin/v1/openapi.json.
+ */
+export async function adminRoutes(app: FastifyInstance, rt: Runtime): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'tokenmill admin API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, or an access token with scope tokenmill:admin' } } },
+      security: [{ bearer: [] }],
+    },
+    hideUntagged: true,
+  });
+  app.get('/admin/v1/openapi.json', async () => app.swagger());
+  await app.register(
+    async (admin) => {
+      admin.decorateRequest('auditTarget', null);
+      adminAuth(admin, rt);
+      adminClientRoutes(admin, rt);
+      adminTokenRoutes(admin, rt);
+      adminKeyRoutes(admin, rt);
+      adminAuditRoutes(admin, rt);
+    },
+    { prefix: '/admin/v1' },
+  );
+}

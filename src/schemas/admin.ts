@@ -1,0 +1,126 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+const DateTime = Type.String({ format: 'date-time' });
+const NullableDateTime = Type.Union([DateTime, Type.Null()]);
+
+export const AdminError = Type.Object({ error: Type.String(), error_description: Type.Optional(Type.String()) });
+
+/** One secret as admins see it: never the secret, only its non-secret prefix. */
+export const SecretView = Type.Object({
+  secret_id: Type.String(),
+  prefix: Type.String(),
+  created_at: DateTime,
+  expires_at: NullableDateTime,
+  last_used_at: NullableDateTime,
+  status: Type.Union([Type.Literal('active'), Type.Literal('expired')]),
+});
+
+export const ClientView = Type.Object({
+  client_id: Type.String(),
+  client_name: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
+  token_endpoint_auth_method: Type.String(),
+  token_endpoint_auth_signing_alg: Type.Union([Type.String(), Type.Null()]),
+  access_token_signing_alg: Type.Union([Type.String(), Type.Null()]),
+  grant_types: Type.Array(Type.String()),
+  scope: Type.String(),
+  audience: Type.Array(Type.String()),
+  access_token_ttl: Type.Union([Type.Integer(), Type.Null()]),
+  jwks: Type.Union([Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }), Type.Null()]),
+  jwks_uri: Type.Union([Type.String(), Type.Null()]),
+  created_at: DateTime,
+  updated_at: DateTime,
+  last_used_at: NullableDateTime,
+  secrets: Type.Array(SecretView),
+});
+export type ClientViewT = Static<typeof ClientView>;
+
+export const ClientPage = Type.Object({ items: Type.Array(ClientView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const ClientListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 500 })),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
+    auth_method: Type.Optional(Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'), Type.Literal('private_key_jwt')])),
+    name_prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ClientIdParams = Type.Object({ client_id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' }) });
+export const SecretParams = Type.Object({ client_id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' }), secret_id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+/** Seconds, or a preset: 7d, 30d, 60d, 90d, 180d, 1y, never. */
+export const Lifetime = Type.Union([Type.Integer({ minimum: 1, maximum: 10 * 365 * 86400 }), Type.Union(['7d', '30d', '60d', '90d', '180d', '1y', 'never'].map((p) => Type.Literal(p)))]);
+
+export const ClientCreateBody = Type.Object(
+  {
+    client_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    token_endpoint_auth_method: Type.Optional(Type.String()),
+    token_endpoint_auth_signing_alg: Type.Optional(Type.String()),
+    access_token_signing_alg: Type.Optional(Type.String()),
+    grant_types: Type.Optional(Type.Array(Type.String())),
+    scope: Type.Optional(Type.String()),
+    audience: Type.Optional(Type.Array(Type.String())),
+    access_token_ttl: Type.Optional(Type.Integer()),
+    jwks: Type.Optional(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),
+    jwks_uri: Type.Optional(Type.String()),
+    secret_expires_in: Type.Optional(Lifetime),
+  },
+  { additionalProperties: false },
+);
+
+export const ClientPatchBody = Type.Object(
+  {
+    client_name: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
+    token_endpoint_auth_method: Type.Optional(Type.String()),
+    token_endpoint_auth_signing_alg: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    access_token_signing_alg: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    scope: Type.Optional(Type.String()),
+    audience: Type.Optional(Type.Array(Type.String())),
+    access_token_ttl: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    jwks: Type.Optional(Type.Union([Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }), Type.Null()])),
+    jwks_uri: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const CreatedClient = Type.Object({ client: ClientView, client_secret: Type.Union([Type.String(), Type.Null()]), secret_id: Type.Union([Type.String(), Type.Null()]) });
+
+export const RotateSecretBody = Type.Object({ expires_in: Type.Optional(Lifetime), previous_secret_ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) }, { additionalProperties: false });
+export const RotatedSecret = Type.Object({ secret_id: Type.String(), client_secret: Type.String(), expires_at: NullableDateTime, prefix: Type.String() });
+
+export const RevokeTokensResult = Type.Object({ client_id: Type.String(), revoked_before: Type.Integer() });
+export const RevokeTokenBody = Type.Union([
+  Type.Object({ token: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: false }),
+  Type.Object({ jti: Type.String({ minLength: 1, maxLength: 256 }), exp: Type.Integer({ minimum: 1 }), client_id: Type.Optional(Type.String({ maxLength: 255 })) }, { additionalProperties: false }),
+]);
+export const RevokedToken = Type.Object({ jti: Type.String(), exp: Type.Integer(), revoked: Type.Boolean() });
+
+export const KeyView = Type.Object({
+  kid: Type.String(),
+  alg: Type.String(),
+  state: Type.Union([Type.Literal('published'), Type.Literal('active'), Type.Literal('retired')]),
+  origin: Type.String(),
+  created_at: DateTime,
+  activates_at: DateTime,
+  retires_at: NullableDateTime,
+  remove_at: NullableDateTime,
+});
+export const KeyList = Type.Object({ keys: Type.Array(KeyView) });
+export const RotateKeyBody = Type.Object({ alg: Type.Optional(Type.Union(['ES256', 'RS256', 'PS256', 'EdDSA'].map((a) => Type.Literal(a)))), activate_in: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) }, { additionalProperties: false });
+
+export const AuditView = Type.Object({
+  id: Type.String(),
+  at: DateTime,
+  actor: Type.String(),
+  action: Type.String(),
+  target: Type.Union([Type.String(), Type.Null()]),
+  outcome: Type.Union([Type.Literal('success'), Type.Literal('failure')]),
+  request_id: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Integer(), Type.Null()]),
+});
+export const AuditPage = Type.Object({ items: Type.Array(AuditView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+export const PageQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), cursor: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false });
