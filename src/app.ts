@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import { createErrorHandler } from './errors/error-handler.js';
 import { NotFound } from './errors/oauth-errors.js';
+import { Metrics } from './plugins/metrics.js';
 import { requestLog } from './plugins/request-log.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { healthRoutes } from './routes/health.js';
@@ -67,14 +68,18 @@ function publicRoutes(app: FastifyInstance, rt: Runtime): void {
 /** Builds the listeners' Fastify instances with an explicit route table; `listen` is the caller's. */
 export async function buildApp(rt: Runtime): Promise<Apps> {
   const state = { shuttingDown: false };
+  const metrics = new Metrics();
   const pub = baseInstance(rt);
+  metrics.observe(pub);
   publicRoutes(pub, rt);
   healthRoutes(pub, rt, state);
   let admin: FastifyInstance | null = null;
   if (rt.config.adminPort !== rt.config.port) {
     admin = baseInstance(rt);
+    metrics.observe(admin);
     healthRoutes(admin, rt, state);
   }
+  metrics.serve(admin ?? pub);
   await adminRoutes(admin ?? pub, rt);
   await pub.ready();
   if (admin) await admin.ready();

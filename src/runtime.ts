@@ -44,6 +44,8 @@ export interface Runtime extends OAuthContext {
   /** what this node runs on, for the start-up log line */
   stores: { database: string; revocations: string };
   dependencies: Dependency[];
+  /** writes the batched last-used times now (also runs every few seconds and at close) */
+  flushSecretUsage(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -158,6 +160,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       secretUsed: (secretId, at) => void lastUsed.set(secretId, at),
       stores: { database: config.databaseUrl ? 'postgresql' : options.inMemoryDatabase ? 'pglite (in memory)' : `pglite (${join(config.dataDir, 'pglite')})`, revocations: fast.description },
       dependencies,
+      flushSecretUsage: flushLastUsed,
       close,
     };
   } catch (err) {
