@@ -63,7 +63,7 @@ export class ClientService {
       clientSecret = s.value;
       secrets.push(s.record);
     }
-    const client: Client = { ...meta, clientId: newClientId(), status: 'active', registrationAccessTokenHash: sha256(registrationAccessToken), secrets, createdAt: now, updatedAt: now };
+    const client: Client = { ...meta, clientId: newClientId(), status: 'active', registrationAccessTokenHash: sha256(registrationAccessToken), secrets, tokensRevokedBefore: null, createdAt: now, updatedAt: now };
     await this.store.create(client);
     return { client, clientSecret, registrationAccessToken };
   }
@@ -111,6 +111,18 @@ export class ClientService {
     const deleted = await this.store.delete(clientId);
     await this.changed(clientId);
     return deleted;
+  }
+
+  /**
+   * Revokes every token the client holds now (client-wide revocation), and records the cut-off on
+   * the client so tokens minted after it, even within the same second, are not covered by it.
+   */
+  async revokeTokens(clientId: string): Promise<{ revokedBefore: number } | null> {
+    if (!(await this.store.get(clientId))) return null;
+    const result = await this.revocations.revokeClient(clientId);
+    await this.store.update(clientId, { tokensRevokedBefore: result.revokedBefore }, this.clock.now());
+    await this.changed(clientId);
+    return result;
   }
 
   /**

@@ -43,6 +43,8 @@ export interface Client {
   /** sha256 of the RFC 7592 registration access token */
   registrationAccessTokenHash: Buffer | null;
   secrets: ClientSecret[];
+  /** NumericDate of the last client-wide revocation: tokens minted later carry iat ≥ this */
+  tokensRevokedBefore: number | null;
   createdAt: number;
   updatedAt: number;
 }

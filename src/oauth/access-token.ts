@@ -31,7 +31,8 @@ export async function mintAccessToken(client: Client, scopes: readonly string[],
   const alg = client.accessTokenSigningAlg ?? ctx.config.signingAlg;
   const key = ctx.keyring.signingKey(alg);
   if (!key) throw new TemporarilyUnavailable(`no active ${alg} signing key`);
-  const iat = epochSeconds(ctx.clock);
+  // After a client-wide revocation that covers the current second, new tokens start at its cut-off.
+  const iat = Math.max(epochSeconds(ctx.clock), client.tokensRevokedBefore ?? 0);
   const ttl = client.accessTokenTtl ?? ctx.config.accessTokenTtl;
   const scope = scopes.join(' ');
   const claims: Record<string, unknown> = { iss: ctx.config.issuer, sub: client.clientId, client_id: client.clientId, aud: audience, exp: iat + ttl, iat, jti: randomBytes(16).toString('base64url') };

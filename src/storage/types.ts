@@ -48,6 +48,7 @@ export type ClientPatch = Partial<
     | 'jwks'
     | 'jwksUri'
     | 'registrationAccessTokenHash'
+    | 'tokensRevokedBefore'
   >
 >;
 

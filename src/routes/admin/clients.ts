@@ -94,9 +94,8 @@ export function adminClientRoutes(app: FastifyInstance, rt: Runtime): void {
   });
 
   app.post<{ Params: IdParams }>('/clients/:client_id/revoke-tokens', { config: { action: 'client.revoke_tokens' }, schema: { tags, params: ClientIdParams, response: { 200: RevokeTokensResult, ...errors } } }, async (request) => {
-    const client = await rt.clientService.get(request.params.client_id);
-    if (!client) throw new NotFound('client_id: no such client');
-    const { revokedBefore } = await rt.revocations.revokeClient(client.clientId);
-    return { client_id: client.clientId, revoked_before: revokedBefore };
+    const result = await rt.clientService.revokeTokens(request.params.client_id);
+    if (!result) throw new NotFound('client_id: no such client');
+    return { client_id: request.params.client_id, revoked_before: result.revokedBefore };
   });
 }

@@ -16,6 +16,7 @@ interface ClientRow {
   jwks: JSONWebKeySet | null;
   jwks_uri: string | null;
   registration_access_token_hash: Uint8Array | null;
+  tokens_revoked_before: string | number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -60,6 +61,7 @@ function toClient(r: ClientRow, secrets: ClientSecret[]): Client {
     jwksUri: r.jwks_uri,
     registrationAccessTokenHash: buf(r.registration_access_token_hash),
     secrets,
+    tokensRevokedBefore: r.tokens_revoked_before === null || r.tokens_revoked_before === undefined ? null : Number(r.tokens_revoked_before),
     createdAt: r.created_at.getTime(),
     updatedAt: r.updated_at.getTime(),
   };
@@ -79,6 +81,7 @@ const PATCH_COLUMNS: Record<keyof ClientPatch, string> = {
   jwks: 'jwks',
   jwksUri: 'jwks_uri',
   registrationAccessTokenHash: 'registration_access_token_hash',
+  tokensRevokedBefore: 'tokens_revoked_before',
 };
 
 function encodeCursor(createdAt: number, clientId: string): string {
@@ -119,13 +122,13 @@ export class SqlClientStore implements ClientStore {
       await tx.query(
         `INSERT INTO clients (client_id, client_name, status, token_endpoint_auth_method, token_endpoint_auth_signing_alg,
            access_token_signing_alg, grant_types, scopes, audiences, access_token_ttl, jwks, jwks_uri,
-           registration_access_token_hash, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+           registration_access_token_hash, tokens_revoked_before, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
         [
           c.clientId, c.clientName, c.status, c.tokenEndpointAuthMethod, c.tokenEndpointAuthSigningAlg,
           c.accessTokenSigningAlg, c.grantTypes, c.scopes, c.audiences, c.accessTokenTtl,
           c.jwks === null ? null : JSON.stringify(c.jwks), c.jwksUri, c.registrationAccessTokenHash,
-          new Date(c.createdAt), new Date(c.updatedAt),
+          c.tokensRevokedBefore, new Date(c.createdAt), new Date(c.updatedAt),
         ],
       );
       for (const s of c.secrets) await insertSecret(tx, c.clientId, s);

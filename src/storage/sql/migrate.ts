@@ -1,11 +1,15 @@
 import type { Sql } from '../types.js';
 import * as m001 from './migrations/001-initial.js';
+import * as m002 from './migrations/002-tokens-revoked-before.js';
 
 interface Migration {
   version: number;
   up: string;
 }
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, up: m001.up }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, up: m001.up },
+  { version: 2, up: m002.up },
+];
 
 /** Arbitrary constant shared by every node: the advisory lock that serialises migrations. */
 const MIGRATION_LOCK = 746_116_001;
