@@ -1,21 +1,21 @@
+import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { resolveAdminToken } from './lib/admin-token.js';
 import { createLogger } from './logger.js';
 import { openRuntime } from './runtime.js';
 
-/** Process entry: configuration, logger, stores, listeners, graceful shutdown on SIGTERM/SIGINT. */
-export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tokenmill: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+function printAdminTokenBanner(config: Config, token: string): void {
+  process.stdout.write(
+    `\n  tokenmill generated an admin token (shown once; only its hash is kept in ${config.dataDir}):\n\n    ${token}\n\n` +
+      `  Register a client with it:\n    curl -s ${config.issuer}/oauth2/register -H 'Authorization: Bearer ${token}' \\\n      -H 'Content-Type: application/json' -d '{"client_name":"demo","scope":"api:read"}'\n\n`,
+  );
+}
+
+/** One process serving both listeners: stores, apps, graceful shutdown on SIGTERM/SIGINT. */
+async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   let rt;
   try {
@@ -28,12 +28,7 @@ export async function main(env: Record<string, string | undefined> = process.env
   }
   logger.info({ database: rt.stores.database, revocations: rt.stores.revocations, issuer: config.issuer, env: config.nodeEnv }, 'stores in use');
   if (!config.redisUrl) logger.warn('embedded mode: revocations and client-assertion replay markers are per-process; run one node, or set REDIS_URL for a fleet');
-  if (rt.generatedAdminToken) {
-    process.stdout.write(
-      `\n  tokenmill generated an admin token (shown once; only its hash is kept in ${config.dataDir}):\n\n    ${rt.generatedAdminToken}\n\n` +
-        `  Register a client with it:\n    curl -s ${config.issuer}/oauth2/register -H 'Authorization: Bearer ${rt.generatedAdminToken}' \\\n      -H 'Content-Type: application/json' -d '{"client_name":"demo","scope":"api:read"}'\n\n`,
-    );
-  }
+  if (rt.generatedAdminToken) printAdminTokenBanner(config, rt.generatedAdminToken);
 
   const apps = await buildApp(rt);
   const close = closeWithGrace({ delay: config.shutdownTimeout * 1000 }, async ({ signal, err }) => {
@@ -53,6 +48,52 @@ export async function main(env: Record<string, string | undefined> = process.env
     close.close();
     process.exitCode = 1;
   }
+}
+
+/**
+ * WORKERS > 1: the primary forks that many workers sharing the listeners (node:cluster), restarts
+ * one that dies, and on SIGTERM/SIGINT passes the signal on and exits once all have drained.
+ */
+function supervise(config: Config): void {
+  const logger = createLogger(config.logLevel);
+  const admin = resolveAdminToken(config.adminToken, config.dataDir);
+  if (admin.generated) printAdminTokenBanner(config, admin.generated);
+  let stopping = false;
+  const fork = () => cluster.fork();
+  for (let i = 0; i < config.workers; i++) fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    logger.error({ worker: worker.process.pid, code, signal }, 'worker died; starting another');
+    setTimeout(fork, 1000).unref();
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, workers: config.workers }, 'stopping workers');
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+    setTimeout(() => process.exit(1), (config.shutdownTimeout + 5) * 1000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/** Process entry: configuration (a bad value stops here with a message naming it), then serve. */
+export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tokenmill: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (config.workers > 1 && cluster.isPrimary) supervise(config);
+  else await serve(config);
 }
 
 await main();

@@ -57,6 +57,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!raw.ADMIN_TOKEN) throw new ConfigError('missing ADMIN_TOKEN: NODE_ENV=production requires it; generate one with `openssl rand -base64 48`');
     if (!raw.KEY_ENCRYPTION_KEY) throw new ConfigError('missing KEY_ENCRYPTION_KEY: NODE_ENV=production requires it; generate one with `node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"`');
   }
+  if (raw.WORKERS > 1 && (!raw.DATABASE_URL || !raw.REDIS_URL)) {
+    throw new ConfigError('invalid WORKERS: more than one worker process needs DATABASE_URL and REDIS_URL (the embedded database and in-process revocations belong to one process)');
+  }
   const assertionAlgs = raw.ASSERTION_ALGS.split(',').filter(Boolean);
   for (const alg of assertionAlgs) {
     if (!ASYMMETRIC_ASSERTION_ALGS.has(alg)) throw new ConfigError(`invalid ASSERTION_ALGS: ${JSON.stringify(alg)} is not an asymmetric JWS algorithm; allowed: ${[...ASYMMETRIC_ASSERTION_ALGS].join(', ')}`);
