@@ -15,6 +15,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    // Asynchronous stdout: lines are coalesced while a write is pending, so logging one line per
+    // request does not cost a blocking write each; the process entry flushes at shutdown.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

@@ -38,6 +38,7 @@ async function serve(config: Config): Promise<void> {
     await Promise.all([apps.public.close(), apps.admin?.close()]);
     await rt.close();
     logger.info('stopped');
+    logger.flush();
   });
   try {
     const publicAddress = await apps.public.listen({ port: config.port, host: config.host });

@@ -3,6 +3,7 @@ import type { Clock } from '../lib/clock.js';
 import type { KeyStore, StoredKey } from '../storage/types.js';
 import { kidFor } from './kid.js';
 import type { KeyEncryption } from './key-encryption.js';
+import { createSigner, type JwsSigner } from './signer.js';
 
 export type KeyState = 'published' | 'active' | 'retired';
 
@@ -10,6 +11,8 @@ export interface SigningKey {
   kid: string;
   alg: string;
   privateKey: CryptoKey | KeyObject;
+  /** signs access tokens with this key (header pre-serialised) */
+  signer: JwsSigner;
   /** public JWK with kid, alg and use: "sig" (never a private member) */
   publicJwk: JWK;
   createdAt: number;
@@ -81,6 +84,7 @@ export class Keyring {
         kid: s.kid,
         alg: s.alg,
         privateKey: (await importJWK(privateJwk, s.alg)) as CryptoKey,
+        signer: createSigner(privateJwk, s.kid, s.alg),
         publicJwk: publicOnly(s.publicJwk as JWK, s.kid, s.alg),
         createdAt: s.createdAt,
         activatesAt: s.activatesAt,

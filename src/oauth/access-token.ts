@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SignJWT, createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Client } from '../clients/client.js';
 import { TemporarilyUnavailable } from '../errors/oauth-errors.js';
 import type { Keyring } from '../keys/keyring.js';
@@ -37,7 +37,7 @@ export async function mintAccessToken(client: Client, scopes: readonly string[],
   const scope = scopes.join(' ');
   const claims: Record<string, unknown> = { iss: ctx.config.issuer, sub: client.clientId, client_id: client.clientId, aud: audience, exp: iat + ttl, iat, jti: randomBytes(16).toString('base64url') };
   if (scope) claims.scope = scope;
-  const accessToken = await new SignJWT(claims).setProtectedHeader({ alg, typ: 'at+jwt', kid: key.kid }).sign(key.privateKey);
+  const accessToken = await key.signer.sign(claims);
   return { accessToken, expiresIn: ttl, scope };
 }
 
