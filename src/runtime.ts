@@ -59,6 +59,16 @@ export interface RuntimeOptions {
 const LAST_USED_FLUSH_MS = 5_000;
 const KEY_RELOAD_MS = 60_000;
 
+async function connectPostgres(url: string, logger: Logger): Promise<Sql> {
+  try {
+    return await openPostgres(url, logger);
+  } catch (err) {
+    const u = new URL(url);
+    const cause = (err as Error).cause as Error | undefined;
+    throw new Error(`cannot reach PostgreSQL at ${u.host}${u.pathname} (DATABASE_URL): ${cause?.message ?? (err as Error).message}`, { cause: err });
+  }
+}
+
 /** Opens the stores named by the configuration, migrates, loads keys, and wires caches to invalidation. */
 export async function openRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
   const { logger } = options;
@@ -69,7 +79,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     closers.length = 0;
   };
   try {
-    const sql = config.databaseUrl ? await openPostgres(config.databaseUrl, logger) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'));
+    const sql = config.databaseUrl ? await connectPostgres(config.databaseUrl, logger) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'));
     closers.push(() => sql.close());
     await migrate(sql);
 

@@ -29,6 +29,8 @@ export class ClientCache {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Client | null>>();
   private generation = 0;
+  /** set when the store failed; the first success afterwards drops every entry (SECURITY §3.2) */
+  private degraded = false;
 
   constructor(store: ClientStore, clock: Clock, options: ClientCacheOptions) {
     this.store = store;
@@ -43,7 +45,10 @@ export class ClientCache {
     try {
       return await this.load(clientId);
     } catch (err) {
-      if (err instanceof StoreUnavailableError && entry?.client && now - entry.loadedAt < this.options.staleIfErrorMs) return entry.client;
+      if (err instanceof StoreUnavailableError) {
+        this.degraded = true;
+        if (entry?.client && now - entry.loadedAt < this.options.staleIfErrorMs) return entry.client;
+      }
       throw err;
     }
   }
@@ -62,6 +67,11 @@ export class ClientCache {
     const promise = this.store
       .get(clientId)
       .then((client) => {
+        if (this.degraded) {
+          // The database is back: invalidations may have been missed while it was away.
+          this.degraded = false;
+          this.invalidate('*');
+        }
         // An invalidation that arrived while loading may describe a newer write: do not cache then.
         if (generation === this.generation) this.entries.set(clientId, { client, loadedAt: this.clock.now() });
         return client;

@@ -72,6 +72,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminToken: raw.ADMIN_TOKEN ?? null,
     databaseUrl: raw.DATABASE_URL ?? null,
     redisUrl: raw.REDIS_URL ?? null,
+    redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     dataDir: raw.DATA_DIR,
     production,
     nodeEnv: raw.NODE_ENV,

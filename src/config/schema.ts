@@ -12,6 +12,7 @@ export const ConfigSchema = Type.Object({
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 32, description: 'bootstrap admin bearer token (at least 32 characters); generated in development' })),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'postgres://… ; unset means embedded PGlite in DATA_DIR' })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'redis://… or rediss://… ; unset means in-process stores' })),
+  REDIS_KEY_PREFIX: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9:{}_.-]+$', default: 'tokenmill:', description: 'prefix of every Redis key and channel (a hash tag such as {tokenmill}: on Redis Cluster)' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'embedded database and generated secrets' }),
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
   KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: '32 random bytes, base64url (43 characters): encrypts private signing keys at rest' })),
@@ -40,6 +41,7 @@ export interface Config {
   adminToken: string | null;
   databaseUrl: string | null;
   redisUrl: string | null;
+  redisKeyPrefix: string;
   dataDir: string;
   production: boolean;
   nodeEnv: 'development' | 'production' | 'test';

@@ -3,6 +3,7 @@ import type { Config } from '../../config/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationStore } from '../types.js';
 import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from './memory-store.js';
+import { openRedis } from './redis-store.js';
 
 export interface FastStores {
   revocations: RevocationStore;
@@ -13,14 +14,32 @@ export interface FastStores {
   close(): Promise<void>;
 }
 
+const REDIS_START_TIMEOUT_MS = 10_000;
+
 /**
  * Revocations, replay markers and cache invalidation: Redis when REDIS_URL is set (shared by the
- * fleet), else in this process (one node only).
+ * fleet; revocations re-seeded from the durable SQL log whenever Redis comes back without them),
+ * else in this process (one node only).
  */
 export async function openFastStores(config: Config, clock: Clock, logger: Logger, reseed: () => Promise<RevocationEvent[]>): Promise<FastStores> {
-  void reseed;
-  if (config.redisUrl) throw new Error('REDIS_URL support is not built yet');
-  logger.debug('in-process revocation and replay stores');
+  if (config.redisUrl) {
+    const redis = openRedis(config.redisUrl, { keyPrefix: config.redisKeyPrefix, reseed, logger, clock });
+    try {
+      await Promise.all([redis.revocations.ready(REDIS_START_TIMEOUT_MS), redis.invalidation.ready(REDIS_START_TIMEOUT_MS)]);
+    } catch (err) {
+      await redis.close().catch(() => {});
+      const url = new URL(config.redisUrl);
+      throw new Error(`cannot reach Redis at ${url.protocol}//${url.host} within ${REDIS_START_TIMEOUT_MS / 1000} s (REDIS_URL): ${(err as Error).message}`, { cause: err });
+    }
+    return {
+      revocations: redis.revocations,
+      replay: redis.replay,
+      bus: redis.invalidation,
+      description: 'redis (shared by the fleet; durable copy in SQL)',
+      dependencies: [{ name: 'redis', check: () => redis.ping() }],
+      close: () => redis.close(),
+    };
+  }
   return {
     revocations: new MemoryRevocationStore(clock),
     replay: new MemoryReplayCache(clock),
