@@ -26,6 +26,9 @@ export interface PollSourceOptions {
   fetch: typeof globalThis.fetch;
 }
 
+/** Guard against a feed that never stops saying has_more. */
+const MAX_PAGES_PER_ROUND = 100_000;
+
 /** One page of the feed, validated. */
 interface FeedPage {
   tokens: unknown[];
@@ -172,9 +175,11 @@ export class PollSource extends SyncBase {
   async #round(): Promise<void> {
     let staging: DenySet | undefined;
     let cursor = this.#cursor;
-    for (;;) {
+    for (let pages = 1; ; pages++) {
       if (this.closed) return;
+      if (pages > MAX_PAGES_PER_ROUND) throw new SyncError('revocation feed: too many pages in one round');
       const page = await this.#fetchPage(cursor);
+      if (page.hasMore && page.nextCursor === cursor) throw new SyncError('revocation feed: has_more without a new cursor');
       // A snapshot restarts from scratch; pages that follow it (has_more) belong to the same snapshot.
       if (page.snapshot && staging === undefined) staging = new DenySet(this.#opts.deny.graceSeconds);
       this.#apply(staging ?? this.#opts.deny, page);

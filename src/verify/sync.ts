@@ -16,6 +16,8 @@ export interface SyncStatus {
   lastError: string | undefined;
   /** Rounds attempted so far. */
   attempts: number;
+  /** Start of the current run of failed rounds (ms since the epoch), `null` while healthy. */
+  unhealthySince: number | null;
   /** Feed / stream entries skipped because they were malformed. */
   malformedEntries: number;
   /** Full re-reads (snapshots) applied so far. */
@@ -53,13 +55,15 @@ export function backoffDelay(base: number, failures: number, cap: number): numbe
   return Math.round(raw * (0.8 + Math.random() * 0.4));
 }
 
-/** A sleep that {@link CancellableSleep.cancel} ends at once. */
+/** A sleep that {@link CancellableSleep.cancel} ends at once, together with every later one. */
 export class CancellableSleep {
   #timer: NodeJS.Timeout | undefined;
   #resolve: (() => void) | undefined;
+  #cancelled = false;
 
-  /** Waits `ms` milliseconds (the timer does not keep the process alive). */
+  /** Waits `ms` milliseconds (the timer does not keep the process alive); resolves at once once cancelled. */
   wait(ms: number): Promise<void> {
+    if (this.#cancelled) return Promise.resolve();
     return new Promise((resolve) => {
       this.#resolve = resolve;
       this.#timer = setTimeout(() => {
@@ -71,8 +75,9 @@ export class CancellableSleep {
     });
   }
 
-  /** Ends the current wait, if any. */
+  /** Ends the current wait, if any, and makes later waits return at once. */
   cancel(): void {
+    this.#cancelled = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const r = this.#resolve;
@@ -95,6 +100,7 @@ export abstract class SyncBase implements RevocationSource {
   #failures = 0;
   #lastError: string | undefined;
   #attempts = 0;
+  #unhealthySince: number | null = null;
   #malformed = 0;
   #snapshots = 0;
 
@@ -113,6 +119,7 @@ export abstract class SyncBase implements RevocationSource {
     this.#lastSyncAt = Date.now();
     this.#healthy = true;
     this.#failures = 0;
+    this.#unhealthySince = null;
     this.#resolveFirst();
     this.onResult?.(true);
   }
@@ -122,6 +129,7 @@ export abstract class SyncBase implements RevocationSource {
     this.#attempts++;
     this.#healthy = false;
     this.#failures++;
+    this.#unhealthySince ??= Date.now();
     const e = err instanceof Error ? err : new SyncError(String(err));
     this.#lastError = e.message;
     this.#resolveFirst();
@@ -150,6 +158,7 @@ export abstract class SyncBase implements RevocationSource {
       consecutiveFailures: this.#failures,
       lastError: this.#lastError,
       attempts: this.#attempts,
+      unhealthySince: this.#unhealthySince,
       malformedEntries: this.#malformed,
       snapshots: this.#snapshots,
     };

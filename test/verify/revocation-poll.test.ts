@@ -1,0 +1,230 @@
+// tokenmill/verify: revocation deny set kept in sync by polling the stand-in's revocation feed.
+import t from 'tap';
+import type { Test } from 'tap';
+import { createVerifier } from '../../src/verify/index.js';
+import type { Verifier, VerifierOptions } from '../../src/verify/index.js';
+import { StandInAS } from './fixtures/stand-in-as.js';
+import { AUD, msUntilRevoked, nowSec, sleep, verifyError, waitFor } from './fixtures/util.js';
+
+async function setup(t: Test, opts: Partial<VerifierOptions> = {}, asOpts: ConstructorParameters<typeof StandInAS>[0] = {}) {
+  const as = await new StandInAS(asOpts).start();
+  t.teardown(() => as.close());
+  const v = createVerifier({
+    issuer: as.issuer,
+    audience: AUD,
+    revocations: { clientId: as.opts.feedClientId, clientSecret: as.opts.feedClientSecret },
+    ...opts,
+  });
+  t.teardown(() => v.close());
+  return { as, v };
+}
+
+const revokedDesc = 'the access token has been revoked';
+
+t.test('revoked jti is refused within 1 s of being added to the feed', async (t) => {
+  const { as, v } = await setup(t);
+  await v.ready();
+  t.equal(as.counts.feedUnauthorized, 0, 'Basic credentials with : + % space and non-ASCII are form-encoded correctly');
+  t.equal(as.feedSince[0], undefined, 'first poll omits since');
+  t.ok(as.feedSince.slice(1).every((s) => typeof s === 'string'), 'later polls send the cursor');
+  const latencies: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const token = await as.mint();
+    t.equal(await verifyError(v, token), null, 'valid before revocation');
+    const claims = await v.verify(token);
+    await sleep(Math.random() * 500); // land anywhere in the poll cycle
+    as.revokeToken(claims.jti, claims.exp);
+    const ms = await msUntilRevoked(v, token, 3000);
+    t.ok(ms >= 0 && ms < 1000, `refused after ${ms.toFixed(0)} ms (< 1000)`);
+    latencies.push(ms);
+    const err = await verifyError(v, token);
+    t.equal(err?.wwwAuthenticate, `Bearer realm="${as.issuer}", error="invalid_token", error_description="the access token has been revoked"`);
+  }
+  t.comment(`revocation-to-refusal latency (poll, 500 ms interval): max ${Math.max(...latencies).toFixed(0)} ms, mean ${(latencies.reduce((a, b) => a + b, 0) / latencies.length).toFixed(0)} ms`);
+  const s = v.stats();
+  t.equal(s.revocationMode, 'poll');
+  t.equal(s.revokedTokens, 5);
+  t.equal(s.syncHealthy, true);
+  t.equal(s.stale, false);
+  t.ok(s.lastSyncAt !== null && Date.now() - s.lastSyncAt < 2000);
+});
+
+t.test('revocations made before the verifier started are honoured once ready', async (t) => {
+  const as = await new StandInAS().start();
+  t.teardown(() => as.close());
+  const token = await as.mint();
+  const { jti, exp } = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { jti: string; exp: number };
+  as.revokeToken(jti, exp);
+  const v = createVerifier({ issuer: as.issuer, audience: AUD, revocations: { clientId: as.opts.feedClientId, clientSecret: as.opts.feedClientSecret } });
+  t.teardown(() => v.close());
+  // No ready(): verify waits for the first sync by itself.
+  t.equal((await verifyError(v, token))?.description, revokedDesc);
+});
+
+t.test('client-wide revocation refuses tokens with iat < revoked_before only', async (t) => {
+  const { as, v } = await setup(t);
+  await v.ready();
+  const now = nowSec();
+  const older = await as.mint({ claims: { client_id: 'client-b', sub: 'client-b', iat: now - 20 } });
+  const atCutoff = await as.mint({ claims: { client_id: 'client-b', sub: 'client-b', iat: now - 10 } });
+  const newer = await as.mint({ claims: { client_id: 'client-b', sub: 'client-b', iat: now } });
+  const otherClient = await as.mint({ claims: { client_id: 'client-c', sub: 'client-c', iat: now - 20 } });
+  as.revokeClient('client-b', now - 10, now + 3600);
+  const ms = await msUntilRevoked(v, older, 3000);
+  t.ok(ms >= 0 && ms < 1000, `older token refused after ${ms.toFixed(0)} ms`);
+  t.equal(await verifyError(v, atCutoff), null, 'iat == revoked_before accepted');
+  t.equal(await verifyError(v, newer), null, 'iat > revoked_before accepted');
+  t.equal(await verifyError(v, otherClient), null, 'other client unaffected');
+  t.equal(v.stats().revokedClients, 1);
+  // A later client-wide revocation moves the cutoff forward.
+  as.revokeClient('client-b', now + 1, now + 3600);
+  t.ok((await msUntilRevoked(v, newer, 3000)) >= 0, 'newer token refused after the second revocation');
+});
+
+t.test('has_more pages are followed at once', async (t) => {
+  const { as, v } = await setup(t, {}, { pageSize: 2 });
+  await v.ready();
+  const tokens = await Promise.all(Array.from({ length: 7 }, () => as.mint()));
+  for (const tok of tokens) {
+    const c = JSON.parse(Buffer.from(tok.split('.')[1] ?? '', 'base64url').toString()) as { jti: string; exp: number };
+    as.revokeToken(c.jti, c.exp);
+  }
+  const ms = await msUntilRevoked(v, tokens[6] ?? '', 3000);
+  t.ok(ms >= 0 && ms < 1000, `last of 7 (4 pages) refused after ${ms.toFixed(0)} ms`);
+  t.equal(v.stats().revokedTokens, 7);
+});
+
+t.test('snapshot replaces the set', async (t) => {
+  const { as, v } = await setup(t);
+  await v.ready();
+  const x = await as.mint();
+  const y = await as.mint();
+  const cx = await v.verify(x);
+  as.revokeToken(cx.jti, cx.exp);
+  t.ok((await msUntilRevoked(v, x)) >= 0, 'x revoked');
+  const snapshotsBefore = v.stats().snapshots;
+  // The server drops x from its set (only a snapshot can tell) and forgets every cursor.
+  as.forget((e) => e.kind === 'token' && e.jti === cx.jti);
+  const cy = await v.verify(y);
+  as.revokeToken(cy.jti, cy.exp);
+  as.forgetCursors();
+  t.ok((await msUntilRevoked(v, y)) >= 0, 'y revoked through the snapshot');
+  t.equal(await verifyError(v, x), null, 'x no longer in the set: the snapshot replaced it');
+  t.equal(v.stats().revokedTokens, 1);
+  t.equal(v.stats().snapshots, snapshotsBefore + 1);
+});
+
+t.test('multi-page snapshot is applied whole', async (t) => {
+  const { as, v } = await setup(t, {}, { pageSize: 3 });
+  await v.ready();
+  const tokens = await Promise.all(Array.from({ length: 8 }, () => as.mint()));
+  const jtis = tokens.map((tok) => JSON.parse(Buffer.from(tok.split('.')[1] ?? '', 'base64url').toString()) as { jti: string; exp: number });
+  for (const c of jtis) as.revokeToken(c.jti, c.exp);
+  await waitFor(() => v.stats().revokedTokens === 8, 3000);
+  as.forget((e) => e.kind === 'token' && e.jti === jtis[0]?.jti);
+  as.forgetCursors();
+  await waitFor(() => v.stats().revokedTokens === 7, 3000);
+  t.equal(v.stats().revokedTokens, 7, 'snapshot over 3 pages holds 7 entries');
+  t.equal(await verifyError(v, tokens[0] ?? ''), null);
+  for (const tok of tokens.slice(1)) t.equal((await verifyError(v, tok))?.description, revokedDesc);
+});
+
+t.test('feed outage: keep the set, back off, report health, recover with a stale cursor', async (t) => {
+  const { as, v } = await setup(t, { maxStaleness: 60_000 });
+  await v.ready();
+  const a = await as.mint();
+  const ca = await v.verify(a);
+  as.revokeToken(ca.jti, ca.exp);
+  t.ok((await msUntilRevoked(v, a)) >= 0);
+  as.feedDown = true;
+  t.ok((await waitFor(() => !v.stats().syncHealthy, 3000)) >= 0, 'sync reported unhealthy');
+  t.equal((await verifyError(v, a))?.description, revokedDesc, 'set kept during the outage');
+  const fresh = await as.mint();
+  t.equal(await verifyError(v, fresh), null, 'within maxStaleness: still verifying');
+  const pollsDuringOutage = as.counts.feed;
+  await sleep(1500);
+  t.ok(as.counts.feed - pollsDuringOutage <= 3, `backoff: ${as.counts.feed - pollsDuringOutage} polls in 1.5 s`);
+  // While the feed is down: another revocation, and the log is trimmed so the verifier's cursor is stale.
+  const b = await as.mint();
+  const cb = await v.verify(b);
+  as.revokeToken(cb.jti, cb.exp);
+  as.trim();
+  as.feedDown = false;
+  t.ok((await msUntilRevoked(v, b, 8000)) >= 0, 'caught up through a snapshot after the outage');
+  t.equal((await verifyError(v, a))?.description, revokedDesc, 'older revocation still present');
+  t.equal(v.stats().syncHealthy, true);
+  t.ok(v.stats().snapshots >= 1);
+});
+
+t.test('a restarted verifier catches up', async (t) => {
+  const as = await new StandInAS().start();
+  t.teardown(() => as.close());
+  const rev = { clientId: as.opts.feedClientId, clientSecret: as.opts.feedClientSecret };
+  const v1 = createVerifier({ issuer: as.issuer, audience: AUD, revocations: rev });
+  await v1.ready();
+  const a = await as.mint();
+  const ca = await v1.verify(a);
+  await v1.close();
+  // While no verifier runs: a revocation, and the server forgets the old cursors.
+  as.revokeToken(ca.jti, ca.exp);
+  as.forgetCursors();
+  const v2 = createVerifier({ issuer: as.issuer, audience: AUD, revocations: rev });
+  t.teardown(() => v2.close());
+  await v2.ready();
+  t.equal((await verifyError(v2, a))?.description, revokedDesc);
+  t.equal((await verifyError(v1, a))?.status, 503, 'the closed verifier refuses with 503');
+});
+
+t.test('failClosed: stale revocation data turns verification into 503', async (t) => {
+  const { as, v } = await setup(t, { maxStaleness: 400 });
+  await v.ready();
+  const token = await as.mint();
+  t.equal(await verifyError(v, token), null);
+  as.feedDown = true;
+  const ms = await waitFor(async () => (await verifyError(v, token))?.status === 503, 5000, 20);
+  t.ok(ms >= 0, `503 once stale (after ${ms.toFixed(0)} ms)`);
+  const err = await verifyError(v, token);
+  t.equal(err?.code, 'temporarily_unavailable');
+  t.equal(err?.retryAfter, 1);
+  t.equal(v.stats().stale, true);
+  as.feedDown = false;
+  t.ok((await waitFor(async () => (await verifyError(v, token)) === null, 8000, 20)) >= 0, 'accepted again after recovery');
+
+  const { as: as2, v: open } = await setup(t, { maxStaleness: 200, failClosed: false });
+  await open.ready();
+  as2.feedDown = true;
+  await waitFor(() => open.stats().stale, 3000);
+  t.equal(await verifyError(open, await as2.mint()), null, 'failClosed: false accepts on stale data');
+});
+
+t.test('wrong feed credentials: ready rejects, verify fails closed', async (t) => {
+  const as = await new StandInAS().start();
+  t.teardown(() => as.close());
+  const errors: string[] = [];
+  const v = createVerifier({
+    issuer: as.issuer,
+    audience: AUD,
+    revocations: { clientId: as.opts.feedClientId, clientSecret: 'wrong' },
+    onSyncError: (e) => errors.push(e.message),
+  });
+  t.teardown(() => v.close());
+  await t.rejects(v.ready(), /HTTP 401/);
+  t.equal((await verifyError(v, await as.mint()))?.status, 503);
+  t.ok(errors.includes('revocation feed: HTTP 401'));
+  t.notOk(errors.some((e) => e.includes('wrong')), 'secret never in error messages');
+});
+
+t.test('entries are dropped after their exp (+ clock tolerance)', async (t) => {
+  const { as, v } = await setup(t, { clockTolerance: 1, pruneInterval: 100 });
+  await v.ready();
+  const now = nowSec();
+  as.revokeToken('short-lived-jti', now + 1);
+  as.revokeToken('long-lived-jti', now + 3600);
+  as.revokeClient('client-z', now, now + 1);
+  t.ok((await waitFor(() => v.stats().revokedTokens === 2 && v.stats().revokedClients === 1, 3000)) >= 0, 'synced');
+  t.ok((await waitFor(() => v.stats().revokedTokens === 1 && v.stats().revokedClients === 0, 5000)) >= 0, 'short-lived entries dropped');
+  // An already-expired entry is never stored.
+  as.revokeToken('expired-jti', now - 100);
+  await sleep(1200);
+  t.equal(v.stats().revokedTokens, 1);
+});
