@@ -38,8 +38,11 @@ export interface RedisStores {
   close(): Promise<void>;
 }
 
-/** Longest token lifetime, hence how long a stream entry can still matter. */
-const RETAIN_SECONDS = 86_400;
+/**
+ * How long a stream entry is kept: token lifetimes are capped at 86400 s, and a client-wide
+ * revocation's `until` adds a minute of skew leeway to that; an hour of margin covers both.
+ */
+const RETAIN_SECONDS = 86_400 + 3_600;
 const RESEED_RETRY_MS = 1000;
 const SEED_BATCH = 200;
 const SNAPSHOT_CHUNK = 1000;
@@ -127,6 +130,7 @@ export class RedisConnection {
     });
   }
 
+  /** Takes one reference (each store sharing the connection holds one). */
   acquire(): this {
     this.refs++;
     return this;
@@ -151,7 +155,8 @@ export class RedisConnection {
   }
 }
 
-interface LuaScript {
+/** A Lua script and its SHA-1, for EVALSHA. */
+export interface LuaScript {
   lua: string;
   sha: string;
 }
@@ -288,10 +293,11 @@ export interface RedisRevocationStoreOptions {
  * token's `exp`; a client-wide revocation is a key holding `revoked_before` until `until`; every
  * change is also appended to a stream (the feed) and nudged on pub/sub.
  *
- * Fail closed (SECURITY §3.1): the marker key `rev:seeded` says Redis holds every live revocation.
- * When it is missing (Redis restarted empty, failed over, was flushed) the store re-seeds from the
- * durable log and, until that has finished, every call throws StoreUnavailableError: a revoked token
- * never looks active in the gap.
+ * Fail closed (SECURITY §3.1): the marker key `rev:seeded` says Redis holds every live revocation;
+ * it holds the server's run_id. When it is missing (Redis came back empty, was flushed) or, at a
+ * (re)connect, names another run (a restart or failover that may have lost the last writes), the
+ * store re-seeds from the durable log and, until that has finished, every call throws
+ * StoreUnavailableError: a revoked token never looks active in the gap.
  */
 export class RedisRevocationStore implements RevocationStore {
   private readonly conn: RedisConnection;
@@ -308,6 +314,7 @@ export class RedisRevocationStore implements RevocationStore {
   private recheck = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  private lastFailureLog = 0;
   private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private readonly onReady = (): void => this.requestCheck();
   private readonly onClose = (): void => this.invalidate();
@@ -410,7 +417,8 @@ export class RedisRevocationStore implements RevocationStore {
   /** Writes the events (idempotently) and marks the store as seeded. */
   async seed(events: RevocationEvent[]): Promise<void> {
     for (let i = 0; i < events.length; i += SEED_BATCH) await this.apply(events.slice(i, i + SEED_BATCH), false);
-    await this.conn.run((r) => r.set(this.markerKey, new Date(this.clock.now()).toISOString()));
+    const runId = await this.serverRunId();
+    await this.conn.run((r) => r.set(this.markerKey, runId ?? 'seeded'));
   }
 
   async close(): Promise<void> {
@@ -498,7 +506,7 @@ export class RedisRevocationStore implements RevocationStore {
 
   /** The marker is gone: Redis lost its data. Close the gate and re-seed. */
   private lost(): StoreUnavailableError {
-    this.logger?.warn({ store: 'redis' }, 'redis lost the revocation state; re-seeding from the durable log');
+    if (this.seeded) this.logger?.warn({ store: 'redis' }, 'redis lost the revocation state; re-seeding from the durable log');
     this.invalidate(true);
     return new StoreUnavailableError('redis', new Error('revocation state lost; re-seeding'));
   }
@@ -535,7 +543,10 @@ export class RedisRevocationStore implements RevocationStore {
       (err: unknown) => {
         this.checking = false;
         if (this.closed) return;
-        this.logger?.warn({ err: { message: (err as Error).message } }, 'revocation seed check failed; retrying');
+        if (Date.now() - this.lastFailureLog >= ERROR_LOG_EVERY_MS) {
+          this.lastFailureLog = Date.now();
+          this.logger?.warn({ err: { message: (err as Error).message } }, 'revocation seed check failed; answering 503 until it succeeds');
+        }
         if (this.recheck) return this.requestCheck();
         // A new 'ready' also triggers a check; the timer covers a reseed source (SQL) that was down.
         this.retryTimer = setTimeout(() => {
@@ -547,13 +558,29 @@ export class RedisRevocationStore implements RevocationStore {
     );
   }
 
+  /**
+   * Re-seeds when the marker is missing (Redis came back empty) or names another server run (Redis
+   * restarted or failed over: persistence or replication may have lost the last writes).
+   */
   private async checkSeed(): Promise<void> {
-    const marker = await this.conn.run((r) => r.get(this.markerKey));
-    if (marker !== null) return;
+    const [marker, runId] = await Promise.all([this.conn.run((r) => r.get(this.markerKey)), this.serverRunId()]);
+    if (marker !== null && (runId === null || marker === runId)) return;
     const events = await this.reseed();
     await this.seed(events);
-    this.logger?.info({ events: events.length }, 'revocation store seeded from the durable log');
+    this.logger?.info({ events: events.length, reason: marker === null ? 'empty' : 'new server run' }, 'revocation store seeded from the durable log');
   }
+
+  /** INFO's run_id (new at every server start); null when INFO is not allowed (then only an empty Redis is detected). */
+  private async serverRunId(): Promise<string | null> {
+    try {
+      const info = await this.conn.run((r) => r.info('server'));
+      return /^run_id:([0-9a-f]+)\s*$/m.exec(info)?.[1] ?? null;
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      return null;
+    }
+  }
+
 }
 
 /** Single-use client-assertion `jti`s shared by the fleet: `SET NX EXAT`. */
@@ -568,6 +595,7 @@ export class RedisReplayCache implements ReplayCache {
   }
 
   async claim(key: string, expiresAtSeconds: number): Promise<boolean> {
+    if (this.closed) throw new StoreUnavailableError('redis', new Error('replay cache is closed'));
     const exat = checkSeconds('expiresAtSeconds', expiresAtSeconds);
     const reply = await this.conn.run((r) => r.set(`${this.prefix}jti:${key}`, '1', 'EXAT', exat, 'NX'));
     return reply === 'OK';
@@ -598,6 +626,8 @@ export class RedisInvalidationBus implements InvalidationBus {
   private readonly handlers: InvalidationHandler[] = [];
   private subscriber: RedisConnection | null = null;
   private subscribedOnce = false;
+  private live = false;
+  private liveWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private closed = false;
 
   constructor(conn: RedisConnection, url: string, options: { keyPrefix: string; connectionName?: string; logger?: RedisLogger; commandTimeoutMs?: number }) {
@@ -610,6 +640,7 @@ export class RedisInvalidationBus implements InvalidationBus {
   }
 
   async publish(channel: InvalidationChannel, id: string): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError('redis', new Error('invalidation bus is closed'));
     const message = JSON.stringify({ channel, id });
     await this.conn.run((r) => r.publish(this.channel, message));
   }
@@ -618,6 +649,38 @@ export class RedisInvalidationBus implements InvalidationBus {
   subscribe(handler: InvalidationHandler): void {
     if (this.closed) throw new Error('invalidation bus is closed');
     this.handlers.push(handler);
+    this.open();
+  }
+
+  /**
+   * Resolves once the subscription is live (opening the subscriber connection if needed), so that
+   * nothing published afterwards can be missed. With `timeoutMs`, rejects with StoreUnavailableError.
+   */
+  ready(timeoutMs?: number): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('redis'));
+    this.open();
+    if (this.live) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = timeoutMs === undefined ? null : setTimeout(() => {
+        this.liveWaiters = this.liveWaiters.filter((w) => w !== waiter);
+        reject(new StoreUnavailableError('redis', new Error(`not subscribed after ${timeoutMs} ms`)));
+      }, timeoutMs);
+      timer?.unref();
+      const waiter = {
+        resolve: () => {
+          if (timer) clearTimeout(timer);
+          resolve();
+        },
+        reject: (err: Error) => {
+          if (timer) clearTimeout(timer);
+          reject(err);
+        },
+      };
+      this.liveWaiters.push(waiter);
+    });
+  }
+
+  private open(): void {
     if (this.subscriber) return;
     const sub = new RedisConnection(this.url, {
       name: this.name,
@@ -636,6 +699,9 @@ export class RedisInvalidationBus implements InvalidationBus {
       }
       this.deliver(parsed.channel, parsed.id);
     });
+    sub.redis.on('close', () => {
+      this.live = false;
+    });
     sub.redis.on('ready', () => {
       sub.redis.subscribe(this.channel).then(
         () => {
@@ -646,6 +712,10 @@ export class RedisInvalidationBus implements InvalidationBus {
             this.deliver('keys', '*');
           }
           this.subscribedOnce = true;
+          this.live = true;
+          const waiters = this.liveWaiters;
+          this.liveWaiters = [];
+          for (const w of waiters) w.resolve();
         },
         (err: unknown) => this.logger?.warn({ err: { message: (err as Error).message } }, 'redis subscribe failed; waiting for the next connection'),
       );
@@ -656,6 +726,9 @@ export class RedisInvalidationBus implements InvalidationBus {
     if (this.closed) return;
     this.closed = true;
     this.handlers.length = 0;
+    const waiters = this.liveWaiters;
+    this.liveWaiters = [];
+    for (const w of waiters) w.reject(new StoreUnavailableError('redis', new Error('closed')));
     await Promise.all([this.subscriber?.release(), this.conn.release()]);
   }
 

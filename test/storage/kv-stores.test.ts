@@ -1,0 +1,285 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import t from 'tap';
+import { systemClock } from '../../src/lib/clock.js';
+import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from '../../src/storage/kv/memory-store.js';
+import { openRedis, RedisConnection, type OpenRedisOptions, type RedisLogger, type RedisStores } from '../../src/storage/kv/redis-store.js';
+import type { RevocationEvent } from '../../src/storage/types.js';
+import { StoreUnavailableError } from '../../src/storage/types.js';
+import { backendOrSkip, deleteRedisPrefix, eventually, redisTestPrefix, sleep, type TestContext } from '../helpers/backends.js';
+import { invalidationBusContract } from './invalidation-bus.contract.js';
+import { replayCacheContract } from './replay-cache.contract.js';
+import { revocationStoreContract } from './revocation-store.contract.js';
+
+// PGlite start-up and the expiry waits are slow on a loaded machine; tap's direct-run default is 30 s.
+t.setTimeout(120_000);
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+t.test('in-process stores', async (t) => {
+  t.test('RevocationStore', async (t) => revocationStoreContract(t, async () => new MemoryRevocationStore(systemClock)));
+  t.test('ReplayCache', async (t) => replayCacheContract(t, async () => new MemoryReplayCache(systemClock)));
+  t.test('InvalidationBus', async (t) =>
+    invalidationBusContract(t, async () => {
+      const bus = new LocalInvalidationBus();
+      return { publisher: bus, subscriber: bus };
+    }),
+  );
+});
+
+/** Opens the Redis stores under the test's own prefix and closes them when the test ends. */
+async function open(t: TestContext, url: string, prefix: string, options: Partial<OpenRedisOptions> = {}): Promise<RedisStores> {
+  const stores = openRedis(url, { keyPrefix: prefix, reseed: async () => [], connectionName: `tmtest-${randomBytes(4).toString('hex')}`, ...options });
+  t.teardown(() => stores.close());
+  await stores.revocations.ready(5000);
+  return stores;
+}
+
+/** CLIENT KILL of every connection with this name: the server side of a network cut. */
+async function killConnections(url: string, name: string): Promise<number> {
+  const admin = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    const list = String(await admin.client('LIST'));
+    const ids = list.split('\n').filter((line) => new RegExp(`\\bname=${name}(\\s|$)`).test(line)).map((line) => /\bid=(\d+)/.exec(line)?.[1]);
+    for (const id of ids) if (id) await admin.client('KILL', 'ID', id);
+    return ids.length;
+  } finally {
+    admin.disconnect();
+  }
+}
+
+/** What a call settles to: its value, or the error it threw. */
+const settle = <T>(p: Promise<T>): Promise<T | unknown> => p.then((v) => v, (e: unknown) => e);
+
+t.test('Redis stores', async (t) => {
+  const url = backendOrSkip(t, 'redis');
+  if (!url) return;
+
+  t.test('RevocationStore', async (t) => revocationStoreContract(t, async (t) => (await open(t, url, redisTestPrefix(t))).revocations));
+  t.test('ReplayCache', async (t) => replayCacheContract(t, async (t) => (await open(t, url, redisTestPrefix(t))).replay));
+  t.test('InvalidationBus', async (t) =>
+    invalidationBusContract(t, async (t) => {
+      const prefix = redisTestPrefix(t);
+      const [a, b] = [await open(t, url, prefix), await open(t, url, prefix)];
+      await b.invalidation.ready(5000);
+      return { publisher: a.invalidation, subscriber: b.invalidation };
+    }),
+  );
+
+  t.test('two nodes share revocations, the feed and replay claims', async (t) => {
+    const prefix = redisTestPrefix(t);
+    const [a, b] = [await open(t, url, prefix), await open(t, url, prefix)];
+    const now = nowSeconds();
+    const start = await a.revocations.feed(null, 10);
+    await a.revocations.revokeToken('j1', now + 600, 'c1');
+    await b.revocations.revokeClient('c2', now, now + 600);
+    t.equal(await b.revocations.isRevoked('j1', 'c1', now), true);
+    t.equal(await a.revocations.isRevoked('j9', 'c2', now - 1), true);
+    const page = await b.revocations.feed(start.cursor, 10);
+    t.strictSame(page.events, [
+      { type: 'token', jti: 'j1', exp: now + 600, clientId: 'c1' },
+      { type: 'client', clientId: 'c2', revokedBefore: now, until: now + 600 },
+    ]);
+    t.strictSame(await a.revocations.feed(page.cursor, 10), { events: [], cursor: page.cursor, snapshot: false }, "one node's cursor works on another");
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).replay.claim('assertion-jti', now + 300)));
+    t.equal(claims.filter((c) => c).length, 1, 'exactly one node wins a claim');
+  });
+
+  t.test('keys, stream and nudge', async (t) => {
+    const prefix = redisTestPrefix(t);
+    const s = await open(t, url, prefix);
+    const raw = new Redis(url);
+    t.teardown(() => raw.disconnect());
+    const nudges: string[] = [];
+    const sub = new Redis(url);
+    t.teardown(() => sub.disconnect());
+    await sub.subscribe(`${prefix}rev:nudge`);
+    sub.on('message', (_channel: string, message: string) => nudges.push(message));
+    const now = nowSeconds();
+    await s.revocations.revokeToken('j1', now + 600, null);
+    await s.revocations.revokeClient('c1', now - 5, now + 900);
+    await s.revocations.revokeClient('c1', now - 50, now + 1200);
+    t.equal(await raw.expiretime(`${prefix}rev:jti:j1`), now + 600, 'the jti key lives until exp (EXAT)');
+    t.equal(await raw.get(`${prefix}rev:client:c1`), String(now - 5), 'revokedBefore keeps its maximum');
+    t.equal(await raw.expiretime(`${prefix}rev:client:c1`), now + 1200, 'until keeps its maximum');
+    t.type(await raw.get(`${prefix}rev:seeded`), 'string', 'the seed marker is set');
+    t.equal(await raw.ttl(`${prefix}rev:seeded`), -1, 'the seed marker has no TTL');
+    const entries = await raw.xrange(`${prefix}revocations`, '-', '+');
+    t.strictSame(entries.map(([, fields]) => fields), [
+      ['type', 'token', 'jti', 'j1', 'exp', String(now + 600)],
+      ['type', 'client', 'client_id', 'c1', 'revoked_before', String(now - 5), 'until', String(now + 900)],
+      ['type', 'client', 'client_id', 'c1', 'revoked_before', String(now - 5), 'until', String(now + 1200)],
+    ]);
+    t.ok(await eventually(() => nudges.length === 3), 'one nudge per revocation');
+    t.strictSame(nudges, entries.map(([id]) => id), 'the nudge carries the new stream id');
+    t.equal(await raw.get(`${prefix}jti:x`), null);
+    await s.replay.claim('x', now + 60);
+    t.equal(await raw.expiretime(`${prefix}jti:x`), now + 60, 'a replay claim lives until the assertion expires');
+  });
+
+  t.test('feed: a cursor older than the trimmed part of the stream gets a snapshot', async (t) => {
+    const prefix = redisTestPrefix(t);
+    const s = await open(t, url, prefix);
+    const raw = new Redis(url);
+    t.teardown(() => raw.disconnect());
+    const now = nowSeconds();
+    const start = (await s.revocations.feed(null, 10)).cursor;
+    await s.revocations.revokeToken('j1', now + 600, null);
+    await s.revocations.revokeToken('j2', now + 600, null);
+    const cursor = (await s.revocations.feed(start, 10)).cursor;
+    t.equal(await raw.xtrim(`${prefix}revocations`, 'MAXLEN', 1), 1, 'age-out of the oldest entry, simulated');
+    const j2 = { type: 'token', jti: 'j2', exp: now + 600, clientId: null };
+    t.strictSame(await s.revocations.feed(start, 10), { events: [j2], cursor, snapshot: true });
+    t.strictSame(await s.revocations.feed(cursor, 10), { events: [], cursor, snapshot: false });
+  });
+
+  t.test('Redis losing its data: fail closed, then re-seed from the durable log', async (t) => {
+    const prefix = redisTestPrefix(t);
+    const durable: RevocationEvent[] = [];
+    let reseeds = 0;
+    let gate: Promise<void> = Promise.resolve();
+    const s = await open(t, url, prefix, {
+      reseed: async () => {
+        reseeds++;
+        await gate;
+        return durable.slice();
+      },
+    });
+    t.equal(reseeds, 1, 'an empty Redis is seeded at start');
+    const now = nowSeconds();
+    const revoke = async (e: RevocationEvent): Promise<void> => {
+      durable.push(e); // the SQL log first, as the revocation service does
+      if (e.type === 'token') await s.revocations.revokeToken(e.jti, e.exp, e.clientId);
+      else await s.revocations.revokeClient(e.clientId, e.revokedBefore, e.until);
+    };
+    await revoke({ type: 'token', jti: 'j1', exp: now + 600, clientId: 'c1' });
+    await revoke({ type: 'token', jti: 'j2', exp: now + 600, clientId: null });
+    await revoke({ type: 'client', clientId: 'c2', revokedBefore: now, until: now + 600 });
+
+    // A restart without persistence, for this prefix; the re-seed is held back so the gap is observable.
+    let release!: () => void;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    t.ok((await deleteRedisPrefix(url, prefix)) >= 5, 'keys, stream and marker are gone');
+    t.ok((await settle(s.revocations.isRevoked('j1', 'c1', now))) instanceof StoreUnavailableError, 'isRevoked fails closed (503), never false');
+    for (let i = 0; i < 5; i++) {
+      const results = await Promise.all([
+        settle(s.revocations.isRevoked('j1', 'c1', now)),
+        settle(s.revocations.isRevoked('j9', 'c2', now - 1)),
+        settle(s.revocations.revokeToken('j3', now + 600, null)),
+        settle(s.revocations.revokeClient('c3', now, now + 600)),
+        settle(s.revocations.feed(null, 10)),
+      ]);
+      t.ok(results.every((r) => r instanceof StoreUnavailableError), `every call is refused while re-seeding (round ${i})`);
+      await sleep(20);
+    }
+    t.equal(reseeds, 2, 'the loss triggered one re-seed');
+    release();
+    await s.revocations.ready(5000);
+    t.equal(await s.revocations.isRevoked('j1', 'c1', now), true);
+    t.equal(await s.revocations.isRevoked('j2', 'cx', now), true);
+    t.equal(await s.revocations.isRevoked('j9', 'c2', now - 1), true);
+    t.equal(await s.revocations.isRevoked('j9', 'c2', now), false);
+    t.strictSame((await s.revocations.feed(null, 10)).events, durable, 'the feed holds every durable event again');
+  });
+
+  t.test('a reconnect to an emptied Redis re-seeds before answering', async (t) => {
+    const prefix = redisTestPrefix(t);
+    const name = `tmtest-${randomBytes(4).toString('hex')}`;
+    const durable: RevocationEvent[] = [{ type: 'token', jti: 'j1', exp: nowSeconds() + 600, clientId: 'c1' }];
+    let reseeds = 0;
+    const s = await open(t, url, prefix, { connectionName: name, reseed: async () => (reseeds++, durable.slice()) });
+    t.equal(await s.revocations.isRevoked('j1', 'c1', 0), true);
+    await deleteRedisPrefix(url, prefix);
+    t.equal(await killConnections(url, name), 1);
+    t.ok(await eventually(() => reseeds === 2), 'the reconnect re-seeded without waiting for a request');
+    await s.revocations.ready(5000);
+    t.equal(await s.revocations.isRevoked('j1', 'c1', 0), true);
+  });
+
+  t.test('a reconnect to a Redis that restarted with stale data (another run) re-seeds, refusing calls meanwhile', async (t) => {
+    const prefix = redisTestPrefix(t);
+    const name = `tmtest-${randomBytes(4).toString('hex')}`;
+    const now = nowSeconds();
+    const durable: RevocationEvent[] = [
+      { type: 'token', jti: 'j1', exp: now + 600, clientId: 'c1' },
+      { type: 'token', jti: 'j2', exp: now + 600, clientId: 'c1' },
+    ];
+    let reseeds = 0;
+    let gate: Promise<void> = Promise.resolve();
+    const s = await open(t, url, prefix, { connectionName: name, reseed: async () => (reseeds++, await gate, durable.slice()) });
+    const raw = new Redis(url);
+    t.teardown(() => raw.disconnect());
+    const runId = /^run_id:([0-9a-f]+)/m.exec(await raw.info('server'))?.[1];
+    t.equal(await raw.get(`${prefix}rev:seeded`), runId, 'the marker names the server run it was seeded on');
+    t.equal(await s.revocations.isRevoked('j2', 'c1', now), true);
+    // What an older RDB or a lagging replica looks like: the last write is missing, the marker is from another run.
+    await raw.del(`${prefix}rev:jti:j2`);
+    await raw.set(`${prefix}rev:seeded`, 'an-earlier-run');
+    let release!: () => void;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    t.equal(await killConnections(url, name), 1);
+    t.ok(await eventually(() => reseeds === 2), 'the reconnect started a re-seed');
+    await t.rejects(s.revocations.isRevoked('j2', 'c1', now), StoreUnavailableError, 'refused while re-seeding, although the marker exists');
+    release();
+    await s.revocations.ready(5000);
+    t.equal(await s.revocations.isRevoked('j2', 'c1', now), true, 'the lost revocation is back');
+    t.equal(await raw.get(`${prefix}rev:seeded`), runId);
+    t.equal(await killConnections(url, name), 1);
+    await sleep(300);
+    await s.revocations.ready(5000);
+    t.equal(reseeds, 2, 'a reconnect to the same run does not re-seed');
+  });
+
+  t.test('the invalidation subscriber flushes every cache after it re-connects', async (t) => {
+    const prefix = redisTestPrefix(t);
+    const name = `tmtest-${randomBytes(4).toString('hex')}`;
+    const a = await open(t, url, prefix);
+    const b = await open(t, url, prefix, { connectionName: name });
+    const got: [string, string][] = [];
+    b.invalidation.subscribe((channel, id) => got.push([channel, id]));
+    await b.invalidation.ready(5000);
+    await a.invalidation.publish('clients', 'c1');
+    t.ok(await eventually(() => got.length === 1));
+    await sleep(50);
+    t.strictSame(got, [['clients', 'c1']], 'no flush on the first connect');
+    t.equal(await killConnections(url, `${name}-sub`), 1);
+    t.ok(await eventually(() => got.length === 3), 'flushed after the re-connect');
+    t.strictSame(got.slice(1), [['clients', '*'], ['keys', '*']]);
+    await a.invalidation.publish('keys', 'k1');
+    t.ok(await eventually(() => got.length === 4));
+    t.strictSame(got[3], ['keys', 'k1'], 'still subscribed after the re-connect');
+    const raw = new Redis(url);
+    t.teardown(() => raw.disconnect());
+    await raw.publish(`${prefix}invalidate`, '{"channel":"users","id":"x"}');
+    await raw.publish(`${prefix}invalidate`, 'not json');
+    await a.invalidation.publish('clients', 'c2');
+    t.ok(await eventually(() => got.length === 5));
+    t.strictSame(got[4], ['clients', 'c2'], 'malformed messages are ignored');
+  });
+
+  t.test('Redis unreachable: every call fails with StoreUnavailableError, logged, never thrown at the process', async (t) => {
+    const warnings: unknown[] = [];
+    const logger: RedisLogger = { warn: ((obj: unknown) => void warnings.push(obj)) as RedisLogger['warn'], info: (() => {}) as RedisLogger['info'] };
+    const s = openRedis('redis://127.0.0.1:1', { keyPrefix: 'tmtest:down:', reseed: async () => [], logger });
+    t.teardown(() => s.close());
+    const now = nowSeconds();
+    await t.rejects(s.revocations.ready(300), StoreUnavailableError);
+    await t.rejects(s.revocations.isRevoked('j', 'c', now), StoreUnavailableError);
+    await t.rejects(s.revocations.revokeToken('j', now + 60, null), StoreUnavailableError);
+    await t.rejects(s.revocations.feed(null, 10), StoreUnavailableError);
+    await t.rejects(s.replay.claim('k', now + 60), StoreUnavailableError);
+    await t.rejects(s.invalidation.publish('clients', 'c'), StoreUnavailableError);
+    await t.rejects(s.ping(), StoreUnavailableError);
+    t.ok(await eventually(() => warnings.length > 0), 'the connection error was logged at warn');
+  });
+
+  t.test('rediss:// means TLS; other schemes are refused', async (t) => {
+    const tls = new RedisConnection('rediss://127.0.0.1:1', { name: 'tmtest-tls' }).acquire();
+    t.ok(tls.redis.options.tls, 'TLS is on for rediss://');
+    await tls.release();
+    const plain = new RedisConnection('redis://127.0.0.1:1', { name: 'tmtest-plain' }).acquire();
+    t.notOk(plain.redis.options.tls);
+    await plain.release();
+    t.throws(() => openRedis('http://127.0.0.1:6379', { keyPrefix: 'x:', reseed: async () => [] }), TypeError);
+  });
+});
