@@ -5,6 +5,7 @@
 // skipped backend suite fails the run (the suites themselves turn a missing URL into a failure).
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
@@ -16,10 +17,18 @@ if (!process.env.TEST_DATABASE_URL) console.log('# TEST_DATABASE_URL unset: Post
 if (!process.env.TEST_REDIS_URL) console.log('# TEST_REDIS_URL unset: Redis suites are skipped (in-process store suites run)');
 
 // tap compiles its plugin set once per install (we drop its TypeScript loader: we run tsc output).
-const build = spawnSync(process.execPath, [tapBin, 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
-if (build.status !== 0) {
-  console.log('0 passed, 1 failed');
-  process.exit(1);
+// A marker records the plugin list it was built for, so concurrent runs do not rebuild it under each other.
+const plugins = JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).tap?.plugin ?? []);
+const marker = join('node_modules', '.cache', 'tokenmill-tap-plugins.json');
+const builtDir = join(dirname(require.resolve('@tapjs/test/package.json')), 'test-built');
+if (!existsSync(marker) || readFileSync(marker, 'utf8') !== plugins || !existsSync(builtDir)) {
+  const build = spawnSync(process.execPath, [tapBin, 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (build.status !== 0) {
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  mkdirSync(dirname(marker), { recursive: true });
+  writeFileSync(marker, plugins);
 }
 const run = spawnSync(process.execPath, [tapBin, '--reporter=tap', '--jobs=2', ...files], {
   stdio: ['ignore', 'pipe', 'inherit'],
