@@ -103,7 +103,7 @@ export async function parseClientMetadata(input: unknown, policy: MetadataPolicy
   const tokenEndpointAuthMethod = method as AuthMethod;
 
   const grantTypes = body.grant_types ?? ['client_credentials'];
-  if (!Array.isArray(grantTypes) || grantTypes.length === 0 || grantTypes.some((g) => g !== 'client_credentials')) throw bad('grant_types', 'only ["client_credentials"] is supported');
+  if (!Array.isArray(grantTypes) || grantTypes.length === 0 || grantTypes.some((g) => g !== 'client_credentials')) throw bad('grant_types', 'only client_credentials is supported');
 
   const responseTypes = body.response_types;
   if (responseTypes !== undefined && !(Array.isArray(responseTypes) && responseTypes.length === 0)) throw bad('response_types', 'no response types are supported');
@@ -112,7 +112,7 @@ export async function parseClientMetadata(input: unknown, policy: MetadataPolicy
   if (body.scope !== undefined && body.scope !== null) {
     if (typeof body.scope !== 'string') throw bad('scope', 'must be a space-separated string');
     const parsed = body.scope === '' ? [] : parseScope(body.scope);
-    if (!parsed) throw bad('scope', 'must be space-separated scope tokens (RFC 6749 §3.3)');
+    if (!parsed) throw bad('scope', 'must be space-separated scope tokens (RFC 6749 section 3.3)');
     scopes = parsed;
   }
 
@@ -174,7 +174,7 @@ export async function parseClientMetadata(input: unknown, policy: MetadataPolicy
 }
 
 /** RFC 7591 §3.2.1 client information (secrets and registration token added by the caller when issued). */
-export function clientToMetadata(client: Client, issuer: string): Record<string, unknown> {
+export function clientToMetadata(client: Client, issuer: string, now: number): Record<string, unknown> {
   const out: Record<string, unknown> = {
     client_id: client.clientId,
     client_id_issued_at: Math.floor(client.createdAt / 1000),
@@ -192,9 +192,10 @@ export function clientToMetadata(client: Client, issuer: string): Record<string,
     registration_client_uri: `${issuer}/oauth2/register/${encodeURIComponent(client.clientId)}`,
   };
   if (isSecretMethod(client.tokenEndpointAuthMethod)) {
-    const live = client.secrets.filter((s) => s.expiresAt === null || s.expiresAt > Date.now());
-    const latest = live.reduce<number | null>((acc, s) => (s.expiresAt === null ? acc : Math.max(acc ?? 0, s.expiresAt)), null);
-    out.client_secret_expires_at = live.some((s) => s.expiresAt === null) || latest === null ? 0 : Math.floor(latest / 1000);
+    // RFC 7591 §3.2.1: 0 only when a secret never expires; otherwise the latest expiry (even if past).
+    const neverExpires = client.secrets.some((s) => s.expiresAt === null && s.createdAt <= now);
+    const latest = client.secrets.reduce<number | null>((acc, s) => (s.expiresAt === null ? acc : Math.max(acc ?? 0, s.expiresAt)), null);
+    out.client_secret_expires_at = neverExpires || latest === null ? 0 : Math.floor(latest / 1000);
   }
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
   return out;

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { StoreUnavailableError } from '../storage/types.js';
-import { OAuthError } from './oauth-error.js';
+import { OAuthError, sanitizeDescription } from './oauth-error.js';
 import { InsufficientScope, InvalidClient, InvalidClientMetadata, InvalidRequest, InvalidToken, PayloadTooLarge, TemporarilyUnavailable } from './oauth-errors.js';
 
 declare module 'fastify' {
@@ -21,7 +21,7 @@ function toOAuthError(err: FastifyError | Error, request: FastifyRequest): OAuth
   const fe = err as FastifyError;
   if (fe.validation) {
     const field = fe.validation[0]?.instancePath?.replace(/^\//, '').replace(/\//g, '.') || (fe.validation[0]?.params as { missingProperty?: string } | undefined)?.missingProperty || 'body';
-    const message = `${field}: ${fe.validation[0]?.message ?? 'is invalid'}`.replace(/["\\]/g, "'");
+    const message = `${field}: ${fe.validation[0]?.message ?? 'is invalid'}`;
     return request.routeOptions.config.schemaErrorCode === 'invalid_client_metadata' ? new InvalidClientMetadata(message) : new InvalidRequest(message);
   }
   switch (fe.code) {
@@ -58,8 +58,8 @@ export function createErrorHandler(issuer: string) {
     if (err instanceof StoreUnavailableError) request.failure.detail = err.message;
     reply.code(oauth.status).headers(oauth.headers);
     if (oauth instanceof InvalidClient) reply.header('www-authenticate', `Basic ${realm}`);
-    else if (oauth instanceof InvalidToken) reply.header('www-authenticate', oauth.bearerError ? `Bearer ${realm}, error="${oauth.bearerError}", error_description="${oauth.description}"` : `Bearer ${realm}`);
-    else if (oauth instanceof InsufficientScope) reply.header('www-authenticate', `Bearer ${realm}, error="insufficient_scope", error_description="${oauth.description}", scope="${oauth.requiredScope}"`);
+    else if (oauth instanceof InvalidToken) reply.header('www-authenticate', oauth.bearerError ? `Bearer ${realm}, error="${oauth.bearerError}", error_description="${sanitizeDescription(oauth.description ?? '')}"` : `Bearer ${realm}`);
+    else if (oauth instanceof InsufficientScope) reply.header('www-authenticate', `Bearer ${realm}, error="insufficient_scope", error_description="${sanitizeDescription(oauth.description ?? '')}", scope="${oauth.requiredScope}"`);
     return reply.type('application/json; charset=utf-8').send(oauth.toJSON());
   };
 }

@@ -1,4 +1,16 @@
 /**
+ * RFC 6749 §5.2 / SECURITY C1: error_description holds only %x20-21 / %x23-5B / %x5D-7E, so no
+ * quote, backslash, control character or non-ASCII reaches a client (or a WWW-Authenticate value).
+ */
+export function sanitizeDescription(text: string): string {
+  return text
+    .replace(/§\s?/g, 'section ')
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?');
+}
+
+/**
  * Base of every protocol error. `description` is public (RFC 6749 §5.2 charset, never echoes input);
  * `detail` is private and goes to the log line only.
  */
@@ -19,8 +31,8 @@ export class OAuthError extends Error {
     this.headers = options.headers ?? {};
   }
 
-  /** The wire body: `{"error","error_description"}`. */
+  /** The wire body: `{"error","error_description"}`, the description limited to RFC 6749 §5.2's characters. */
   toJSON(): { error: string; error_description?: string } {
-    return this.description === undefined ? { error: this.error } : { error: this.error, error_description: this.description };
+    return this.description === undefined ? { error: this.error } : { error: this.error, error_description: sanitizeDescription(this.description) };
   }
 }

@@ -37,25 +37,38 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
   const policy = { production: rt.config.production, assertionAlgs: rt.config.assertionAlgs };
   const issuer = rt.config.issuer;
 
-  app.post('/oauth2/register', { bodyLimit: REGISTRATION_BODY_LIMIT, config: { schemaErrorCode: 'invalid_client_metadata' } }, async (request, reply) => {
+  // The credential is checked on arrival, before the body is read: an unauthenticated caller learns
+  // nothing about body limits or content types (RFC 7591 §3, RFC 6750 §3.1).
+  const requireInitialAccessToken = async (request: FastifyRequest) => {
     const token = bearerToken(request);
     if (!rt.isAdminToken(token)) {
       await audit(rt, request, 'unknown', 'client.register', null, 'failure');
       throw new InvalidToken('the initial access token is invalid');
     }
+  };
+  app.post('/oauth2/register', { bodyLimit: REGISTRATION_BODY_LIMIT, onRequest: requireInitialAccessToken, config: { schemaErrorCode: 'invalid_client_metadata' } }, async (request, reply) => {
     requireJson(request);
     const meta = await parseClientMetadata(request.body, policy);
     const { client, clientSecret, registrationAccessToken } = await rt.clientService.register(meta);
     request.clientId = client.clientId;
     await audit(rt, request, rt.adminToken.id, 'client.register', client.clientId, 'success');
-    const body: Record<string, unknown> = { ...clientToMetadata(client, issuer), registration_access_token: registrationAccessToken };
+    const body: Record<string, unknown> = { ...clientToMetadata(client, issuer, rt.clock.now()), registration_access_token: registrationAccessToken };
     if (clientSecret !== null) body.client_secret = clientSecret;
     return reply.code(201).send(body);
   });
   methodNotAllowed(app, '/oauth2/register', ['POST']);
 
+  const callers = new WeakMap<FastifyRequest, { client: Client; actor: string }>();
   /** RFC 7592 §2: the registration access token (or the admin token) authorises; an unknown client looks the same as a bad token. */
-  async function authorised(request: FastifyRequest<{ Params: { clientId: string } }>): Promise<{ client: Client; actor: string }> {
+  async function authenticate(request: FastifyRequest): Promise<void> {
+    callers.set(request, await resolveCaller(request as FastifyRequest<{ Params: { clientId: string } }>));
+  }
+  function authorised(request: FastifyRequest): { client: Client; actor: string } {
+    const caller = callers.get(request);
+    if (!caller) throw new InvalidToken('the registration access token is invalid');
+    return caller;
+  }
+  async function resolveCaller(request: FastifyRequest<{ Params: { clientId: string } }>): Promise<{ client: Client; actor: string }> {
     const token = bearerToken(request);
     const client = await rt.clientService.get(request.params.clientId);
     const registrationOk = ClientService.registrationTokenMatches(client, token);
@@ -66,13 +79,13 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
   }
 
   const url = '/oauth2/register/:clientId';
-  app.get<{ Params: { clientId: string } }>(url, async (request) => {
-    const { client } = await authorised(request);
-    return clientToMetadata(client, issuer);
+  app.get<{ Params: { clientId: string } }>(url, { onRequest: authenticate }, async (request) => {
+    const { client } = authorised(request);
+    return clientToMetadata(client, issuer, rt.clock.now());
   });
 
-  app.put<{ Params: { clientId: string } }>(url, { bodyLimit: REGISTRATION_BODY_LIMIT, config: { schemaErrorCode: 'invalid_client_metadata' } }, async (request) => {
-    const { client, actor } = await authorised(request);
+  app.put<{ Params: { clientId: string } }>(url, { bodyLimit: REGISTRATION_BODY_LIMIT, onRequest: authenticate, config: { schemaErrorCode: 'invalid_client_metadata' } }, async (request) => {
+    const { client, actor } = authorised(request);
     requireJson(request);
     const body = request.body as Record<string, unknown> | null;
     // RFC 7592 §2.2: client_id must be present and unchanged; a client_secret, if sent, must be a current one.
@@ -87,13 +100,13 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
     const updated = await rt.clientService.update(client.clientId, meta);
     if (!updated) throw new InvalidToken('the registration access token is invalid');
     await audit(rt, request, actor, 'client.update', client.clientId, 'success');
-    const out: Record<string, unknown> = clientToMetadata(updated.client, issuer);
+    const out: Record<string, unknown> = clientToMetadata(updated.client, issuer, rt.clock.now());
     if (updated.clientSecret !== null) out.client_secret = updated.clientSecret;
     return out;
   });
 
-  app.delete<{ Params: { clientId: string } }>(url, async (request, reply) => {
-    const { client, actor } = await authorised(request);
+  app.delete<{ Params: { clientId: string } }>(url, { onRequest: authenticate }, async (request, reply) => {
+    const { client, actor } = authorised(request);
     await rt.clientService.delete(client.clientId);
     await audit(rt, request, actor, 'client.delete', client.clientId, 'success');
     return reply.code(204).send();

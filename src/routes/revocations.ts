@@ -24,5 +24,5 @@ export function revocationFeedRoutes(app: FastifyInstance, rt: Runtime): void {
     }
     return { tokens, clients, next_cursor: page.cursor, snapshot: page.snapshot, has_more: !page.snapshot && page.events.length >= limit };
   });
-  methodNotAllowed(app, '/oauth2/revocations', ['GET']);
+  methodNotAllowed(app, '/oauth2/revocations', ['GET', 'HEAD']);
 }

@@ -57,7 +57,7 @@ export function adminClientRoutes(app: FastifyInstance, rt: Runtime): void {
     if (!current) throw new NotFound('client_id: no such client');
     const { status, ...changes } = request.body;
     // Validate the whole resulting metadata, so a change never leaves an inconsistent client.
-    const merged: Record<string, unknown> = { ...clientToMetadata(current, rt.config.issuer), ...changes };
+    const merged: Record<string, unknown> = { ...clientToMetadata(current, rt.config.issuer, rt.clock.now()), ...changes };
     if ('jwks_uri' in changes && changes.jwks_uri !== null) delete merged.jwks;
     if ('jwks' in changes && changes.jwks !== null) delete merged.jwks_uri;
     if (changes.token_endpoint_auth_method && isSecretMethod(changes.token_endpoint_auth_method as never)) {

@@ -1,0 +1,145 @@
+import t from 'tap';
+import type { Test } from 'tap';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+
+const KEK = 'A'.repeat(43);
+const ADMIN = 'adm1n-t0ken-that-is-long-enough-0123456789-SECRETVALUE';
+
+/** Asserts loadConfig(env) throws a ConfigError whose message names `variable`; returns the message. */
+function configError(t: Test, env: Record<string, string>, variable: string): string {
+  let thrown: unknown = null;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    thrown = err;
+  }
+  t.ok(thrown instanceof ConfigError, `ConfigError for ${JSON.stringify(env)}`);
+  const message = thrown instanceof Error ? thrown.message : '';
+  t.match(message, variable, `the message names ${variable}: ${message}`);
+  return message;
+}
+
+t.test('SPEC "Running it": defaults', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.port, 8080, 'PORT 8080');
+  t.equal(c.adminPort, 8081, 'ADMIN_PORT 8081');
+  t.equal(c.host, '127.0.0.1', 'HOST 127.0.0.1');
+  t.equal(c.issuer, 'http://127.0.0.1:8080', 'ISSUER http://127.0.0.1:$PORT');
+  t.equal(c.adminToken, null, 'ADMIN_TOKEN generated at start, not configured');
+  t.equal(c.databaseUrl, null, 'DATABASE_URL unset → PGlite');
+  t.equal(c.redisUrl, null, 'REDIS_URL unset → in-process');
+  t.equal(c.dataDir, './data', 'DATA_DIR ./data');
+  t.equal(c.nodeEnv, 'development', 'NODE_ENV development');
+  t.equal(c.production, false);
+  t.equal(c.accessTokenTtl, 3600, 'token lifetime default 3600 s');
+  t.equal(c.signingAlg, 'ES256', 'default algorithm ES256');
+  t.equal(c.bodyLimit, 16 * 1024, 'form body limit 16 KiB');
+  t.equal(c.assertionAudienceTokenEndpoint, false, 'token endpoint URL as aud is opt-in');
+  t.notOk(c.assertionAlgs.some((a) => /^(none|HS)/i.test(a)), 'assertion algorithms are asymmetric');
+  t.equal(c.trustProxy, false);
+  t.ok(c.clientCacheTtl <= 60, 'client cache TTL ≤ 60 s (SECURITY §3.2)');
+});
+
+t.test('SPEC: ISSUER defaults to http://127.0.0.1:$PORT for a configured PORT', async (t) => {
+  t.equal(loadConfig({ PORT: '9090' }).issuer, 'http://127.0.0.1:9090');
+  t.equal(loadConfig({ PORT: '9090' }).port, 9090);
+});
+
+t.test('ISSUER is normalised (no trailing slash) and validated', async (t) => {
+  t.equal(loadConfig({ ISSUER: 'https://auth.example.com/' }).issuer, 'https://auth.example.com');
+  t.equal(loadConfig({ ISSUER: 'https://auth.example.com/tenant' }).issuer, 'https://auth.example.com/tenant');
+  configError(t, { ISSUER: 'not a url' }, 'ISSUER');
+  configError(t, { ISSUER: 'https://auth.example.com/?x=1' }, 'ISSUER');
+  configError(t, { ISSUER: 'https://auth.example.com/#frag' }, 'ISSUER');
+  configError(t, { ISSUER: 'ftp://auth.example.com' }, 'ISSUER');
+});
+
+t.test('an empty variable counts as unset', async (t) => {
+  t.equal(loadConfig({ PORT: '', DATABASE_URL: '' }).port, 8080);
+  t.equal(loadConfig({ PORT: '', DATABASE_URL: '' }).databaseUrl, null);
+});
+
+t.test('invalid PORT / ADMIN_PORT → ConfigError naming the variable', async (t) => {
+  for (const bad of ['abc', '80.5', '-1', '65536', '8080x', '0x50']) configError(t, { PORT: bad }, 'PORT');
+  configError(t, { ADMIN_PORT: 'nope' }, 'ADMIN_PORT');
+});
+
+t.test('DATABASE_URL must be postgres:// or postgresql://', async (t) => {
+  t.equal(loadConfig({ DATABASE_URL: 'postgres://u:p@db/x' }).databaseUrl, 'postgres://u:p@db/x');
+  t.equal(loadConfig({ DATABASE_URL: 'postgresql://db/x' }).databaseUrl, 'postgresql://db/x');
+  configError(t, { DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL');
+  configError(t, { DATABASE_URL: 'db.example.com:5432' }, 'DATABASE_URL');
+});
+
+t.test('REDIS_URL must be redis:// or rediss://', async (t) => {
+  t.equal(loadConfig({ REDIS_URL: 'rediss://cache:6380' }).redisUrl, 'rediss://cache:6380');
+  configError(t, { REDIS_URL: 'http://cache:6379' }, 'REDIS_URL');
+  configError(t, { REDIS_URL: 'cache:6379' }, 'REDIS_URL');
+});
+
+t.test('REQ-O4: production requires an https ISSUER', async (t) => {
+  configError(t, { NODE_ENV: 'production', ISSUER: 'http://auth.example.com', ADMIN_TOKEN: ADMIN, KEY_ENCRYPTION_KEY: KEK }, 'ISSUER');
+  // the default issuer is http, so production without ISSUER fails too
+  configError(t, { NODE_ENV: 'production', ADMIN_TOKEN: ADMIN, KEY_ENCRYPTION_KEY: KEK }, 'ISSUER');
+});
+
+t.test('SPEC: production requires ADMIN_TOKEN', async (t) => {
+  configError(t, { NODE_ENV: 'production', ISSUER: 'https://auth.example.com', KEY_ENCRYPTION_KEY: KEK }, 'ADMIN_TOKEN');
+});
+
+t.test('SPEC: production requires KEY_ENCRYPTION_KEY', async (t) => {
+  configError(t, { NODE_ENV: 'production', ISSUER: 'https://auth.example.com', ADMIN_TOKEN: ADMIN }, 'KEY_ENCRYPTION_KEY');
+});
+
+t.test('production with everything set loads', async (t) => {
+  const c = loadConfig({ NODE_ENV: 'production', ISSUER: 'https://auth.example.com', ADMIN_TOKEN: ADMIN, KEY_ENCRYPTION_KEY: KEK });
+  t.equal(c.production, true);
+  t.equal(c.issuer, 'https://auth.example.com');
+  t.equal(c.adminToken, ADMIN);
+  t.equal(c.keyEncryptionKey, KEK);
+});
+
+t.test('REQ-O1: an invalid ADMIN_TOKEN or KEY_ENCRYPTION_KEY is never echoed in the error', async (t) => {
+  const shortToken = 'short-SECRETVALUE-xyz';
+  const m1 = configError(t, { ADMIN_TOKEN: shortToken }, 'ADMIN_TOKEN');
+  t.notMatch(m1, shortToken);
+  t.notMatch(m1, 'SECRETVALUE');
+  const badKek = 'not-a-valid-kek-SECRETVALUE';
+  const m2 = configError(t, { KEY_ENCRYPTION_KEY: badKek }, 'KEY_ENCRYPTION_KEY');
+  t.notMatch(m2, 'SECRETVALUE');
+  // a valid ADMIN_TOKEN never appears in another variable's error either
+  for (const env of [
+    { ADMIN_TOKEN: ADMIN, PORT: 'x' },
+    { ADMIN_TOKEN: ADMIN, NODE_ENV: 'production', ISSUER: 'https://a.example' },
+    { ADMIN_TOKEN: ADMIN, NODE_ENV: 'production', ISSUER: 'http://a.example', KEY_ENCRYPTION_KEY: KEK },
+    { ADMIN_TOKEN: ADMIN, ASSERTION_ALGS: 'HS256' },
+    { ADMIN_TOKEN: ADMIN, ISSUER: 'nope' },
+  ]) {
+    let message = '';
+    try {
+      loadConfig(env);
+    } catch (err) {
+      message = (err as Error).message + String((err as Error).stack);
+    }
+    t.not(message, '', 'it fails');
+    t.notMatch(message, ADMIN, `ADMIN_TOKEN not in: ${message.split('\n')[0]}`);
+  }
+});
+
+t.test('REQ-J8: ASSERTION_ALGS takes asymmetric algorithms only', async (t) => {
+  t.same(loadConfig({ ASSERTION_ALGS: 'ES256,PS256' }).assertionAlgs, ['ES256', 'PS256']);
+  configError(t, { ASSERTION_ALGS: 'ES256,HS256' }, 'ASSERTION_ALGS');
+  configError(t, { ASSERTION_ALGS: 'none' }, 'ASSERTION_ALGS');
+  configError(t, { ASSERTION_ALGS: 'NONE' }, 'ASSERTION_ALGS');
+});
+
+t.test('booleans and bounded integers', async (t) => {
+  t.equal(loadConfig({ ASSERTION_AUDIENCE_TOKEN_ENDPOINT: 'true' }).assertionAudienceTokenEndpoint, true);
+  t.equal(loadConfig({ ASSERTION_AUDIENCE_TOKEN_ENDPOINT: 'false' }).assertionAudienceTokenEndpoint, false);
+  configError(t, { ASSERTION_AUDIENCE_TOKEN_ENDPOINT: 'maybe' }, 'ASSERTION_AUDIENCE_TOKEN_ENDPOINT');
+  configError(t, { BODY_LIMIT: '100' }, 'BODY_LIMIT');
+  configError(t, { ACCESS_TOKEN_TTL: '0' }, 'ACCESS_TOKEN_TTL');
+  configError(t, { ACCESS_TOKEN_TTL: '86401' }, 'ACCESS_TOKEN_TTL');
+  configError(t, { SIGNING_ALG: 'HS256' }, 'SIGNING_ALG');
+  configError(t, { NODE_ENV: 'staging' }, 'NODE_ENV');
+});
