@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The `tokenmill` command: a shim over the compiled CLI (dist/src/cli/index.js, from `npm run build`).
+import { existsSync } from 'node:fs';
+
+const entry = new URL('../dist/src/cli/index.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('tokenmill: the CLI is not built: run `npm run build` first\n');
+  process.exit(1);
+}
+const { run } = await import(entry.href);
+process.exitCode = await run(process.argv, process.env);

@@ -1,0 +1,156 @@
+import { Option, type Command } from 'commander';
+import { seg, type ClientView, type CreatedClient, type Page } from '../api.js';
+import { Context, type Io } from '../context.js';
+import { CliError, UsageError } from '../errors.js';
+import { collect, lifetime, positive, readJwks } from '../parse.js';
+import { clientDetails, clientsTable, secretBlock, secretsTable } from '../views.js';
+
+const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+
+interface MetadataOptions {
+  name?: string;
+  scope?: string;
+  audience?: string[];
+  authMethod?: string;
+  ttl?: number;
+  jwksFile?: string;
+  jwksUri?: string;
+  signingAlg?: string;
+  tokenAlg?: string;
+}
+
+function metadataOptions(cmd: Command): Command {
+  return cmd
+    .option('--name <name>', 'client name')
+    .option('--scope <scopes>', 'allowed scopes, space-separated (also the default scopes)')
+    .option('--audience <url>', 'allowed audience, repeatable (the first is the default)', collect)
+    .addOption(new Option('--auth-method <method>', 'token endpoint authentication method').choices(AUTH_METHODS))
+    .option('--ttl <seconds>', 'access token lifetime in seconds', positive)
+    .option('--jwks-file <file>', 'public keys (JWK Set or one JWK, JSON) for private_key_jwt')
+    .option('--jwks-uri <url>', 'where the client publishes its keys, for private_key_jwt')
+    .option('--signing-alg <alg>', 'the algorithm the client signs its assertions with (private_key_jwt)')
+    .option('--token-alg <alg>', 'the algorithm its access tokens are signed with (ES256, RS256, PS256, EdDSA)');
+}
+
+function metadataBody(o: MetadataOptions): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (o.name !== undefined) body.client_name = o.name;
+  if (o.scope !== undefined) body.scope = o.scope;
+  if (o.audience !== undefined) body.audience = o.audience;
+  if (o.authMethod !== undefined) body.token_endpoint_auth_method = o.authMethod;
+  if (o.ttl !== undefined) body.access_token_ttl = o.ttl;
+  if (o.jwksFile !== undefined) body.jwks = readJwks(o.jwksFile);
+  if (o.jwksUri !== undefined) body.jwks_uri = o.jwksUri;
+  if (o.signingAlg !== undefined) body.token_endpoint_auth_signing_alg = o.signingAlg;
+  if (o.tokenAlg !== undefined) body.access_token_signing_alg = o.tokenAlg;
+  return body;
+}
+
+export function clientsCommand(program: Command, io: Io): void {
+  const clients = program.command('clients').description('register and manage clients');
+
+  metadataOptions(clients.command('create').description('register a client; its secret is shown once'))
+    .option('--secret-expires <lifetime>', 'secret lifetime: 7d, 30d, 60d, 90d, 180d, 1y, never, or seconds', lifetime)
+    .action(async (opts: MetadataOptions & { secretExpires?: number | string }, cmd: Command) => {
+      const ctx = Context.of(cmd, io);
+      const body = metadataBody(opts);
+      if (opts.secretExpires !== undefined) body.secret_expires_in = opts.secretExpires;
+      const created = await ctx.admin().request<CreatedClient>('POST', '/clients', body);
+      if (ctx.json) return ctx.printJson(created);
+      ctx.print(clientDetails(created.client));
+      if (created.client_secret) {
+        const secret = created.client.secrets.find((s) => s.secret_id === created.secret_id);
+        ctx.print(`\n${secretBlock(created.secret_id, created.client_secret, secret?.expires_at ?? null)}`);
+      }
+    });
+
+  clients
+    .command('list')
+    .description('list clients (never a secret)')
+    .addOption(new Option('--status <status>', 'only clients with this status').choices(['active', 'disabled']))
+    .addOption(new Option('--auth-method <method>', 'only clients using this method').choices(AUTH_METHODS))
+    .option('--name-prefix <prefix>', 'only clients whose name starts with this')
+    .option('--limit <n>', 'clients per page (1-500)', positive)
+    .option('--cursor <cursor>', 'the page after this cursor')
+    .option('--all', 'follow next_cursor to the last page')
+    .action(async (opts: { status?: string; authMethod?: string; namePrefix?: string; limit?: number; cursor?: string; all?: boolean }, cmd: Command) => {
+      const ctx = Context.of(cmd, io);
+      const api = ctx.admin();
+      const query = { status: opts.status, auth_method: opts.authMethod, name_prefix: opts.namePrefix, limit: opts.limit ?? (opts.all ? 500 : undefined) };
+      let page = await api.get<Page<ClientView>>('/clients', { ...query, cursor: opts.cursor });
+      const items = [...page.items];
+      const seen = new Set<string>();
+      while (opts.all && page.next_cursor && !seen.has(page.next_cursor)) {
+        seen.add(page.next_cursor);
+        page = await api.get<Page<ClientView>>('/clients', { ...query, cursor: page.next_cursor });
+        items.push(...page.items);
+      }
+      const next = opts.all ? null : page.next_cursor;
+      if (ctx.json) return ctx.printJson({ items, next_cursor: next });
+      ctx.print(items.length ? clientsTable(items) : 'no clients');
+      if (next) io.err(`more clients: --cursor ${next} (or --all)\n`);
+    });
+
+  clients
+    .command('show')
+    .description("one client's metadata, status and secrets' metadata")
+    .argument('<client_id>')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const ctx = Context.of(cmd, io);
+      const client = await ctx.admin().get<ClientView>(`/clients/${seg(id)}`);
+      if (ctx.json) return ctx.printJson(client);
+      ctx.print(clientDetails(client));
+      if (client.secrets.length) ctx.print(`\n${secretsTable(client.secrets)}`);
+    });
+
+  metadataOptions(clients.command('update').description("change a client's metadata").argument('<client_id>')).action(
+    async (id: string, opts: MetadataOptions, cmd: Command) => {
+      const ctx = Context.of(cmd, io);
+      const body = metadataBody(opts);
+      if (Object.keys(body).length === 0) throw new UsageError('nothing to update: pass at least one of --name, --scope, --audience, --auth-method, --ttl, --jwks-file, --jwks-uri, --signing-alg, --token-alg');
+      const client = await ctx.admin().request<ClientView>('PATCH', `/clients/${seg(id)}`, body);
+      if (ctx.json) return ctx.printJson(client);
+      ctx.print(clientDetails(client));
+    },
+  );
+
+  for (const [name, status, does] of [
+    ['disable', 'disabled', 'refuse the client tokens on every node (its tokens stop passing introspection)'],
+    ['enable', 'active', 'allow a disabled client again'],
+  ] as const) {
+    clients
+      .command(name)
+      .description(does)
+      .argument('<client_id>')
+      .action(async (id: string, _opts: unknown, cmd: Command) => {
+        const ctx = Context.of(cmd, io);
+        const client = await ctx.admin().request<ClientView>('PATCH', `/clients/${seg(id)}`, { status });
+        if (ctx.json) return ctx.printJson(client);
+        ctx.print(`client ${client.client_id} is ${client.status}`);
+      });
+  }
+
+  clients
+    .command('delete')
+    .description('delete a client: it and every token it holds stop working')
+    .argument('<client_id>')
+    .option('--yes', 'really delete it (required)')
+    .action(async (id: string, opts: { yes?: boolean }, cmd: Command) => {
+      const ctx = Context.of(cmd, io);
+      if (!opts.yes) throw new CliError(`refusing to delete client ${id} without --yes`);
+      await ctx.admin().request('DELETE', `/clients/${seg(id)}`);
+      if (ctx.json) return ctx.printJson({ client_id: id, deleted: true });
+      ctx.print(`deleted client ${id}`);
+    });
+
+  clients
+    .command('revoke-tokens')
+    .description('revoke every token the client holds now')
+    .argument('<client_id>')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const ctx = Context.of(cmd, io);
+      const res = await ctx.admin().request<{ client_id: string; revoked_before: number }>('POST', `/clients/${seg(id)}/revoke-tokens`);
+      if (ctx.json) return ctx.printJson(res);
+      ctx.print(`revoked every token of client ${res.client_id} issued before ${new Date(res.revoked_before * 1000).toISOString()}`);
+    });
+}

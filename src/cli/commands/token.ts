@@ -1,0 +1,54 @@
+import { Option, type Command } from 'commander';
+import { Context, type Io } from '../context.js';
+import { UsageError } from '../errors.js';
+import { send } from '../http.js';
+import { collect } from '../parse.js';
+
+/** application/x-www-form-urlencoded encoding of one value (RFC 6749 Appendix B): what §2.3.1 asks of Basic credentials. */
+export function formEncode(value: string): string {
+  return new URLSearchParams([['v', value]]).toString().slice(2);
+}
+
+/** `Basic base64(urlencode(client_id) ":" urlencode(client_secret))` (RFC 6749 §2.3.1). */
+export function basicCredentials(clientId: string, clientSecret: string): string {
+  return `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`, 'utf8').toString('base64')}`;
+}
+
+interface TokenOptions {
+  clientId: string;
+  clientSecret?: string;
+  scope?: string;
+  resource?: string[];
+  auth: 'basic' | 'post';
+}
+
+export function tokenCommand(program: Command, io: Io): void {
+  program
+    .command('token')
+    .description('get an access token for a client (client-credentials grant), for testing')
+    .requiredOption('--client-id <client_id>', 'the client')
+    .option('--client-secret <secret>', 'its secret (or set TOKENMILL_CLIENT_SECRET, which keeps it out of `ps`)')
+    .option('--scope <scopes>', 'scopes to ask for, space-separated (default: the client default)')
+    .option('--resource <url>', 'audience to ask for (RFC 8707), repeatable', collect)
+    .addOption(new Option('--auth <method>', 'how to send the credentials: basic (client_secret_basic) or post (client_secret_post)').choices(['basic', 'post']).default('basic'))
+    .action(async (opts: TokenOptions, cmd: Command) => {
+      const ctx = Context.of(cmd, io);
+      const secret = opts.clientSecret ?? (io.env.TOKENMILL_CLIENT_SECRET || undefined);
+      if (!secret) throw new UsageError('pass --client-secret or set TOKENMILL_CLIENT_SECRET');
+      const form = new URLSearchParams({ grant_type: 'client_credentials' });
+      if (opts.scope !== undefined) form.set('scope', opts.scope);
+      for (const r of opts.resource ?? []) form.append('resource', r);
+      const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+      if (opts.auth === 'post') {
+        form.set('client_id', opts.clientId);
+        form.set('client_secret', secret);
+      } else {
+        headers.authorization = basicCredentials(opts.clientId, secret);
+      }
+      const res = await send(`${ctx.issuer}/oauth2/token`, { method: 'POST', headers, body: form.toString() });
+      const body = res.body as { access_token?: unknown } | null;
+      if (ctx.json) return ctx.printJson(body);
+      if (typeof body?.access_token !== 'string') throw new Error('the token response has no access_token');
+      ctx.print(body.access_token);
+    });
+}

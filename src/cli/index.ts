@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { auditCommand } from './commands/audit.js';
+import { clientsCommand } from './commands/clients.js';
+import { inspectCommand } from './commands/inspect.js';
+import { keysCommand } from './commands/keys.js';
+import { secretsCommand } from './commands/secrets.js';
+import { serveCommand } from './commands/serve.js';
+import { tokenCommand } from './commands/token.js';
+import { tokensCommand } from './commands/tokens.js';
+import { DEFAULT_ISSUER, DEFAULT_URL, type Io } from './context.js';
+import { CliError } from './errors.js';
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The program: global options, then every command (each inherits the error and output settings). */
+export function buildProgram(io: Io): Command {
+  const program = new Command('tokenmill')
+    .description('tokenmill: OAuth 2.0 client-credentials authorization server')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      // One line: `tokenmill: <reason>`.
+      outputError: (s, write) => write(`tokenmill: ${s.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`),
+    })
+    .configureHelp({ showGlobalOptions: true })
+    .option('--url <url>', `admin listener base URL (env TOKENMILL_URL, default ${DEFAULT_URL})`)
+    .option('--issuer <url>', `public base URL, the issuer, for token and inspect (env TOKENMILL_ISSUER, default ${DEFAULT_ISSUER})`)
+    .option('--admin-token <token>', 'admin bearer token (env TOKENMILL_ADMIN_TOKEN; prefer the variable: flags show in `ps`)')
+    .option('--json', 'print JSON for scripts instead of tables')
+    .addHelpText('after', '\nExit codes: 0 ok, 1 error (one line on stderr), 2 usage error.');
+  serveCommand(program, io);
+  clientsCommand(program, io);
+  secretsCommand(program, io);
+  keysCommand(program, io);
+  tokensCommand(program, io);
+  auditCommand(program, io);
+  tokenCommand(program, io);
+  inspectCommand(program, io);
+  return program;
+}
+
+/** Values never to print: the admin token, from the environment or the command line. */
+function secretsIn(argv: readonly string[], env: Record<string, string | undefined>): string[] {
+  const found = [env.TOKENMILL_ADMIN_TOKEN ?? ''];
+  argv.forEach((a, i) => {
+    if (a === '--admin-token') found.push(argv[i + 1] ?? '');
+    else if (a.startsWith('--admin-token=')) found.push(a.slice('--admin-token='.length));
+  });
+  return found.filter((s) => s.length >= 8);
+}
+
+export function redactor(secrets: readonly string[]): (text: string) => string {
+  return (text) => secrets.reduce((t, s) => t.split(s).join('<redacted>'), text);
+}
+
+/** Runs the CLI on `argv` (process.argv shape) and resolves with the exit code. */
+export async function run(argv: readonly string[] = process.argv, env: Record<string, string | undefined> = process.env): Promise<number> {
+  const redact = redactor(secretsIn(argv, env));
+  const io: Io = {
+    out: (s) => void process.stdout.write(redact(s)),
+    err: (s) => void process.stderr.write(redact(s)),
+    env,
+  };
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv]);
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CliError) {
+      io.err(`tokenmill: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    io.err(`tokenmill: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    return 1;
+  }
+}
