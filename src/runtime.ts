@@ -81,9 +81,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
   try {
     const sql = config.databaseUrl ? await connectPostgres(config.databaseUrl, logger) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'));
     closers.push(() => sql.close());
-    await migrate(sql);
+    const applied = await migrate(sql);
 
-    const fast = await openFastStores(config, clock, logger, () => new SqlRevocationLog(sql).live(Math.floor(clock.now() / 1000)));
+    const fast = await openFastStores(config, clock, logger, () => new SqlRevocationLog(sql).live(Math.floor(clock.now() / 1000)), { replayMayHaveBeenLost: !applied.includes(1) });
     closers.push(() => fast.close());
 
     const revocations = new Revocations(new SqlRevocationLog(sql), fast.revocations, clock);

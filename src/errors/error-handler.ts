@@ -20,8 +20,12 @@ function toOAuthError(err: FastifyError | Error, request: FastifyRequest): OAuth
   if (err instanceof StoreUnavailableError) return new TemporarilyUnavailable(`the ${err.store} is unavailable; retry later`);
   const fe = err as FastifyError;
   if (fe.validation) {
-    const field = fe.validation[0]?.instancePath?.replace(/^\//, '').replace(/\//g, '.') || (fe.validation[0]?.params as { missingProperty?: string } | undefined)?.missingProperty || 'body';
-    const message = `${field}: ${fe.validation[0]?.message ?? 'is invalid'}`;
+    const first = fe.validation[0];
+    const params = (first?.params ?? {}) as { missingProperty?: string; additionalProperty?: string };
+    const path = first?.instancePath?.replace(/^\//, '').replace(/\//g, '.') ?? '';
+    const named = params.additionalProperty ?? params.missingProperty;
+    const field = [path, named].filter(Boolean).join('.') || fe.validationContext || 'body';
+    const message = params.additionalProperty ? `${field}: is not a known field` : `${field}: ${first?.message ?? 'is invalid'}`;
     return request.routeOptions.config.schemaErrorCode === 'invalid_client_metadata' ? new InvalidClientMetadata(message) : new InvalidRequest(message);
   }
   switch (fe.code) {

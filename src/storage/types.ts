@@ -135,10 +135,18 @@ export interface RevocationStore {
   close(): Promise<void>;
 }
 
-/** Single-use markers for client-assertion `jti`s. */
+/** How long after a loss of replay markers an assertion issued before the loss is refused (lifetime cap + skew, with margin). */
+export const REPLAY_UNTRUSTED_WINDOW_SECONDS = 360;
+
+/**
+ * Single-use markers for client-assertion `jti`s. Markers can be lost (a Redis restart without
+ * persistence, a restarted embedded process); for REPLAY_UNTRUSTED_WINDOW_SECONDS after such a
+ * loss at time L, an assertion issued before L or in L's second (or without `iat`) is refused,
+ * because it may have been used before the loss.
+ */
 export interface ReplayCache {
-  /** Atomically claims `key` until `expiresAtSeconds`; false when it was already claimed. */
-  claim(key: string, expiresAtSeconds: number): Promise<boolean>;
+  /** Atomically claims `key` until `expiresAtSeconds`; false when it was already claimed (or may have been). */
+  claim(key: string, expiresAtSeconds: number, issuedAtSeconds?: number | null): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import t from 'tap';
 import { systemClock } from '../../src/lib/clock.js';
 import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from '../../src/storage/kv/memory-store.js';
+import { REPLAY_UNTRUSTED_WINDOW_SECONDS } from '../../src/storage/types.js';
 import { openRedis, RedisConnection, type OpenRedisOptions, type RedisLogger, type RedisStores } from '../../src/storage/kv/redis-store.js';
 import type { RevocationEvent } from '../../src/storage/types.js';
 import { StoreUnavailableError } from '../../src/storage/types.js';
@@ -19,6 +20,19 @@ const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 t.test('in-process stores', async (t) => {
   t.test('RevocationStore', async (t) => revocationStoreContract(t, async () => new MemoryRevocationStore(systemClock)));
   t.test('ReplayCache', async (t) => replayCacheContract(t, async () => new MemoryReplayCache(systemClock)));
+  t.test('a restarted process refuses assertions issued before it started, for the untrusted window', async (t) => {
+    let now = 1_800_000_000_000;
+    const clock = { now: () => now };
+    const started = Math.floor(now / 1000);
+    const c = new MemoryReplayCache(clock, started);
+    t.equal(await c.claim('old', started + 200, started - 1), false, 'issued before the start: may have been used by the previous process');
+    t.equal(await c.claim('no-iat', started + 200, null), false, 'no iat: cannot tell');
+    t.equal(await c.claim('same-second', started + 200, started), false, 'issued in the second of the start: refused too');
+    t.equal(await c.claim('new', started + 200, started + 1), true);
+    t.equal(await c.claim('new', started + 200, started + 1), false);
+    now += (REPLAY_UNTRUSTED_WINDOW_SECONDS + 1) * 1000;
+    t.equal(await c.claim('old-2', started + 900, started - 1), true, 'after the window nothing issued before it can still be valid');
+  });
   t.test('InvalidationBus', async (t) =>
     invalidationBusContract(t, async () => {
       const bus = new LocalInvalidationBus();
@@ -81,7 +95,7 @@ t.test('Redis stores', async (t) => {
       { type: 'client', clientId: 'c2', revokedBefore: now, until: now + 600 },
     ]);
     t.strictSame(await a.revocations.feed(page.cursor, 10), { events: [], cursor: page.cursor, snapshot: false }, "one node's cursor works on another");
-    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).replay.claim('assertion-jti', now + 300)));
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).replay.claim('assertion-jti', now + 300, now + 1)));
     t.equal(claims.filter((c) => c).length, 1, 'exactly one node wins a claim');
   });
 
@@ -113,7 +127,7 @@ t.test('Redis stores', async (t) => {
     t.ok(await eventually(() => nudges.length === 3), 'one nudge per revocation');
     t.strictSame(nudges, entries.map(([id]) => id), 'the nudge carries the new stream id');
     t.equal(await raw.get(`${prefix}jti:x`), null);
-    await s.replay.claim('x', now + 60);
+    await s.replay.claim('x', now + 60, now + 1);
     t.equal(await raw.expiretime(`${prefix}jti:x`), now + 60, 'a replay claim lives until the assertion expires');
   });
 
@@ -180,6 +194,32 @@ t.test('Redis stores', async (t) => {
     t.equal(await s.revocations.isRevoked('j9', 'c2', now - 1), true);
     t.equal(await s.revocations.isRevoked('j9', 'c2', now), false);
     t.strictSame((await s.revocations.feed(null, 10)).events, durable, 'the feed holds every durable event again');
+  });
+
+  t.test('replay markers lost with the data: claims fail closed until re-seeded, then assertions issued before the loss are refused', async (t) => {
+    const prefix = redisTestPrefix(t);
+    const name = `tmtest-${randomBytes(4).toString('hex')}`;
+    let gate: Promise<void> = Promise.resolve();
+    const s = await open(t, url, prefix, { connectionName: name, reseed: async () => (await gate, []) });
+    // A fresh prefix counts as a loss too (at open), so the assertion is issued after that.
+    await sleep(1100);
+    const issued = nowSeconds();
+    t.equal(await s.replay.claim('used-before', issued + 300, issued), true);
+    t.equal(await s.replay.claim('used-before', issued + 300, issued), false);
+    await sleep(1100); // the loss happens in a later second than the assertion's iat
+    let release!: () => void;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    await deleteRedisPrefix(url, prefix);
+    t.equal(await killConnections(url, name), 1);
+    await sleep(200);
+    await t.rejects(s.replay.claim('used-before', issued + 300, issued), StoreUnavailableError, 'no claim succeeds before the state is restored');
+    release();
+    await s.revocations.ready(5000);
+    const now = nowSeconds();
+    t.equal(await s.replay.claim('used-before', issued + 300, issued), false, 'the replay of an assertion issued before the loss is refused');
+    t.equal(await s.replay.claim('no-iat', now + 300, null), false, 'an assertion without iat is refused during the window');
+    t.equal(await s.replay.claim('fresh', now + 300, now + 1), true, 'an assertion issued after the loss works');
+    t.equal(await s.replay.claim('fresh', now + 300, now + 1), false, 'and is single-use');
   });
 
   t.test('a reconnect to an emptied Redis re-seeds before answering', async (t) => {

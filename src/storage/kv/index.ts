@@ -21,7 +21,7 @@ const REDIS_START_TIMEOUT_MS = 10_000;
  * fleet; revocations re-seeded from the durable SQL log whenever Redis comes back without them),
  * else in this process (one node only).
  */
-export async function openFastStores(config: Config, clock: Clock, logger: Logger, reseed: () => Promise<RevocationEvent[]>): Promise<FastStores> {
+export async function openFastStores(config: Config, clock: Clock, logger: Logger, reseed: () => Promise<RevocationEvent[]>, options: { replayMayHaveBeenLost: boolean }): Promise<FastStores> {
   if (config.redisUrl) {
     const redis = openRedis(config.redisUrl, { keyPrefix: config.redisKeyPrefix, reseed, logger, clock });
     try {
@@ -42,7 +42,8 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
   }
   return {
     revocations: new MemoryRevocationStore(clock),
-    replay: new MemoryReplayCache(clock),
+    // A restarted process lost the previous one's replay markers: open the untrusted window.
+    replay: new MemoryReplayCache(clock, options.replayMayHaveBeenLost ? Math.floor(clock.now() / 1000) : null),
     bus: new LocalInvalidationBus(),
     description: 'in-process (this node only)',
     dependencies: [],

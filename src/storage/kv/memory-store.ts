@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../lib/clock.js';
 import { epochSeconds } from '../../lib/clock.js';
-import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationFeedPage, RevocationStore } from '../types.js';
+import { REPLAY_UNTRUSTED_WINDOW_SECONDS, type InvalidationBus, type ReplayCache, type RevocationEvent, type RevocationFeedPage, type RevocationStore } from '../types.js';
 
 const PRUNE_EVERY_MS = 10_000;
 
@@ -92,18 +92,26 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 }
 
-/** Single-use claims held in this process (one node only). */
+/**
+ * Single-use claims held in this process (one node only). `untrustedBefore` is the start of this
+ * process when an earlier one may have held claims (the database existed before): assertions
+ * issued before it are refused for the untrusted window.
+ */
 export class MemoryReplayCache implements ReplayCache {
   private readonly clock: Clock;
+  private readonly untrustedBefore: number | null;
   private readonly claims = new Map<string, number>();
   private lastPrune = 0;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, untrustedBefore: number | null = null) {
     this.clock = clock;
+    this.untrustedBefore = untrustedBefore;
   }
 
-  async claim(key: string, expiresAtSeconds: number): Promise<boolean> {
+  async claim(key: string, expiresAtSeconds: number, issuedAtSeconds: number | null = null): Promise<boolean> {
     const now = epochSeconds(this.clock);
+    const ub = this.untrustedBefore;
+    if (ub !== null && now < ub + REPLAY_UNTRUSTED_WINDOW_SECONDS && (issuedAtSeconds === null || issuedAtSeconds <= ub)) return false;
     if (this.clock.now() - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = this.clock.now();
       for (const [k, exp] of this.claims) if (exp <= now) this.claims.delete(k);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.js';
 import { epochSeconds, systemClock } from '../../lib/clock.js';
 import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationFeedPage, RevocationStore } from '../types.js';
-import { StoreUnavailableError } from '../types.js';
+import { REPLAY_UNTRUSTED_WINDOW_SECONDS, StoreUnavailableError } from '../types.js';
 
 /** The logger methods the Redis stores use (a pino logger fits). */
 export type RedisLogger = Pick<Logger, 'warn' | 'info'>;
@@ -565,6 +565,12 @@ export class RedisRevocationStore implements RevocationStore {
   private async checkSeed(): Promise<void> {
     const [marker, runId] = await Promise.all([this.conn.run((r) => r.get(this.markerKey)), this.serverRunId()]);
     if (marker !== null && (runId === null || marker === runId)) return;
+    // Replay markers written before this point may be gone too: open the untrusted window first,
+    // so no claim can pass between the seed marker and it (Redis TIME, so every node agrees on L).
+    await this.conn.run(async (r) => {
+      const [seconds] = await r.time();
+      await r.set(`${this.prefix}replay:untrusted_before`, String(seconds), 'EX', REPLAY_UNTRUSTED_WINDOW_SECONDS);
+    });
     const events = await this.reseed();
     await this.seed(events);
     this.logger?.info({ events: events.length, reason: marker === null ? 'empty' : 'new server run' }, 'revocation store seeded from the durable log');
@@ -583,7 +589,28 @@ export class RedisRevocationStore implements RevocationStore {
 
 }
 
-/** Single-use client-assertion `jti`s shared by the fleet: `SET NX EXAT`. */
+/**
+ * Claims a client-assertion jti: refuses while the store is unseeded (Redis came back and the
+ * revocation store has not restored its state yet: fail closed), refuses assertions issued before
+ * a detected loss of markers, or in its second (iat has one-second resolution), while the untrusted
+ * window lasts, then `SET NX EXAT`.
+ * KEYS: seeded marker, untrusted-before, jti key. ARGV: exat, iat ('' when absent).
+ */
+const CLAIM = luaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return redis.error_reply('TMUNSEEDED replay state has not been restored')
+end
+local ub = redis.call('GET', KEYS[2])
+if ub and (ARGV[2] == '' or tonumber(ARGV[2]) <= tonumber(ub)) then
+  return 0
+end
+if redis.call('SET', KEYS[3], '1', 'NX', 'EXAT', ARGV[1]) then
+  return 1
+end
+return 0
+`);
+
+/** Single-use client-assertion `jti`s shared by the fleet (see CLAIM). */
 export class RedisReplayCache implements ReplayCache {
   private readonly conn: RedisConnection;
   private readonly prefix: string;
@@ -594,11 +621,12 @@ export class RedisReplayCache implements ReplayCache {
     this.prefix = options.keyPrefix;
   }
 
-  async claim(key: string, expiresAtSeconds: number): Promise<boolean> {
+  async claim(key: string, expiresAtSeconds: number, issuedAtSeconds: number | null = null): Promise<boolean> {
     if (this.closed) throw new StoreUnavailableError('redis', new Error('replay cache is closed'));
     const exat = checkSeconds('expiresAtSeconds', expiresAtSeconds);
-    const reply = await this.conn.run((r) => r.set(`${this.prefix}jti:${key}`, '1', 'EXAT', exat, 'NX'));
-    return reply === 'OK';
+    const keys = [`${this.prefix}rev:seeded`, `${this.prefix}replay:untrusted_before`, `${this.prefix}jti:${key}`];
+    const reply = await this.conn.evalScript(CLAIM, keys, [String(exat), issuedAtSeconds === null ? '' : String(issuedAtSeconds)]);
+    return reply === 1;
   }
 
   async close(): Promise<void> {
