@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
+import { Ajv } from 'ajv';
 import { createErrorHandler } from './errors/error-handler.js';
-import { NotFound } from './errors/oauth-errors.js';
+import { NotFound, TemporarilyUnavailable } from './errors/oauth-errors.js';
 import { Metrics } from './plugins/metrics.js';
 import { requestLog } from './plugins/request-log.js';
 import { adminRoutes } from './routes/admin/index.js';
@@ -26,7 +27,15 @@ export interface Apps {
   state: { shuttingDown: boolean };
 }
 
-function baseInstance(rt: Runtime): FastifyInstance {
+/**
+ * JSON bodies are validated as sent: no type coercion (null stays null, "5" is not 5) and unknown
+ * fields are an error, never silently dropped. Query strings and path parameters are text, so
+ * they are coerced to the schema's types.
+ */
+const bodyValidator = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, strict: false });
+const textValidator = new Ajv({ coerceTypes: 'array', removeAdditional: false, useDefaults: true, strict: false });
+
+function baseInstance(rt: Runtime, state: { shuttingDown: boolean }): FastifyInstance {
   const app = Fastify({
     loggerInstance: rt.logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -36,12 +45,25 @@ function baseInstance(rt: Runtime): FastifyInstance {
     bodyLimit: rt.config.bodyLimit,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    // Requests arriving on kept-alive connections during shutdown get our 503 (see the onRequest hook).
+    return503OnClosing: false,
+    // Malformed URLs and similar faults Fastify detects before routing: rendered by our error handler.
+    frameworkErrors: (error, request, reply) => {
+      void createErrorHandler(rt.config.issuer)(error, request, reply);
+    },
     connectionTimeout: 30_000,
     requestTimeout: 15_000,
     keepAliveTimeout: 72_000,
     routerOptions: { maxParamLength: 300 },
   }) as unknown as FastifyInstance;
+  // SECURITY §3.7: once draining, a request on a kept-alive connection gets a 503 it can retry
+  // elsewhere, with our headers, and the connection is closed.
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!state.shuttingDown) return;
+    reply.header('connection', 'close');
+    throw new TemporarilyUnavailable('the server is shutting down; retry', 1);
+  });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyValidator : textValidator).compile(schema));
   app.setErrorHandler(createErrorHandler(rt.config.issuer));
   app.setNotFoundHandler(async () => {
     throw new NotFound();
@@ -69,13 +91,13 @@ function publicRoutes(app: FastifyInstance, rt: Runtime): void {
 export async function buildApp(rt: Runtime): Promise<Apps> {
   const state = { shuttingDown: false };
   const metrics = new Metrics();
-  const pub = baseInstance(rt);
+  const pub = baseInstance(rt, state);
   metrics.observe(pub);
   publicRoutes(pub, rt);
   healthRoutes(pub, rt, state);
   let admin: FastifyInstance | null = null;
   if (rt.config.adminPort !== rt.config.port) {
-    admin = baseInstance(rt);
+    admin = baseInstance(rt, state);
     metrics.observe(admin);
     healthRoutes(admin, rt, state);
   }

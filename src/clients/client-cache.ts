@@ -2,6 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import type { ClientStore } from '../storage/types.js';
 import { StoreUnavailableError } from '../storage/types.js';
 import type { Client } from './client.js';
+import { MAX_CLIENT_ID, isVschar } from '../oauth/params.js';
 
 export interface ClientCacheOptions {
   /** how long a record is served without a database read */
@@ -39,6 +40,8 @@ export class ClientCache {
   }
 
   async get(clientId: string): Promise<Client | null> {
+    // RFC 6749 App. A: client_id is VSCHAR; anything else cannot name a client (and NUL would fail in SQL).
+    if (!isVschar(clientId, MAX_CLIENT_ID)) return null;
     const entry = this.entries.get(clientId);
     const now = this.clock.now();
     if (entry && now - entry.loadedAt < (entry.client ? this.options.ttlMs : this.options.negativeTtlMs)) return entry.client;

@@ -6,6 +6,7 @@ import type { ClientPatch, ClientStore, InvalidationBus } from '../storage/types
 import { isSecretMethod, type Client, type ClientSecret } from './client.js';
 import type { ClientMetadata } from './registration.js';
 import { newClientSecret } from './secret.js';
+import { MAX_CLIENT_ID, isVschar } from '../oauth/params.js';
 
 export const newClientId = (): string => `tmc_${randomBase62(22)}`;
 export const newSecretId = (): string => `sec_${randomBase62(16)}`;
@@ -68,7 +69,9 @@ export class ClientService {
     return { client, clientSecret, registrationAccessToken };
   }
 
-  get(clientId: string): Promise<Client | null> {
+  /** The client as stored now (not cached); null for an unknown or malformed id. */
+  async get(clientId: string): Promise<Client | null> {
+    if (!isVschar(clientId, MAX_CLIENT_ID)) return null;
     return this.store.get(clientId);
   }
 

@@ -25,6 +25,7 @@ export interface MetadataPolicy {
 }
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+const KEPT_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e', 'kid', 'alg', 'use'];
 const CURVES: Record<string, readonly string[]> = { EC: ['P-256', 'P-384', 'P-521'], OKP: ['Ed25519'] };
 const ALG_FOR_KEY: Record<string, (jwk: JWK) => string> = {
   EC: (jwk) => ({ 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' })[jwk.crv ?? ''] ?? 'ES256',
@@ -70,8 +71,9 @@ async function validateJwks(value: unknown): Promise<JSONWebKeySet> {
     if (CURVES[kty] && !CURVES[kty].includes(String(jwk.crv))) throw bad('jwks', `unsupported curve for ${kty}`);
     if (kty === 'RSA' && (typeof jwk.n !== 'string' || Buffer.from(jwk.n, 'base64url').length * 8 < 2048)) throw bad('jwks', 'RSA keys must be at least 2048 bits');
     if (jwk.use !== undefined && jwk.use !== 'sig') throw bad('jwks', 'use must be sig');
+    if (jwk.alg !== undefined && (typeof jwk.alg !== 'string' || !/^[A-Za-z0-9]{2,16}$/.test(jwk.alg))) throw bad('jwks', 'alg must be a JWS algorithm name');
     if (jwk.kid !== undefined) {
-      if (typeof jwk.kid !== 'string' || jwk.kid.length === 0 || jwk.kid.length > 256) throw bad('jwks', 'kid must be a non-empty string');
+      if (typeof jwk.kid !== 'string' || jwk.kid.length === 0 || jwk.kid.length > 256 || !/^[\x20-\x7E]+$/.test(jwk.kid)) throw bad('jwks', 'kid must be a non-empty printable ASCII string');
       if (kids.has(jwk.kid)) throw bad('jwks', 'kid values must be unique');
       kids.add(jwk.kid);
     } else if (keys.length > 1) {
@@ -82,7 +84,10 @@ async function validateJwks(value: unknown): Promise<JSONWebKeySet> {
     } catch {
       throw bad('jwks', 'a key could not be imported');
     }
-    out.push(jwk);
+    // Only the members a verification key needs are stored; anything else the client sent is dropped.
+    const kept: Record<string, unknown> = {};
+    for (const m of KEPT_MEMBERS) if (jwk[m] !== undefined) kept[m] = jwk[m];
+    out.push(kept as JWK);
   }
   return { keys: out };
 }

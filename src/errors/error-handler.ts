@@ -54,13 +54,16 @@ export function createErrorHandler(issuer: string) {
   return function errorHandler(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
     const oauth = toOAuthError(err, request);
     if (!oauth) {
-      request.log.error({ err }, 'unhandled error');
+      // Only what identifies the fault: database errors carry the statement's parameters, which can hold hashes and client input.
+      const e = err as Error & { code?: string };
+      request.log.error({ err: { type: e.name, message: e.message, code: e.code, stack: e.stack } }, 'unhandled error');
       request.failure = { error: 'server_error' };
-      return reply.code(500).type('application/json; charset=utf-8').send({ error: 'server_error', error_description: 'internal error' });
+      return reply.code(500).header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send({ error: 'server_error', error_description: 'internal error' });
     }
     request.failure = oauth.detail === undefined ? { error: oauth.error } : { error: oauth.error, detail: oauth.detail };
     if (err instanceof StoreUnavailableError) request.failure.detail = err.message;
-    reply.code(oauth.status).headers(oauth.headers);
+    // No error response is cacheable (RFC 6749 §5.1 for the OAuth endpoints; harmless elsewhere).
+    reply.code(oauth.status).headers(oauth.headers).header('cache-control', 'no-store').header('pragma', 'no-cache');
     if (oauth instanceof InvalidClient) reply.header('www-authenticate', `Basic ${realm}`);
     else if (oauth instanceof InvalidToken) reply.header('www-authenticate', oauth.bearerError ? `Bearer ${realm}, error="${oauth.bearerError}", error_description="${sanitizeDescription(oauth.description ?? '')}"` : `Bearer ${realm}`);
     else if (oauth instanceof InsufficientScope) reply.header('www-authenticate', `Bearer ${realm}, error="insufficient_scope", error_description="${sanitizeDescription(oauth.description ?? '')}", scope="${oauth.requiredScope}"`);

@@ -42,8 +42,10 @@ export async function authenticateAdmin(request: FastifyRequest, rt: Runtime): P
   const client = await rt.clients.get(claims.client_id);
   if (!client || client.status !== 'active') throw new InvalidToken();
   if (await rt.revocations.isRevoked(claims.jti, claims.client_id, claims.iat)) throw new InvalidToken();
+  // The caller is known from here on: a 403 is audited under its name, not as unauthenticated.
+  request.adminActor = `client:${claims.client_id}`;
   if (!(claims.scope ?? '').split(' ').includes(ADMIN_SCOPE)) throw new InsufficientScope(ADMIN_SCOPE);
-  return `client:${claims.client_id}`;
+  return request.adminActor;
 }
 
 /** Authenticates every route of this scope, and records every call in the audit log. */

@@ -4,6 +4,7 @@ import type { Client } from '../../clients/client.js';
 import { InvalidClient, InvalidRequest } from '../../errors/oauth-errors.js';
 import { epochSeconds } from '../../lib/clock.js';
 import type { OAuthContext } from '../context.js';
+import { MAX_CLIENT_ID, isVschar } from '../params.js';
 
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const MAX_ASSERTION_LENGTH = 8192; // REQ-JWT7
@@ -93,6 +94,7 @@ export async function authenticateAssertion(assertion: string, assertionType: st
   const claims = readPayload(assertion);
   const sub = claims.sub;
   if (typeof sub !== 'string' || typeof claims.iss !== 'string' || claims.iss !== sub) throw new InvalidClient('assertion iss and sub must both be the client_id');
+  if (!isVschar(sub, MAX_CLIENT_ID)) throw new InvalidClient('assertion sub is not a client_id');
   if (bodyClientId !== undefined && bodyClientId !== sub) throw new InvalidRequest('client_id does not match the authenticated client');
 
   const client = await ctx.clients.get(sub);

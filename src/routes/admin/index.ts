@@ -18,11 +18,11 @@ export async function adminRoutes(app: FastifyInstance, rt: Runtime): Promise<vo
     },
     hideUntagged: true,
   });
-  app.get('/admin/v1/openapi.json', async () => app.swagger());
   await app.register(
     async (admin) => {
       admin.decorateRequest('auditTarget', null);
       adminAuth(admin, rt);
+      admin.get('/openapi.json', { config: { action: 'openapi.read' } }, async () => app.swagger());
       adminClientRoutes(admin, rt);
       adminTokenRoutes(admin, rt);
       adminKeyRoutes(admin, rt);
