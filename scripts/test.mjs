@@ -5,13 +5,19 @@
 // skipped backend suite fails the run (the suites themselves turn a missing URL into a failure).
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const tapBin = join(dirname(require.resolve('tap/package.json')), 'dist/esm/run.mjs');
 const args = process.argv.slice(2);
-const files = args.length ? args : ['dist/test'];
+/** Every compiled `*.test.js` under dist/test (helpers, fixtures and contract suites are not test files). */
+function testFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? testFiles(join(dir, e.name)) : e.name.endsWith('.test.js') ? [join(dir, e.name)] : []))
+    .sort();
+}
+const files = args.length ? args : testFiles('dist/test');
 
 if (!process.env.TEST_DATABASE_URL) console.log('# TEST_DATABASE_URL unset: PostgreSQL suites are skipped (embedded PGlite suites run)');
 if (!process.env.TEST_REDIS_URL) console.log('# TEST_REDIS_URL unset: Redis suites are skipped (in-process store suites run)');
