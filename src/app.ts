@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import { Ajv } from 'ajv';
@@ -27,6 +26,10 @@ export interface Apps {
   state: { shuttingDown: boolean };
 }
 
+let requestCounter = 0;
+const requestIdPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}-`;
+const nextRequestId = (): string => requestIdPrefix + (++requestCounter).toString(36);
+
 /**
  * JSON bodies are validated as sent: no type coercion (null stays null, "5" is not 5) and unknown
  * fields are an error, never silently dropped. Query strings and path parameters are text, so
@@ -39,7 +42,8 @@ function baseInstance(rt: Runtime, state: { shuttingDown: boolean }): FastifyIns
   const app = Fastify({
     loggerInstance: rt.logger,
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: () => randomBytes(8).toString('hex'),
+    // Request ids correlate log lines; they need to be unique, not secret.
+    genReqId: nextRequestId,
     requestIdHeader: false,
     trustProxy: rt.config.trustProxy,
     bodyLimit: rt.config.bodyLimit,

@@ -1,22 +1,27 @@
 import pino, { type Logger } from 'pino';
 
 /**
- * JSON logs on stdout. Request lines are built by plugins/request-log.ts from safe fields only;
- * the redaction list is the second line of defence for anything logged by mistake (REQ-O1).
+ * JSON logs on stdout. Nothing request-derived is logged except the fields plugins/request-log.ts
+ * picks (method, route, status, time, client_id, error code); errors are logged as name, message,
+ * code and stack only. That is what keeps secrets, tokens and assertions out (REQ-O1), checked by
+ * tests that search every captured line; a per-line redaction pass would cost every request.
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       level,
       base: { pid: process.pid },
-      redact: {
-        paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'client_secret', 'client_assertion', 'token', 'access_token', 'body', 'req.body', '*.client_secret', '*.client_assertion', '*.token', '*.access_token', '*.authorization'],
-        censor: '[redacted]',
-      },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     // Asynchronous stdout: lines are coalesced while a write is pending, so logging one line per
     // request does not cost a blocking write each; the process entry flushes at shutdown.
     destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+/** What an error contributes to a log line: never its other properties (a database error carries the statement's parameters). */
+export function errorFields(err: unknown): { type: string; message: string; code?: string; stack?: string } {
+  if (!(err instanceof Error)) return { type: typeof err, message: String(err) };
+  const code = (err as { code?: unknown }).code;
+  return { type: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}), ...(err.stack ? { stack: err.stack } : {}) };
 }

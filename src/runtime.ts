@@ -11,6 +11,7 @@ import { AdminToken, resolveAdminToken } from './lib/admin-token.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import type { OAuthContext } from './oauth/context.js';
 import { Revocations } from './oauth/revocation.js';
+import { errorFields } from './logger.js';
 import { openFastStores } from './storage/kv/index.js';
 import { SqlAuditLog } from './storage/sql/audit-log.js';
 import { SqlClientStore } from './storage/sql/client-store.js';
@@ -75,7 +76,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
   const clock = options.clock ?? systemClock;
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
-    for (const fn of closers.reverse()) await fn().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
+    for (const fn of closers.reverse()) await fn().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'error while closing'));
     closers.length = 0;
   };
   try {
@@ -104,7 +105,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     const clientCache = new ClientCache(clientStore, clock, { ttlMs: config.clientCacheTtl * 1000, negativeTtlMs: 2_000, staleIfErrorMs: 300_000 });
     fast.bus.subscribe((channel, id) => {
       if (channel === 'clients') clientCache.invalidate(id);
-      else keyring.load().catch((err: unknown) => logger.warn({ err }, 'reloading signing keys failed'));
+      else keyring.load().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'reloading signing keys failed'));
     });
     const clientService = new ClientService({
       store: clientStore,

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { StoreUnavailableError } from '../storage/types.js';
+import { errorFields } from '../logger.js';
 import { OAuthError, sanitizeDescription } from './oauth-error.js';
 import { InsufficientScope, InvalidClient, InvalidClientMetadata, InvalidRequest, InvalidToken, PayloadTooLarge, TemporarilyUnavailable } from './oauth-errors.js';
 
@@ -55,8 +56,7 @@ export function createErrorHandler(issuer: string) {
     const oauth = toOAuthError(err, request);
     if (!oauth) {
       // Only what identifies the fault: database errors carry the statement's parameters, which can hold hashes and client input.
-      const e = err as Error & { code?: string };
-      request.log.error({ err: { type: e.name, message: e.message, code: e.code, stack: e.stack } }, 'unhandled error');
+      request.log.error({ err: errorFields(err) }, 'unhandled error');
       request.failure = { error: 'server_error' };
       return reply.code(500).header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send({ error: 'server_error', error_description: 'internal error' });
     }

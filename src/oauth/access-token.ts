@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Client } from '../clients/client.js';
 import { TemporarilyUnavailable } from '../errors/oauth-errors.js';
 import type { Keyring } from '../keys/keyring.js';
 import { epochSeconds } from '../lib/clock.js';
+import { randomId16 } from '../lib/random.js';
 import type { OAuthContext } from './context.js';
 
 export const ACCESS_TOKEN_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
@@ -35,7 +35,7 @@ export async function mintAccessToken(client: Client, scopes: readonly string[],
   const iat = Math.max(epochSeconds(ctx.clock), client.tokensRevokedBefore ?? 0);
   const ttl = client.accessTokenTtl ?? ctx.config.accessTokenTtl;
   const scope = scopes.join(' ');
-  const claims: Record<string, unknown> = { iss: ctx.config.issuer, sub: client.clientId, client_id: client.clientId, aud: audience, exp: iat + ttl, iat, jti: randomBytes(16).toString('base64url') };
+  const claims: Record<string, unknown> = { iss: ctx.config.issuer, sub: client.clientId, client_id: client.clientId, aud: audience, exp: iat + ttl, iat, jti: randomId16() };
   if (scope) claims.scope = scope;
   const accessToken = await key.signer.sign(claims);
   return { accessToken, expiresIn: ttl, scope };

@@ -15,10 +15,11 @@ export class Metrics {
 
   /** Counts every response of `app` (route pattern, never the raw URL). */
   observe(app: FastifyInstance): void {
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
       this.requests.inc({ route, status: String(reply.statusCode), error: request.failure?.error ?? '' });
       this.duration.observe({ route }, reply.elapsedTime / 1000);
+      done();
     });
   }
 

@@ -34,10 +34,10 @@ export function requireJson(request: FastifyRequest): void {
 
 /** RFC 6749 §5.1 / C2: nothing that carries credentials or tokens is cached. */
 export function noStore(app: FastifyInstance): void {
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.header('cache-control', 'no-store');
     reply.header('pragma', 'no-cache');
-    return payload;
+    done();
   });
 }
 

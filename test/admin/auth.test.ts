@@ -177,7 +177,7 @@ t.test('every call above is in GET /admin/v1/audit with actor, action, outcome a
     if (!e || !row) break;
     const action = e.label === 'disable' || e.label === 'enable' ? 'client.update' : 'client.list';
     const target = action === 'client.update' ? adminClient.client_id : null;
-    t.match(row, { actor: e.actor, action, outcome: e.outcome, status: e.requestStatus, target, request_id: /^[0-9a-f]{16}$/, at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/ }, `audit row for ${e.label}`);
+    t.match(row, { actor: e.actor, action, outcome: e.outcome, status: e.requestStatus, target, request_id: /^[0-9a-z]+-[0-9a-z]+$/, at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/ }, `audit row for ${e.label}`);
   }
   const failed = calls.filter((r) => r.status === 401);
   t.ok(failed.length >= 8, 'the 401s are recorded');

@@ -15,7 +15,7 @@ import { shortDate, table } from '../../src/cli/table.js';
 /** This file runs as dist/test/cli/cli.test.js. */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(ROOT, 'bin/tokenmill.js');
-const SERVER = join(ROOT, 'dist/src/server.js');
+const SERVER = join(ROOT, 'dist/src/server.cjs');
 const ADMIN_TOKEN = `cli-admin-${randomBytes(30).toString('base64url')}`;
 const API = 'https://api.example.com';
 

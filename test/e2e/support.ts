@@ -8,7 +8,7 @@ import type { Test } from 'tap';
 
 /** The repository root: this file runs as dist/test/e2e/support.js. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const SERVER_ENTRY = join(ROOT, 'dist/src/server.js');
+export const SERVER_ENTRY = join(ROOT, 'dist/src/server.cjs');
 
 /** A free TCP port on 127.0.0.1 (bind to port 0, read it, release it). */
 export function freePort(): Promise<number> {
@@ -74,7 +74,7 @@ function baseEnv(): Record<string, string> {
 }
 
 /**
- * Spawns `node dist/src/server.js` as a real child process on free ports with a fresh DATA_DIR
+ * Spawns `node dist/src/server.cjs` as a real child process on free ports with a fresh DATA_DIR
  * (unless `env.DATA_DIR` is given), ISSUER=http://127.0.0.1:<port>, and waits for GET /readyz 200.
  * At teardown: SIGTERM, wait for exit, and fail unless the exit code is 0 (unless skipExitCheck).
  * Keys of `env` set to '' are removed from the child's environment.

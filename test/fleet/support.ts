@@ -13,7 +13,7 @@ import type { Test } from 'tap';
 
 /** The repository root: this file runs as dist/test/fleet/support.js. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const SERVER_ENTRY = join(ROOT, 'dist/src/server.js');
+export const SERVER_ENTRY = join(ROOT, 'dist/src/server.cjs');
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 
 export function sleep(ms: number): Promise<void> {
@@ -86,7 +86,7 @@ export interface SpawnOptions {
 }
 
 /**
- * Spawns `node dist/src/server.js` on free ports (unless PORT/ADMIN_PORT are given) with its own
+ * Spawns `node dist/src/server.cjs` on free ports (unless PORT/ADMIN_PORT are given) with its own
  * DATA_DIR and an empty KEYS_DIR (so files in ./keys never leak into a test). Does not wait.
  */
 export async function spawnNode(t: Test, options: SpawnOptions): Promise<Node> {

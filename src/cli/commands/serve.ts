@@ -7,8 +7,8 @@ import { Context, type Io } from '../context.js';
 import { CliError } from '../errors.js';
 import { integer } from '../parse.js';
 
-/** dist/src/server.js, next to this file's dist/src/cli/commands/. */
-const SERVER_ENTRY = fileURLToPath(new URL('../../server.js', import.meta.url));
+/** dist/src/server.cjs, next to this file's dist/src/cli/commands/. */
+const SERVER_ENTRY = fileURLToPath(new URL('../../server.cjs', import.meta.url));
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 interface ServeOptions {

@@ -4,7 +4,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { resolveAdminToken } from './lib/admin-token.js';
-import { createLogger } from './logger.js';
+import { createLogger, errorFields } from './logger.js';
 import { openRuntime } from './runtime.js';
 
 function printAdminTokenBanner(config: Config, token: string): void {
@@ -32,7 +32,7 @@ async function serve(config: Config): Promise<void> {
 
   const apps = await buildApp(rt);
   const close = closeWithGrace({ delay: config.shutdownTimeout * 1000 }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'closing after an error');
+    if (err) logger.error({ err: errorFields(err) }, 'closing after an error');
     logger.info({ signal }, 'shutting down: draining in-flight requests');
     apps.state.shuttingDown = true;
     await Promise.all([apps.public.close(), apps.admin?.close()]);
@@ -45,7 +45,7 @@ async function serve(config: Config): Promise<void> {
     const adminAddress = apps.admin ? await apps.admin.listen({ port: config.adminPort, host: config.host }) : publicAddress;
     logger.info({ public: publicAddress, admin: adminAddress }, 'listening');
   } catch (err) {
-    logger.fatal({ err }, 'cannot listen');
+    logger.fatal({ err: errorFields(err) }, 'cannot listen');
     close.close();
     process.exitCode = 1;
   }
@@ -97,4 +97,3 @@ export async function main(env: Record<string, string | undefined> = process.env
   else await serve(config);
 }
 
-await main();

@@ -1,0 +1,20 @@
+// Process entry (`npm start`, `node dist/src/server.cjs`, `tokenmill serve`).
+//
+// Access tokens are signed on libuv's thread pool (keys/signer.ts). Its default of four threads
+// oversubscribes small machines: on two cores, four signing threads and the event loop preempt one
+// another and throughput drops by a fifth or more. So the pool gets one thread per core left over
+// after the event loops of this machine's worker processes, at least one; an explicit
+// UV_THREADPOOL_SIZE wins. libuv reads the variable when the pool first starts, and Node's ESM
+// loader can start it before an ES module's first line runs; a CommonJS entry runs first, sets
+// it, and only then loads the server.
+const { availableParallelism } = require('node:os') as typeof import('node:os');
+
+const workers = Math.max(1, Number.parseInt(process.env.WORKERS ?? '1', 10) || 1);
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(1, Math.floor(availableParallelism() / workers) - 1));
+
+import('./main.js')
+  .then(({ main }: { main: () => Promise<void> }) => main())
+  .catch((err: unknown) => {
+    process.stderr.write(`tokenmill: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
