@@ -112,7 +112,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       bus: fast.bus,
       revocations,
       clock,
-      defaultSecretTtlMs: null,
+      defaultSecretTtlMs: config.secretTtl === null ? null : config.secretTtl * 1000,
       // A client may ask for an algorithm no key serves yet: create it now, never on the token path.
       ensureSigningAlg: async (alg) => {
         if (keyring.signingKey(alg)) return;

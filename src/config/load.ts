@@ -13,8 +13,9 @@ const BOOLEAN: Record<string, boolean> = { true: true, '1': true, yes: true, fal
 const ASYMMETRIC_ASSERTION_ALGS = new Set(['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519']);
 
 function coerce(name: string, raw: string): unknown {
-  const prop = (ConfigSchema.properties as Record<string, { type?: string; anyOf?: unknown }>)[name];
-  if (prop?.type === 'integer') return INTEGER.test(raw.trim()) ? Number(raw.trim()) : raw;
+  const prop = (ConfigSchema.properties as Record<string, { type?: string; anyOf?: { type?: string }[] }>)[name];
+  const integer = prop?.type === 'integer' || prop?.anyOf?.some((s) => s.type === 'integer') === true;
+  if (integer) return INTEGER.test(raw.trim()) ? Number(raw.trim()) : raw;
   if (prop?.type === 'boolean') return raw.toLowerCase() in BOOLEAN ? BOOLEAN[raw.toLowerCase()] : raw;
   return raw;
 }
@@ -86,6 +87,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     assertionAudienceTokenEndpoint: raw.ASSERTION_AUDIENCE_TOKEN_ENDPOINT,
     assertionAlgs,
     clientCacheTtl: raw.CLIENT_CACHE_TTL,
+    // Secrets that never expire are allowed, but not the default in production (90 days there).
+    secretTtl: raw.SECRET_TTL === 'never' ? null : (raw.SECRET_TTL ?? (production ? 90 * 86400 : null)),
     trustProxy: raw.TRUST_PROXY,
     logLevel: raw.LOG_LEVEL,
     workers: raw.WORKERS,

@@ -24,6 +24,7 @@ export const ConfigSchema = Type.Object({
   BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384, description: 'maximum form body, bytes' }),
   ASSERTION_AUDIENCE_TOKEN_ENDPOINT: Type.Boolean({ default: false, description: 'also accept the token endpoint URL as client-assertion aud (older clients)' }),
   ASSERTION_ALGS: Type.String({ default: 'ES256,ES384,PS256,PS384,PS512,EdDSA,RS256,RS384,RS512', pattern: '^[A-Za-z0-9,]+$', description: 'comma-separated client-assertion algorithm allow-list (asymmetric only)' }),
+  SECRET_TTL: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 315360000 }), Type.Literal('never')], { description: 'default client-secret lifetime in seconds, or never; default: never in development, 90 days in production' })),
   CLIENT_CACHE_TTL: Type.Integer({ minimum: 0, maximum: 60, default: 30, description: 'seconds a client record is served from memory without a database read' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from a reverse proxy (client IPs only; never the issuer)' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
@@ -55,6 +56,8 @@ export interface Config {
   assertionAudienceTokenEndpoint: boolean;
   assertionAlgs: string[];
   clientCacheTtl: number;
+  /** default lifetime of a new client secret, seconds; null = never expires */
+  secretTtl: number | null;
   trustProxy: boolean;
   logLevel: string;
   workers: number;

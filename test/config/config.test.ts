@@ -143,3 +143,14 @@ t.test('booleans and bounded integers', async (t) => {
   configError(t, { SIGNING_ALG: 'HS256' }, 'SIGNING_ALG');
   configError(t, { NODE_ENV: 'staging' }, 'NODE_ENV');
 });
+
+t.test('SECRET_TTL: never by default in development, 90 days in production, seconds or never when set', async (t) => {
+  t.equal(loadConfig({}).secretTtl, null);
+  t.equal(loadConfig({ SECRET_TTL: '3600' }).secretTtl, 3600);
+  t.equal(loadConfig({ SECRET_TTL: 'never' }).secretTtl, null);
+  const production = { NODE_ENV: 'production', ISSUER: 'https://auth.example.com', ADMIN_TOKEN: 'p'.repeat(40), KEY_ENCRYPTION_KEY: 'A'.repeat(43) };
+  t.equal(loadConfig(production).secretTtl, 90 * 86400);
+  t.equal(loadConfig({ ...production, SECRET_TTL: 'never' }).secretTtl, null, 'never stays possible in production, explicitly');
+  t.throws(() => loadConfig({ SECRET_TTL: 'soon' }), /SECRET_TTL/);
+  t.throws(() => loadConfig({ SECRET_TTL: '0' }), /SECRET_TTL/);
+});
