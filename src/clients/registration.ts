@@ -5,18 +5,10 @@ import { parseScope } from '../oauth/scope.js';
 import { AUTH_METHODS, SIGNING_ALGS, isSecretMethod, type AuthMethod, type Client, type SigningAlg } from './client.js';
 
 /** The metadata a registration (RFC 7591 §2) or an update may set, validated. */
-export interface ClientMetadata {
-  clientName: string | null;
-  tokenEndpointAuthMethod: AuthMethod;
-  tokenEndpointAuthSigningAlg: string | null;
-  accessTokenSigningAlg: SigningAlg | null;
-  grantTypes: string[];
-  scopes: string[];
-  audiences: string[];
-  accessTokenTtl: number | null;
-  jwks: JSONWebKeySet | null;
-  jwksUri: string | null;
-}
+export type ClientMetadata = Pick<
+  Client,
+  'clientName' | 'tokenEndpointAuthMethod' | 'tokenEndpointAuthSigningAlg' | 'accessTokenSigningAlg' | 'grantTypes' | 'scopes' | 'audiences' | 'accessTokenTtl' | 'jwks' | 'jwksUri'
+>;
 
 export interface MetadataPolicy {
   production: boolean;

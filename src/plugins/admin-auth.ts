@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InsufficientScope, InvalidToken } from '../errors/oauth-errors.js';
 import { verifyOwnAccessToken } from '../oauth/access-token.js';
-import { splitAuthorization } from '../oauth/client-auth/client-secret-basic.js';
+import { bearerCredential } from '../routes/http.js';
 import type { Runtime } from '../runtime.js';
 
 export const ADMIN_SCOPE = 'tokenmill:admin';
@@ -24,16 +24,7 @@ declare module 'fastify' {
  * valid without the scope → 403 (RFC 6750 §3.1).
  */
 export async function authenticateAdmin(request: FastifyRequest, rt: Runtime): Promise<string> {
-  const header = request.headers.authorization;
-  if (header === undefined) throw new InvalidToken('admin credentials are required', true);
-  let parts: { scheme: string; credentials: string };
-  try {
-    parts = splitAuthorization(header);
-  } catch {
-    throw new InvalidToken('the Authorization header is malformed');
-  }
-  if (parts.scheme !== 'bearer') throw new InvalidToken('a bearer token is required');
-  const token = parts.credentials;
+  const token = bearerCredential(request, 'admin credentials are required');
   if (rt.isAdminToken(token)) return rt.adminToken.id;
   const claims = await verifyOwnAccessToken(token, rt);
   if (!claims) throw new InvalidToken();

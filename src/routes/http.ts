@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
-import { InvalidRequest, MethodNotAllowed, NotFound } from '../errors/oauth-errors.js';
+import { InvalidRequest, InvalidToken, MethodNotAllowed, NotFound } from '../errors/oauth-errors.js';
+import { splitAuthorization } from '../oauth/client-auth/client-secret-basic.js';
 
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
@@ -43,4 +44,21 @@ export function noStore(app: FastifyInstance): void {
 
 export function notFoundHandler(): never {
   throw new NotFound();
+}
+
+/**
+ * The bearer credential of a request (RFC 6750 §2.1). Missing → 401 with a bare challenge (no
+ * error code, §3.1); malformed or another scheme → 401 invalid_token.
+ */
+export function bearerCredential(request: FastifyRequest, missing = 'a bearer token is required'): string {
+  const header = request.headers.authorization;
+  if (header === undefined) throw new InvalidToken(missing, true);
+  let parts: { scheme: string; credentials: string };
+  try {
+    parts = splitAuthorization(header);
+  } catch {
+    throw new InvalidToken('the Authorization header is malformed');
+  }
+  if (parts.scheme !== 'bearer') throw new InvalidToken('a bearer token is required');
+  return parts.credentials;
 }

@@ -5,25 +5,10 @@ import { clientToMetadata, parseClientMetadata } from '../clients/registration.j
 import { InvalidRequest, InvalidToken } from '../errors/oauth-errors.js';
 import { hashSecret } from '../clients/secret.js';
 import { timingSafeEqual } from 'node:crypto';
-import { splitAuthorization } from '../oauth/client-auth/client-secret-basic.js';
 import type { Runtime } from '../runtime.js';
-import { methodNotAllowed, requireJson } from './http.js';
+import { bearerCredential, methodNotAllowed, requireJson } from './http.js';
 
 const REGISTRATION_BODY_LIMIT = 64 * 1024; // SECURITY REQ-D2
-
-/** The bearer credential of a registration request (RFC 6750 §2.1); missing → 401 without an error code. */
-function bearerToken(request: FastifyRequest): string {
-  const header = request.headers.authorization;
-  if (header === undefined) throw new InvalidToken('a bearer token is required', true);
-  let parts: { scheme: string; credentials: string };
-  try {
-    parts = splitAuthorization(header);
-  } catch {
-    throw new InvalidToken('the Authorization header is malformed');
-  }
-  if (parts.scheme !== 'bearer') throw new InvalidToken('a bearer token is required');
-  return parts.credentials;
-}
 
 async function audit(rt: Runtime, request: FastifyRequest, actor: string, action: string, target: string | null, outcome: 'success' | 'failure'): Promise<void> {
   await rt.audit.record({ at: rt.clock.now(), actor, action, target, outcome, requestId: request.id }).catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message } }, 'audit write failed'));
@@ -40,7 +25,7 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
   // The credential is checked on arrival, before the body is read: an unauthenticated caller learns
   // nothing about body limits or content types (RFC 7591 §3, RFC 6750 §3.1).
   const requireInitialAccessToken = async (request: FastifyRequest) => {
-    const token = bearerToken(request);
+    const token = bearerCredential(request);
     if (!rt.isAdminToken(token)) {
       await audit(rt, request, 'unknown', 'client.register', null, 'failure');
       throw new InvalidToken('the initial access token is invalid');
@@ -69,7 +54,7 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
     return caller;
   }
   async function resolveCaller(request: FastifyRequest<{ Params: { clientId: string } }>): Promise<{ client: Client; actor: string }> {
-    const token = bearerToken(request);
+    const token = bearerCredential(request);
     const client = await rt.clientService.get(request.params.clientId);
     const registrationOk = ClientService.registrationTokenMatches(client, token);
     const adminOk = rt.isAdminToken(token);
