@@ -12,6 +12,12 @@ const { availableParallelism } = require('node:os') as typeof import('node:os');
 const workers = Math.max(1, Number.parseInt(process.env.WORKERS ?? '1', 10) || 1);
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(1, Math.floor(availableParallelism() / workers) - 1));
 
+// Embedded mode runs PostgreSQL as WebAssembly (PGlite). V8's optimising tier for it costs ~50 MB
+// of resident memory and compile time, for queries that are off the token path; the baseline
+// compiler alone starts faster and runs this workload faster too (measured: 179 → 127 MB RSS,
+// 500 queries 439 → 141 ms). Set before the module is compiled, and only for WebAssembly.
+if (!process.env.DATABASE_URL) require('v8').setFlagsFromString('--liftoff-only');
+
 import('./main.js')
   .then(({ main }: { main: () => Promise<void> }) => main())
   .catch((err: unknown) => {
