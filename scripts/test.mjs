@@ -3,7 +3,7 @@
 // `npm test` compiles first (pretest). Backends: TEST_DATABASE_URL and TEST_REDIS_URL select the
 // PostgreSQL and Redis suites; without them those suites are skipped and listed here. With CI=true a
 // skipped backend suite fails the run (the suites themselves turn a missing URL into a failure).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -36,19 +36,23 @@ if (!existsSync(marker) || readFileSync(marker, 'utf8') !== plugins || !existsSy
   mkdirSync(dirname(marker), { recursive: true });
   writeFileSync(marker, plugins);
 }
-const run = spawnSync(process.execPath, [tapBin, '--reporter=tap', '--jobs=2', ...files], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  encoding: 'utf8',
-  maxBuffer: 512 * 1024 * 1024,
+// Streamed through as it comes (a CI log shows progress), and kept for the summary.
+const child = spawn(process.execPath, [tapBin, '--reporter=tap', '--jobs=2', ...files], { stdio: ['ignore', 'pipe', 'inherit'] });
+let output = '';
+child.stdout.setEncoding('utf8');
+child.stdout.on('data', (chunk) => {
+  output += chunk;
+  process.stdout.write(chunk);
 });
-process.stdout.write(run.stdout ?? '');
-const summaries = [...(run.stdout ?? '').matchAll(/^# \{ (.*) \}$/gm)];
+const status = await new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+const summaries = [...output.matchAll(/^# \{ (.*) \}$/gm)];
 const last = summaries[summaries.length - 1]?.[1] ?? '';
 const count = (k) => Number(new RegExp(`${k}: (\\d+)`).exec(last)?.[1] ?? 0);
-// tap counts assertions; report test files too so a crashed file cannot hide.
-const fileFails = [...(run.stdout ?? '').matchAll(/^not ok \d+ - (\S+)/gm)].map((m) => m[1]);
+// tap counts assertions; report failing test files too, so a crashed file cannot hide.
+const fileFails = [...output.matchAll(/^not ok \d+ - (\S+)/gm)].map((m) => m[1]);
 if (fileFails.length) console.log(`# failing files: ${fileFails.join(' ')}`);
-const failed = count('fail') + (run.status !== 0 && count('fail') === 0 ? 1 : 0);
+const failed = count('fail') + (status !== 0 && count('fail') === 0 ? 1 : 0);
 const skipped = count('skip');
 console.log(`${count('pass')} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(run.status === 0 && failed === 0 ? 0 : 1);
+// exitCode, not exit(): exit() would drop output still queued for a piped stdout.
+process.exitCode = status === 0 && failed === 0 ? 0 : 1;
