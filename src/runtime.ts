@@ -20,6 +20,7 @@ import { migrate } from './storage/sql/migrate.js';
 import { openPglite } from './storage/sql/pglite.js';
 import { openPostgres } from './storage/sql/postgres.js';
 import { SqlRevocationLog } from './storage/sql/revocation-log.js';
+import { isFirstSeed } from './storage/sql/seed-registry.js';
 import type { AuditLog, ClientStore, InvalidationBus, KeyStore, ReplayCache, Sql } from './storage/types.js';
 
 export interface Dependency {
@@ -79,12 +80,18 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     for (const fn of closers.reverse()) await fn().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'error while closing'));
     closers.length = 0;
   };
+  // A previous process of this node died before this one started (its replay markers with it).
+  const startedAt = Math.floor(Math.min(clock.now(), performance.timeOrigin) / 1000);
   try {
     const sql = config.databaseUrl ? await connectPostgres(config.databaseUrl, logger) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'));
     closers.push(() => sql.close());
     const applied = await migrate(sql);
 
-    const fast = await openFastStores(config, clock, logger, () => new SqlRevocationLog(sql).live(Math.floor(clock.now() / 1000)), { replayMayHaveBeenLost: !applied.includes(1) });
+    const fast = await openFastStores(config, clock, logger, {
+      reseed: () => new SqlRevocationLog(sql).live(Math.floor(clock.now() / 1000)),
+      isFirstSeed: (runId) => isFirstSeed(sql, `redis-seeded:${config.redisKeyPrefix}`, runId),
+      replayLostAt: applied.includes(1) ? null : startedAt,
+    });
     closers.push(() => fast.close());
 
     const revocations = new Revocations(new SqlRevocationLog(sql), fast.revocations, clock);

@@ -21,9 +21,18 @@ const REDIS_START_TIMEOUT_MS = 10_000;
  * fleet; revocations re-seeded from the durable SQL log whenever Redis comes back without them),
  * else in this process (one node only).
  */
-export async function openFastStores(config: Config, clock: Clock, logger: Logger, reseed: () => Promise<RevocationEvent[]>, options: { replayMayHaveBeenLost: boolean }): Promise<FastStores> {
+export interface FastStoreOptions {
+  /** the durable revocations, to re-seed a store that lost them */
+  reseed: () => Promise<RevocationEvent[]>;
+  /** whether an unseeded Redis is new rather than one that lost its data (recorded in SQL) */
+  isFirstSeed: (runId: string | null) => Promise<boolean>;
+  /** embedded: when this process started, if an earlier process may have held replay markers */
+  replayLostAt: number | null;
+}
+
+export async function openFastStores(config: Config, clock: Clock, logger: Logger, options: FastStoreOptions): Promise<FastStores> {
   if (config.redisUrl) {
-    const redis = openRedis(config.redisUrl, { keyPrefix: config.redisKeyPrefix, reseed, logger, clock });
+    const redis = openRedis(config.redisUrl, { keyPrefix: config.redisKeyPrefix, reseed: options.reseed, isFirstSeed: options.isFirstSeed, logger, clock });
     try {
       await Promise.all([redis.revocations.ready(REDIS_START_TIMEOUT_MS), redis.invalidation.ready(REDIS_START_TIMEOUT_MS)]);
     } catch (err) {
@@ -43,7 +52,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
   return {
     revocations: new MemoryRevocationStore(clock),
     // A restarted process lost the previous one's replay markers: open the untrusted window.
-    replay: new MemoryReplayCache(clock, options.replayMayHaveBeenLost ? Math.floor(clock.now() / 1000) : null),
+    replay: new MemoryReplayCache(clock, options.replayLostAt),
     bus: new LocalInvalidationBus(),
     description: 'in-process (this node only)',
     dependencies: [],

@@ -18,6 +18,11 @@ export interface OpenRedisOptions {
    * persistence, a failover to an empty replica): pass the SQL log's `live(now)`.
    */
   reseed: () => Promise<RevocationEvent[]>;
+  /**
+   * Whether an unseeded Redis is new (first seeding ever) rather than one that lost its data; only
+   * a loss opens the replay untrusted window. Default: always a loss (the safe answer).
+   */
+  isFirstSeed?: (runId: string | null) => Promise<boolean>;
   logger?: RedisLogger;
   /** "now" for dropping lapsed feed entries; Redis itself enforces every TTL (EXAT). */
   clock?: Clock;
@@ -284,6 +289,7 @@ function checkSeconds(name: string, v: number): string {
 export interface RedisRevocationStoreOptions {
   keyPrefix: string;
   reseed: () => Promise<RevocationEvent[]>;
+  isFirstSeed?: (runId: string | null) => Promise<boolean>;
   clock?: Clock;
   logger?: RedisLogger;
 }
@@ -303,6 +309,7 @@ export class RedisRevocationStore implements RevocationStore {
   private readonly conn: RedisConnection;
   private readonly prefix: string;
   private readonly reseed: () => Promise<RevocationEvent[]>;
+  private readonly isFirstSeed: (runId: string | null) => Promise<boolean>;
   private readonly clock: Clock;
   private readonly logger: RedisLogger | undefined;
   private readonly markerKey: string;
@@ -323,6 +330,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.conn = conn.acquire();
     this.prefix = options.keyPrefix;
     this.reseed = options.reseed;
+    this.isFirstSeed = options.isFirstSeed ?? (async () => false);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
     this.markerKey = `${this.prefix}rev:seeded`;
@@ -565,12 +573,15 @@ export class RedisRevocationStore implements RevocationStore {
   private async checkSeed(): Promise<void> {
     const [marker, runId] = await Promise.all([this.conn.run((r) => r.get(this.markerKey)), this.serverRunId()]);
     if (marker !== null && (runId === null || marker === runId)) return;
-    // Replay markers written before this point may be gone too: open the untrusted window first,
-    // so no claim can pass between the seed marker and it (Redis TIME, so every node agrees on L).
-    await this.conn.run(async (r) => {
-      const [seconds] = await r.time();
-      await r.set(`${this.prefix}replay:untrusted_before`, String(seconds), 'EX', REPLAY_UNTRUSTED_WINDOW_SECONDS);
-    });
+    // Replay markers written before this point may be gone too: unless this Redis is new, open the
+    // untrusted window before the seed marker, so no claim passes between the two (Redis TIME, so
+    // every node agrees on L).
+    if (marker !== null || !(await this.isFirstSeed(runId))) {
+      await this.conn.run(async (r) => {
+        const [seconds] = await r.time();
+        await r.set(`${this.prefix}replay:untrusted_before`, String(seconds), 'EX', REPLAY_UNTRUSTED_WINDOW_SECONDS);
+      });
+    }
     const events = await this.reseed();
     await this.seed(events);
     this.logger?.info({ events: events.length, reason: marker === null ? 'empty' : 'new server run' }, 'revocation store seeded from the durable log');
@@ -798,6 +809,7 @@ export function openRedis(url: string, options: OpenRedisOptions): RedisStores {
   const revocations = new RedisRevocationStore(conn, {
     keyPrefix: options.keyPrefix,
     reseed: options.reseed,
+    ...(options.isFirstSeed ? { isFirstSeed: options.isFirstSeed } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });

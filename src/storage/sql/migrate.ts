@@ -1,6 +1,7 @@
 import type { Sql } from '../types.js';
 import * as m001 from './migrations/001-initial.js';
 import * as m002 from './migrations/002-tokens-revoked-before.js';
+import * as m003 from './migrations/003-settings.js';
 
 interface Migration {
   version: number;
@@ -9,6 +10,7 @@ interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: m001.up },
   { version: 2, up: m002.up },
+  { version: 3, up: m003.up },
 ];
 
 /** Arbitrary constant shared by every node: the advisory lock that serialises migrations. */
