@@ -62,10 +62,11 @@ function baseInstance(rt: Runtime, state: { shuttingDown: boolean }): FastifyIns
   }) as unknown as FastifyInstance;
   // SECURITY §3.7: once draining, a request on a kept-alive connection gets a 503 it can retry
   // elsewhere, with our headers, and the connection is closed.
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!state.shuttingDown) return;
+  // Callback style: no promise per request on the hot path.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!state.shuttingDown) return done();
     reply.header('connection', 'close');
-    throw new TemporarilyUnavailable('the server is shutting down; retry', 1);
+    done(new TemporarilyUnavailable('the server is shutting down; retry', 1));
   });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyValidator : textValidator).compile(schema));
   app.setErrorHandler(createErrorHandler(rt.config.issuer));

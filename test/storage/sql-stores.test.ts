@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { SqlAuditLog } from '../../src/storage/sql/audit-log.js';
 import { SqlClientStore } from '../../src/storage/sql/client-store.js';
@@ -38,6 +41,29 @@ t.test('PGlite (in memory)', async (t) => {
   t.strictSame(await migrate(sql), ALL_VERSIONS, 'a fresh database gets every migration');
   t.strictSame(await migrate(sql), [], 'a second run applies nothing');
   sqlContracts(t, sql);
+});
+
+t.test('PGlite on disk: a new DATA_DIR is initialised (in a child process), migrated, and keeps its rows across a reopen', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tokenmill-pglite-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dataDir = join(dir, 'pglite');
+  const first = await openPglite(dataDir);
+  t.ok(existsSync(join(dataDir, 'PG_VERSION')), 'the directory holds a PostgreSQL cluster');
+  t.strictSame(await migrate(first), ALL_VERSIONS);
+  await first.query(`INSERT INTO settings (name, value) VALUES ('probe', 'kept')`);
+  await first.close();
+  const second = await openPglite(dataDir);
+  t.teardown(() => second.close());
+  t.strictSame(await migrate(second), [], 'nothing to migrate after a reopen');
+  t.strictSame((await second.query<{ value: string }>(`SELECT value FROM settings WHERE name = 'probe'`)).rows, [{ value: 'kept' }]);
+});
+
+t.test('PGlite on disk: a directory initdb cannot use stops the start with a message naming it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tokenmill-pglite-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'global'), 'not a directory');
+  await t.rejects(openPglite(dir), { message: new RegExp(`^initializing the embedded database in ${dir} failed: \\S`) });
+  t.notOk(existsSync(join(dir, 'PG_VERSION')), 'no half-made cluster is left to be opened next time');
 });
 
 t.test('PostgreSQL', async (t) => {

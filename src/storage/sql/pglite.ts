@@ -1,18 +1,45 @@
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Sql, SqlQueryable } from '../types.js';
 import { StoreUnavailableError } from '../types.js';
+
+/**
+ * tokenmill's tables are small and hot rows are cached in process: PostgreSQL's default 128 MB of
+ * shared buffers would only add resident memory (measured: 283 MB → 149 MB for PGlite alone).
+ */
+export const PGLITE_OPTIONS = { postgresqlconf: ['shared_buffers = 8MB'] };
+
+const INIT_SCRIPT = fileURLToPath(new URL('./pglite-init.js', import.meta.url));
+
+/**
+ * Runs PGlite's initdb for a new data directory in a short-lived child process. Done in this
+ * process, initdb's WebAssembly instance stays reachable from PGlite and keeps ~430 MB resident
+ * for the life of the server (measured: 595 MB RSS idle after a first start, 165 MB after a
+ * restart on the same directory).
+ */
+function initializeInChildProcess(dataDir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--liftoff-only', INIT_SCRIPT, dataDir], { timeout: 120_000 }, (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      const reason = stderr.trim().split('\n').at(-1) || err.message;
+      reject(new Error(`initializing the embedded database in ${dataDir} failed: ${reason}`));
+    });
+  });
+}
 
 /**
  * Embedded PostgreSQL (WASM). `dataDir` null keeps it in memory (tests). PGlite is a single
  * connection, so transactions are serialised by PGlite itself.
  */
 export async function openPglite(dataDir: string | null): Promise<Sql> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
-  // tokenmill's tables are small and hot rows are cached in process: PostgreSQL's default 128 MB
-  // of shared buffers would only add resident memory (measured: 283 MB → 149 MB for PGlite alone).
-  const options = { postgresqlconf: ['shared_buffers = 8MB'] };
-  const db = dataDir ? new PGlite(dataDir, options) : new PGlite(undefined, options);
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true });
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) await initializeInChildProcess(dataDir);
+  }
+  const db = dataDir ? new PGlite(dataDir, PGLITE_OPTIONS) : new PGlite(undefined, PGLITE_OPTIONS);
   await db.waitReady;
   let closed = false;
   const wrap = (q: Pick<PGlite | Transaction, 'query'>): SqlQueryable => ({
