@@ -36,7 +36,7 @@ const ALL_ROWS = [
   { id: 'es256-post', alg: 'ES256', auth: 'post', deploy: 'embedded', desc: 'ES256 tokens, client_secret_post, embedded' },
   { id: 'es256-pkjwt', alg: 'ES256', auth: 'pkjwt', deploy: 'embedded', desc: 'ES256 tokens, private_key_jwt (ES256 assertion, unique per request), embedded' },
   { id: 'eddsa-basic', alg: 'EdDSA', auth: 'basic', deploy: 'embedded', desc: 'EdDSA (Ed25519) tokens, client_secret_basic, embedded' },
-  { id: 'rs256-basic', alg: 'RS256', auth: 'basic', deploy: 'embedded', desc: 'RS256 (RSA-2048) tokens, client_secret_basic, embedded' },
+  { id: 'rs256-basic', alg: 'RS256', auth: 'basic', deploy: 'embedded-rsa', desc: 'RS256 (RSA-2048) tokens, client_secret_basic, embedded with SIGNING_ALG=RS256' },
   { id: 'pg-es256-basic', alg: 'ES256', auth: 'basic', deploy: 'pg', compareWith: 'es256-basic', desc: 'ES256, client_secret_basic, PostgreSQL + Redis, WORKERS=1' },
   { id: 'pg-es256-pkjwt', alg: 'ES256', auth: 'pkjwt', deploy: 'pg', compareWith: 'es256-pkjwt', desc: 'ES256, private_key_jwt, PostgreSQL + Redis (replay markers in Redis), WORKERS=1' },
   { id: 'pg2-es256-basic', alg: 'ES256', auth: 'basic', deploy: 'pg2', compareWith: 'es256-basic', desc: 'ES256, client_secret_basic, PostgreSQL + Redis, WORKERS=2' },
@@ -607,14 +607,14 @@ function summarise(ctx, results) {
   add('private_key_jwt ≥ 4× the peer’s private_key_jwt', R('es256-pkjwt') && get('es256-pkjwt', 'peer') ? `${fmt(R('es256-pkjwt').oursPeer)}×` : 'not measured',
     R('es256-pkjwt') && get('es256-pkjwt', 'peer') ? R('es256-pkjwt').oursPeer >= 4 : null);
   const rs = get('rs256-basic', 'ours');
-  const rsaLimit = ctx.signingLimits?.find((s) => s.alg === 'RS256' && s.threads === ctx.uvThreads)?.perSec;
+  const rsaLimit = ctx.signingLimits?.find((s) => s.alg === 'RS256' && s.threads === ctx.rsaThreads)?.perSec;
   const rsVsLimit = rs && rsaLimit ? rs.tps / rsaLimit : NaN;
-  add(`RS256 within 10% of the RSA signing limit (${fmtInt(rsaLimit)}/s on ${ctx.uvThreads} pool thread${ctx.uvThreads > 1 ? 's' : ''})`,
+  add(`RS256 within 10% of the RSA signing limit (${fmtInt(rsaLimit)}/s on ${ctx.rsaThreads} pool thread${ctx.rsaThreads > 1 ? 's' : ''})`,
     Number.isFinite(rsVsLimit) ? `RS256 = ${pct(rsVsLimit)} of the limit` : 'not measured', Number.isFinite(rsVsLimit) ? rsVsLimit >= 0.9 : null);
-  const rsaAll = ctx.signingLimits?.find((x) => x.alg === 'RS256' && x.threads === ctx.hw.nproc && x.threads !== ctx.uvThreads)?.perSec;
+  const rsaAll = ctx.signingLimits?.find((x) => x.alg === 'RS256' && x.threads === ctx.hw.nproc && x.threads !== ctx.rsaThreads)?.perSec;
   const rsVsAll = rs && rsaAll ? rs.tps / rsaAll : NaN;
   for (const [deploy, label] of [['embedded', 'embedded'], ['pg', 'PostgreSQL + Redis, WORKERS=1']]) {
-    const ls = lines.filter((l) => l.role === 'ours' && ctx.rows.find((r) => r.id === l.row)?.deploy === deploy && Number.isFinite(l.rssMaxMB));
+    const ls = lines.filter((l) => l.role === 'ours' && ctx.rows.find((r) => r.id === l.row)?.deploy.replace(/-rsa$/, '') === deploy && Number.isFinite(l.rssMaxMB));
     if (!ls.length) continue;
     const mx = Math.max(...ls.map((l) => l.rssMaxMB));
     add(`RSS ≤ ${RSS_LIMIT_MB} MB under load (${label})`, `max ${fmt(mx, 0)} MB`, mx <= RSS_LIMIT_MB);
@@ -659,7 +659,7 @@ function renderMarkdown(ctx, sum) {
   const out = [];
   out.push(`# tokenmill benchmark — ${ctx.startedAt}`, '');
   out.push(`Machine: ${ctx.hw.nproc} CPUs (${ctx.hw.cpu}), ${ctx.hw.memGiB} GiB RAM, Linux ${ctx.hw.kernel}, Node ${process.version}; ${fmt(ctx.hw.busyAtStart)} cores busy just before the run (load average at start ${ctx.hw.loadStart}, at the end ${ctx.hw.loadEnd}).`);
-  out.push(`Load: ${ctx.loadgenVersion} on the same machine, ${o.threads} thread${o.threads > 1 ? 's' : ''}, ${o.conns} connections, ${o.duration} s per measurement after a ${o.warmup} s warm-up, ${o.rounds} round${o.rounds > 1 ? 's' : ''} (medians; order alternates between rounds and rows). tokenmill LOG_LEVEL=${o.logLevel}, UV_THREADPOOL_SIZE=${ctx.uvThreads} (its own default here).`);
+  out.push(`Load: ${ctx.loadgenVersion} on the same machine, ${o.threads} thread${o.threads > 1 ? 's' : ''}, ${o.conns} connections, ${o.duration} s per measurement after a ${o.warmup} s warm-up, ${o.rounds} round${o.rounds > 1 ? 's' : ''} (medians; order alternates between rounds and rows). tokenmill LOG_LEVEL=${o.logLevel}, UV_THREADPOOL_SIZE=${ctx.uvThreads} (its own default here; ${ctx.rsaThreads} with SIGNING_ALG=RS256).`);
   out.push('Targets: ours = tokenmill, peer = oidc-provider ' + ctx.peerVersion + ' (same algorithm, same client authentication), ceiling = bare Fastify 5 + @fastify/formbody returning a fixed ~800-byte token response.', '');
   out.push('| row | target | tokens/s | p50 ms | p99 ms | non-2xx | max RSS MB |', '|---|---|---:|---:|---:|---:|---:|');
   for (const l of sum.lines) {
@@ -673,7 +673,7 @@ function renderMarkdown(ctx, sum) {
   out.push('');
   if (ctx.signingLimits?.length) {
     out.push('Signing limits of this machine (node:crypto async sign on the libuv pool, access-token-sized input, nothing else running):');
-    for (const s of ctx.signingLimits) out.push(`- ${s.alg}: ${fmtInt(s.perSec)} signatures/s with ${s.threads} pool thread${s.threads > 1 ? 's' : ''}${s.threads === ctx.uvThreads ? ' (tokenmill’s pool size here)' : ''}`);
+    for (const s of ctx.signingLimits) out.push(`- ${s.alg}: ${fmtInt(s.perSec)} signatures/s with ${s.threads} pool thread${s.threads > 1 ? 's' : ''}${s.threads === ctx.uvThreads ? ' (tokenmill’s pool size here)' : ''}${s.threads === ctx.rsaThreads && s.threads !== ctx.uvThreads ? ' (tokenmill’s pool size with SIGNING_ALG=RS256)' : ''}`);
     if (Number.isFinite(sum.rsVsLimit)) out.push(`- RS256 row: ${pct(sum.rsVsLimit)} of the RSA limit at tokenmill’s pool size`);
     out.push('');
   }
@@ -721,19 +721,21 @@ async function main() {
     ? (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout || '').split('\n')[0].split(' [')[0].trim() || 'wrk'
     : `autocannon ${JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version}`;
   const peerVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules/oidc-provider/package.json'), 'utf8')).version;
+  // tokenmill's own pool sizes (src/server.cts): cores − 1 for ES256/EdDSA deployments, every core for RSA ones.
   const uvThreads = Number(process.env.UV_THREADPOOL_SIZE) || Math.max(1, availableParallelism() - 1);
+  const rsaThreads = Number(process.env.UV_THREADPOOL_SIZE) || availableParallelism();
   const tmp = mkdtempSync(join(tmpdir(), 'tokenmill-bench-'));
   tempDirs.push(tmp);
   const keys = generateKeys(join(tmp, 'keys'));
-  const ctx = { opts, startedAt, hw, loadgenVersion, peerVersion, uvThreads, tmp, keys, clientKeyPem: readFileSync(join(keys, 'client_ec.key.pem')) };
+  const ctx = { opts, startedAt, hw, loadgenVersion, peerVersion, uvThreads, rsaThreads, tmp, keys, clientKeyPem: readFileSync(join(keys, 'client_ec.key.pem')) };
 
   const dbUrl = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
   const redisUrl = process.env.REDIS_URL || process.env.TEST_REDIS_URL;
   ctx.rows = ALL_ROWS.filter((r) => opts.rowIds.includes(r.id));
-  const pgRows = ctx.rows.filter((r) => r.deploy !== 'embedded');
+  const pgRows = ctx.rows.filter((r) => !r.deploy.startsWith('embedded'));
   if (pgRows.length && (!opts.pg || !dbUrl || !redisUrl)) {
     log(`skipping ${pgRows.map((r) => r.id).join(', ')}: ${!opts.pg ? '--no-pg' : 'set DATABASE_URL and REDIS_URL (or TEST_DATABASE_URL and TEST_REDIS_URL)'}`);
-    ctx.rows = ctx.rows.filter((r) => r.deploy === 'embedded');
+    ctx.rows = ctx.rows.filter((r) => r.deploy.startsWith('embedded'));
   }
   log(`${ctx.rows.length} rows, ${opts.rounds} round(s), ${opts.duration} s each after ${opts.warmup} s warm-up, ${opts.conns} connections, ${loadgenVersion}`);
 
@@ -743,7 +745,7 @@ async function main() {
   if (!algs.includes('RS256')) algs.push('RS256');
   ctx.signingLimits = [];
   for (const alg of algs) {
-    for (const threads of [...new Set([uvThreads, availableParallelism()])]) {
+    for (const threads of [...new Set([uvThreads, rsaThreads, availableParallelism()])]) {
       const r = await runChild('signing-limit', process.execPath, [join(HERE, 'lib/signing-limit.mjs'), alg, '3'], { ...process.env, UV_THREADPOOL_SIZE: String(threads) }, 60_000);
       try { ctx.signingLimits.push(JSON.parse(r.out.trim())); } catch { log(`signing limit ${alg} failed: ${r.err.slice(0, 300)}`); }
     }
@@ -763,7 +765,7 @@ async function main() {
     await waitReady(entry, `${issuer}/`);
     targets.ceiling = { name: 'ceiling', kind: 'ceiling', entry, issuer, url: `${issuer}/oauth2/token`, tmp, keys, clients: { any: { id: 'bench-client', secret: 'x' } } };
   }
-  for (const alg of [...new Set(ctx.rows.filter((r) => r.deploy === 'embedded').map((r) => r.alg))]) {
+  for (const alg of [...new Set(ctx.rows.filter((r) => !r.compareWith).map((r) => r.alg))]) {
     const port = await freePort();
     const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', ALG: alg, KEYS_DIR: keys, CLIENT_ID: 'bench-client', CLIENT_SECRET: PEER_SECRET, NODE_ENV: 'production', TTL: String(TOKEN_TTL), AUDIENCE };
     const entry = startServer(`peer-${alg}`, [join(HERE, 'peer.mjs')], { env, logFile: join(tmp, `peer-${alg}.log`) });
@@ -778,14 +780,15 @@ async function main() {
   for (const deploy of deploys) {
     try {
       let extraEnv = {};
-      if (deploy !== 'embedded') {
+      if (deploy === 'embedded-rsa') extraEnv = { SIGNING_ALG: 'RS256' };
+      else if (deploy !== 'embedded') {
         const db = await setUpPostgres(dbUrl, deploy);
         const prefix = await setUpRedisPrefix(redisUrl, deploy);
         extraEnv = { DATABASE_URL: db.url, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'), WORKERS: deploy === 'pg2' ? '2' : '1' };
       }
       log(`starting tokenmill (${deploy})…`);
       const t = await startTokenmill(`tokenmill-${deploy}`, { tmp, logLevel: opts.logLevel, keys, extraEnv, cfgKeys });
-      t.name = { embedded: 'tokenmill embedded', pg: 'tokenmill pg+redis', pg2: 'tokenmill pg+redis ×2' }[deploy];
+      t.name = { embedded: 'tokenmill embedded', 'embedded-rsa': 'tokenmill embedded (SIGNING_ALG=RS256)', pg: 'tokenmill pg+redis', pg2: 'tokenmill pg+redis ×2' }[deploy];
       t.tmp = tmp;
       for (const row of ctx.rows.filter((r) => r.deploy === deploy)) {
         const k = `${row.alg}-${row.auth}`;
