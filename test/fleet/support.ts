@@ -5,34 +5,26 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Test } from 'tap';
+import {
+  basicAuth,
+  fetchJson as fetchJsonNoTimeout,
+  freePort,
+  serverEnv,
+  serverPorts,
+  sleep,
+  spawnServer,
+  waitReady,
+  type ExitInfo,
+  type JsonResponse,
+  type ServerProcess,
+} from '../helpers/server-process.js';
 
-/** The repository root: this file runs as dist/test/fleet/support.js. */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const SERVER_ENTRY = join(ROOT, 'dist/src/server.cjs');
+export { ROOT, SERVER_ENTRY, basicAuth, freePort, sleep, waitReady, type ExitInfo, type JsonResponse } from '../helpers/server-process.js';
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** A free TCP port on 127.0.0.1 (bind to port 0, read it, release it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** A temp directory removed at teardown. */
 export function tempDir(t: Test, label: string): string {
@@ -46,37 +38,13 @@ export function fleetSecrets(): { ADMIN_TOKEN: string; KEY_ENCRYPTION_KEY: strin
   return { ADMIN_TOKEN: `fleet-admin-${randomBytes(24).toString('hex')}`, KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url') };
 }
 
-/** The minimal inherited environment (no DATABASE_URL, REDIS_URL, ADMIN_TOKEN, NODE_ENV… leak in). */
-function baseEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
-    const v = process.env[k];
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
-
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-export interface Node {
+export interface Node extends ServerProcess {
   name: string;
   url: string;
   adminUrl: string;
   port: number;
   adminPort: number;
   dataDir: string;
-  child: ChildProcess;
-  lines(): string[];
-  stderrLines(): string[];
-  /** stdout lines that parse as JSON objects (pino) */
-  jsonLines(): Record<string, unknown>[];
-  exited: Promise<ExitInfo>;
-  exitInfo(): ExitInfo | null;
-  /** sends `signal` and waits for the exit (SIGKILL after `timeoutMs`) */
-  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<ExitInfo>;
 }
 
 export interface SpawnOptions {
@@ -88,120 +56,32 @@ export interface SpawnOptions {
 /**
  * Spawns `node dist/src/server.cjs` on free ports (unless PORT/ADMIN_PORT are given) with its own
  * DATA_DIR and an empty KEYS_DIR (so files in ./keys never leak into a test). Does not wait.
+ * `stop()` never throws: a process that outlives its timeout is SIGKILLed and reported with code -1.
  */
 export async function spawnNode(t: Test, options: SpawnOptions): Promise<Node> {
   const env = options.env;
-  const port = env.PORT ? Number(env.PORT) : await freePort();
-  let adminPort = env.ADMIN_PORT ? Number(env.ADMIN_PORT) : await freePort();
-  while (adminPort === port && !env.ADMIN_PORT) adminPort = await freePort();
+  const { port, adminPort } = await serverPorts(env);
   const dataDir = env.DATA_DIR ?? tempDir(t, 'node');
   const keysDir = env.KEYS_DIR ?? tempDir(t, 'keys');
-  const childEnv: Record<string, string> = {
-    ...baseEnv(),
-    NODE_ENV: 'development',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    ISSUER: `http://127.0.0.1:${port}`,
-    ...env,
-    PORT: String(port),
-    ADMIN_PORT: String(adminPort),
-    DATA_DIR: dataDir,
-    KEYS_DIR: keysDir,
-  };
-  for (const [k, v] of Object.entries(childEnv)) if (v === '') delete childEnv[k];
-
-  const child = spawn(process.execPath, [SERVER_ENTRY], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  const all: string[] = [];
-  const out: string[] = [];
-  const err: string[] = [];
-  const collect = (stream: NodeJS.ReadableStream, into: string[]) => {
-    let pending = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      pending += chunk;
-      const parts = pending.split('\n');
-      pending = parts.pop() ?? '';
-      for (const line of parts) {
-        into.push(line);
-        all.push(line);
-      }
-    });
-    stream.on('end', () => {
-      if (pending) {
-        into.push(pending);
-        all.push(pending);
-      }
-    });
-  };
-  collect(child.stdout!, out);
-  collect(child.stderr!, err);
-  let exit: ExitInfo | null = null;
-  const exited = new Promise<ExitInfo>((r) => {
-    child.on('exit', (code, signal) => (exit = { code, signal }));
-    child.on('close', (code, signal) => {
-      exit = { code, signal };
-      r(exit);
-    });
+  const childEnv = serverEnv(env, {
+    defaults: { ISSUER: `http://127.0.0.1:${port}` },
+    forced: { PORT: String(port), ADMIN_PORT: String(adminPort), DATA_DIR: dataDir, KEYS_DIR: keysDir },
   });
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<ExitInfo> => {
-    if (exit === null && child.exitCode === null && child.signalCode === null) child.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    const result = await Promise.race([exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)))]);
-    clearTimeout(timer);
-    if (result !== 'timeout') return result;
-    child.kill('SIGKILL');
-    return { ...(await exited), code: -1 };
-  };
+  const proc = spawnServer(childEnv, { onStopTimeout: 'report' });
   const node: Node = {
+    ...proc,
     name: options.name ?? `node:${port}`,
     url: `http://127.0.0.1:${port}`,
     adminUrl: `http://127.0.0.1:${adminPort}`,
     port,
     adminPort,
     dataDir,
-    child,
-    lines: () => [...all],
-    stderrLines: () => [...err],
-    jsonLines: () => {
-      const objs: Record<string, unknown>[] = [];
-      for (const l of out) {
-        if (!l.startsWith('{')) continue;
-        try {
-          const v: unknown = JSON.parse(l);
-          if (v && typeof v === 'object' && !Array.isArray(v)) objs.push(v as Record<string, unknown>);
-        } catch {
-          /* not JSON */
-        }
-      }
-      return objs;
-    },
-    exited,
-    exitInfo: () => exit,
-    stop,
   };
   // Registered after the temp dirs, so it runs before they are removed (tap runs teardowns LIFO).
   t.teardown(async () => {
-    await stop('SIGTERM', 15_000).catch(() => {});
+    await proc.stop('SIGTERM', 15_000).catch(() => {});
   });
   return node;
-}
-
-/** Polls GET /readyz until 200; throws with the last output if the process exits or time runs out. */
-export async function waitReady(node: Node, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    if (node.exitInfo()) throw new Error(`${node.name} exited before it was ready (${JSON.stringify(node.exitInfo())}):\n${node.lines().slice(-20).join('\n')}`);
-    try {
-      const res = await fetch(`${node.url}/readyz`, { signal: AbortSignal.timeout(2000) });
-      last = `${res.status} ${await res.text()}`;
-      if (res.status === 200) return;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await sleep(100);
-  }
-  throw new Error(`${node.name} was not ready within ${timeoutMs} ms (last: ${last}):\n${node.lines().slice(-20).join('\n')}`);
 }
 
 /** Spawns a node and waits until it is ready. */
@@ -224,28 +104,10 @@ export async function runToExit(t: Test, options: SpawnOptions, timeoutMs = 40_0
 
 // ---- HTTP ----------------------------------------------------------------------------------------
 
-export interface JsonResponse {
-  status: number;
-  headers: Headers;
-  body: any;
-  text: string;
+/** fetchJson with a 15 s timeout unless `init.signal` is given. */
+export function fetchJson(url: string, init?: RequestInit): Promise<JsonResponse> {
+  return fetchJsonNoTimeout(url, init, 15_000);
 }
-
-export async function fetchJson(url: string, init?: RequestInit): Promise<JsonResponse> {
-  const res = await fetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(15_000) });
-  const text = await res.text();
-  let body: any;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, headers: res.headers, body, text };
-}
-
-/** RFC 6749 §2.3.1 Basic credentials (form-urlencoded halves). */
-export const basicAuth = (id: string, secret: string): string =>
-  'Basic ' + Buffer.from(`${encodeURIComponent(id).replace(/%20/g, '+')}:${encodeURIComponent(secret).replace(/%20/g, '+')}`).toString('base64');
 
 const FORM = 'application/x-www-form-urlencoded';
 
