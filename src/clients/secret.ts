@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { checksum, randomBase62 } from '../lib/random.js';
 import type { ClientSecret } from './client.js';
 
@@ -21,7 +21,8 @@ export function hasValidChecksum(value: string): boolean {
 }
 
 export function hashSecret(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  // One-shot hash: no Hash object per token request.
+  return hash('sha256', value, 'buffer');
 }
 
 export function newClientSecret(secretId: string, now: number, expiresAt: number | null): { value: string; record: ClientSecret } {
