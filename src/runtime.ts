@@ -18,7 +18,6 @@ import { SqlClientStore } from './storage/sql/client-store.js';
 import { SqlKeyStore } from './storage/sql/key-store.js';
 import { migrate } from './storage/sql/migrate.js';
 import { openPglite } from './storage/sql/pglite.js';
-import { openPostgres } from './storage/sql/postgres.js';
 import { SqlRevocationLog } from './storage/sql/revocation-log.js';
 import { isFirstSeed } from './storage/sql/seed-registry.js';
 import type { AuditLog, ClientStore, InvalidationBus, KeyStore, ReplayCache, Sql } from './storage/types.js';
@@ -63,6 +62,8 @@ const KEY_RELOAD_MS = 60_000;
 
 async function connectPostgres(url: string, logger: Logger): Promise<Sql> {
   try {
+    // Loaded only when configured: an embedded node does not carry pg in memory.
+    const { openPostgres } = await import('./storage/sql/postgres.js');
     return await openPostgres(url, logger);
   } catch (err) {
     const u = new URL(url);

@@ -3,7 +3,6 @@ import type { Config } from '../../config/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationStore } from '../types.js';
 import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from './memory-store.js';
-import { openRedis } from './redis-store.js';
 
 export interface FastStores {
   revocations: RevocationStore;
@@ -32,6 +31,8 @@ export interface FastStoreOptions {
 
 export async function openFastStores(config: Config, clock: Clock, logger: Logger, options: FastStoreOptions): Promise<FastStores> {
   if (config.redisUrl) {
+    // Loaded only when configured: an embedded node does not carry ioredis in memory.
+    const { openRedis } = await import('./redis-store.js');
     const redis = openRedis(config.redisUrl, { keyPrefix: config.redisKeyPrefix, reseed: options.reseed, isFirstSeed: options.isFirstSeed, logger, clock });
     try {
       await Promise.all([redis.revocations.ready(REDIS_START_TIMEOUT_MS), redis.invalidation.ready(REDIS_START_TIMEOUT_MS)]);
