@@ -1,6 +1,6 @@
-import { isIP } from 'node:net';
 import { importJWK, type JWK, type JSONWebKeySet } from 'jose';
 import { InvalidClientMetadata } from '../errors/oauth-errors.js';
+import { isPrivateHost } from '../lib/private-address.js';
 import { parseScope } from '../oauth/scope.js';
 import { AUTH_METHODS, SIGNING_ALGS, isSecretMethod, type AuthMethod, type Client, type SigningAlg } from './client.js';
 
@@ -33,19 +33,6 @@ function optionalString(body: Record<string, unknown>, field: string, max = 2048
   if (typeof v !== 'string' || v.length === 0 || v.length > max) throw bad(field, `must be a non-empty string of at most ${max} characters`);
   if (/[\u0000-\u001f\u007f]/.test(v)) throw bad(field, 'must not contain control characters');
   return v;
-}
-
-/** A host a production server must not fetch from (SECURITY REQ-D8); literal addresses and local names only. */
-export function isPrivateHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal')) return true;
-  const kind = isIP(host);
-  if (kind === 4) {
-    const [a = 0, b = 0] = host.split('.').map(Number);
-    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
-  }
-  if (kind === 6) return host === '::1' || host === '::' || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith('::ffff:');
-  return false;
 }
 
 async function validateJwks(value: unknown): Promise<JSONWebKeySet> {

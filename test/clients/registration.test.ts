@@ -2,7 +2,8 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { generateKeyPairSync } from 'node:crypto';
 import { exportJWK } from 'jose';
-import { isPrivateHost, parseClientMetadata, type MetadataPolicy } from '../../src/clients/registration.js';
+import { parseClientMetadata, type MetadataPolicy } from '../../src/clients/registration.js';
+import { isPrivateHost } from '../../src/lib/private-address.js';
 import { InvalidClientMetadata } from '../../src/errors/oauth-errors.js';
 import { clientKey } from '../fixtures/assertion.js';
 
@@ -28,7 +29,7 @@ t.test('REQ-D8: private, loopback, link-local and metadata hosts are recognised'
     'https://192.168.1.1/j', 'https://169.254.169.254/j', 'https://100.64.0.1/j', 'https://0.0.0.0/j',
     'https://[::1]/j', 'https://[::]/j', 'https://[fd00::1]/j', 'https://[fc00::1]/j', 'https://[fe80::1]/j', 'https://[::ffff:127.0.0.1]/j', 'https://[::ffff:a9fe:a9fe]/j',
     // alternative IPv4 spellings are normalised by the URL parser before the check
-    'https://2130706433/j', 'https://0x7f.1/j', 'https://0177.0.0.1/j', 'https://LOCALHOST/j',
+    'https://2130706433/j', 'https://0x7f.1/j', 'https://0177.0.0.1/j', 'https://LOCALHOST/j', 'https://localhost./j', 'https://metadata.google.internal./j',
   ]) t.ok(isPrivateHost(host(url)), url);
   for (const url of ['https://keys.example.com/j', 'https://8.8.8.8/j', 'https://172.32.0.1/j', 'https://[2001:db8::1]/j', 'https://192.169.0.1/j']) t.notOk(isPrivateHost(host(url)), url);
 });

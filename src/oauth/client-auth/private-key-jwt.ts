@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Client } from '../../clients/client.js';
 import { InvalidClient, InvalidRequest } from '../../errors/oauth-errors.js';
 import { epochSeconds } from '../../lib/clock.js';
+import { publicOnlyFetch } from '../../lib/public-fetch.js';
 import type { OAuthContext } from '../context.js';
 import { MAX_CLIENT_ID, isVschar } from '../params.js';
 
@@ -20,14 +21,25 @@ interface KeySetEntry {
 }
 const keySets = new Map<string, KeySetEntry>();
 
-/** The client's registered keys (REQ-J9: never from jku, x5u, jwk or x5c headers). */
-function keySetFor(client: Client): JWTVerifyGetKey {
+const guardedFetch = publicOnlyFetch();
+
+/**
+ * The client's registered keys (REQ-J9: never from jku, x5u, jwk or x5c headers). In production a
+ * jwks_uri is fetched only from public addresses, checked when connecting (REQ-D8).
+ */
+function keySetFor(client: Client, production: boolean): JWTVerifyGetKey {
   const cached = keySets.get(client.clientId);
   if (cached && cached.updatedAt === client.updatedAt) return cached.keySet;
   let keySet: JWTVerifyGetKey;
   if (client.jwks) keySet = createLocalJWKSet(client.jwks);
-  else if (client.jwksUri) keySet = createRemoteJWKSet(new URL(client.jwksUri), { timeoutDuration: 2500, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
-  else throw new InvalidClient('client has no registered keys');
+  else if (client.jwksUri) {
+    keySet = createRemoteJWKSet(new URL(client.jwksUri), {
+      timeoutDuration: 2500,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 600_000,
+      ...(production ? { [customFetch]: guardedFetch } : {}),
+    });
+  } else throw new InvalidClient('client has no registered keys');
   if (keySets.size > 10_000) keySets.clear();
   keySets.set(client.clientId, { updatedAt: client.updatedAt, keySet });
   return keySet;
@@ -113,7 +125,7 @@ export async function authenticateAssertion(assertion: string, assertionType: st
   const algorithms = client.tokenEndpointAuthSigningAlg ? [client.tokenEndpointAuthSigningAlg] : ctx.config.assertionAlgs;
   const now = epochSeconds(ctx.clock);
   try {
-    await jwtVerify(assertion, keySetFor(client), {
+    await jwtVerify(assertion, keySetFor(client, ctx.config.production), {
       algorithms: [...algorithms],
       issuer: sub,
       subject: sub,
