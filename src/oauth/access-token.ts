@@ -1,4 +1,5 @@
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import type { AccessTokenClaims } from '../verify/verifier.js';
 import type { Client } from '../clients/client.js';
 import { TemporarilyUnavailable } from '../errors/oauth-errors.js';
 import type { Keyring } from '../keys/keyring.js';
@@ -9,16 +10,8 @@ import type { OAuthContext } from './context.js';
 export const ACCESS_TOKEN_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
 const MAX_TOKEN_LENGTH = 8192;
 
-export interface AccessTokenClaims extends JWTPayload {
-  iss: string;
-  sub: string;
-  client_id: string;
-  aud: string | string[];
-  exp: number;
-  iat: number;
-  jti: string;
-  scope?: string;
-}
+/** RFC 9068 §2.2 claims, as tokenmill/verify documents them for resource servers. */
+export type { AccessTokenClaims };
 
 export interface IssuedToken {
   accessToken: string;
