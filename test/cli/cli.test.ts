@@ -4,35 +4,19 @@ import t, { type Test } from 'tap';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { basicCredentials } from '../../src/cli/commands/token.js';
 import { metadataUrl, remaining } from '../../src/cli/commands/inspect.js';
 import { shortDate, table } from '../../src/cli/table.js';
+import { ROOT, freePort, serverEnv, serverPorts, spawnServer, waitReady, type ExitInfo } from '../helpers/server-process.js';
 
-/** This file runs as dist/test/cli/cli.test.js. */
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(ROOT, 'bin/tokenmill.js');
-const SERVER = join(ROOT, 'dist/src/server.cjs');
 const ADMIN_TOKEN = `cli-admin-${randomBytes(30).toString('base64url')}`;
 const API = 'https://api.example.com';
 
 // About 70 CLI runs, each a fresh Node process: more than tap's default 30 s when run on its own.
 t.setTimeout(300_000);
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.on('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => ok(port));
-    });
-  });
-}
 
 function baseEnv(): Record<string, string> {
   const out: Record<string, string> = {};
@@ -40,22 +24,7 @@ function baseEnv(): Record<string, string> {
   return out;
 }
 
-async function waitReady(url: string, child: ChildProcess, output: () => string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited early (${child.exitCode ?? child.signalCode}):\n${output()}`);
-    try {
-      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
-      if (res.status === 200) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server not ready within ${timeoutMs} ms:\n${output()}`);
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+function exited(child: ChildProcess): Promise<ExitInfo> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
 }
@@ -73,29 +42,21 @@ t.test('helpers: Basic credentials, metadata URL, remaining lifetime, tables', a
 });
 
 // --- the server ---------------------------------------------------------------------------------
-const port = await freePort();
-let adminPort = await freePort();
-while (adminPort === port) adminPort = await freePort();
+const { port, adminPort } = await serverPorts({});
 const dataDir = mkdtempSync(join(tmpdir(), 'tokenmill-cli-'));
 const ISSUER = `http://127.0.0.1:${port}`;
 const ADMIN_URL = `http://127.0.0.1:${adminPort}`;
-let serverOutput = '';
-const server = spawn(process.execPath, [SERVER], {
-  cwd: ROOT,
-  env: { ...baseEnv(), NODE_ENV: 'development', HOST: '127.0.0.1', LOG_LEVEL: 'warn', PORT: String(port), ADMIN_PORT: String(adminPort), ISSUER, ADMIN_TOKEN, DATA_DIR: dataDir },
-  stdio: ['ignore', 'pipe', 'pipe'],
+const server = spawnServer(serverEnv({ LOG_LEVEL: 'warn', PORT: String(port), ADMIN_PORT: String(adminPort), ISSUER, ADMIN_TOKEN, DATA_DIR: dataDir }), {
+  // Never leave the server behind, even if this process ends without its teardown (a tap timeout).
+  reapOnExit: true,
+  onStopTimeout: 'throw',
 });
-// Never leave the server behind, even if this process ends without its teardown (a tap timeout).
-process.once('exit', () => server.kill('SIGKILL'));
-server.stdout!.on('data', (c: Buffer) => (serverOutput += c.toString()));
-server.stderr!.on('data', (c: Buffer) => (serverOutput += c.toString()));
 t.teardown(async () => {
-  server.kill('SIGTERM');
-  const { code } = await exited(server);
+  const { code } = await server.stop('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
-  if (code !== 0) throw new Error(`server exited ${code}:\n${serverOutput.slice(-2000)}`);
+  if (code !== 0) throw new Error(`server exited ${code}:\n${server.lines().slice(-40).join('\n')}`);
 });
-await waitReady(ISSUER, server, () => serverOutput);
+await waitReady({ url: ISSUER, name: 'the CLI test server', exitInfo: server.exitInfo, lines: server.lines });
 
 // --- the CLI ------------------------------------------------------------------------------------
 interface Run {
@@ -418,9 +379,7 @@ t.test('the bin shim explains a missing build', async (tt) => {
 });
 
 t.test('serve runs the server and forwards SIGTERM', async (tt) => {
-  const p = await freePort();
-  let ap = await freePort();
-  while (ap === p) ap = await freePort();
+  const { port: p, adminPort: ap } = await serverPorts({});
   const dir = mkdtempSync(join(tmpdir(), 'tokenmill-serve-'));
   tt.teardown(() => rmSync(dir, { recursive: true, force: true }));
   let out = '';
@@ -434,7 +393,12 @@ t.test('serve runs the server and forwards SIGTERM', async (tt) => {
   tt.teardown(() => void process.off('exit', reap));
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  await waitReady(`http://127.0.0.1:${p}`, child, () => out);
+  await waitReady({
+    url: `http://127.0.0.1:${p}`,
+    name: 'tokenmill serve',
+    exitInfo: () => (child.exitCode !== null || child.signalCode !== null ? { code: child.exitCode, signal: child.signalCode } : null),
+    lines: () => out.split('\n'),
+  });
   const meta = (await (await fetch(`http://127.0.0.1:${p}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
   tt.equal(meta.issuer, `http://127.0.0.1:${p}`);
   const list = await cli(['clients', 'list', '--json'], { ...cliEnv, TOKENMILL_URL: `http://127.0.0.1:${ap}` });
@@ -449,4 +413,14 @@ t.test('serve runs the server and forwards SIGTERM', async (tt) => {
 t.test('no output ever contains the admin token', async (tt) => {
   tt.ok(transcript.length > 50);
   tt.notOk(transcript.some((s) => s.includes(ADMIN_TOKEN)), 'the admin token never printed');
+});
+
+t.test('a reader that goes away ends the output quietly (EPIPE, as with `| head`)', async (tt) => {
+  const child = spawn(process.execPath, [BIN, '--help'], { cwd: ROOT, env: cliEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.destroy();
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const { code } = await exited(child);
+  tt.equal(code, 0, 'exit 0');
+  tt.equal(stderr, '', 'no stack trace');
 });
