@@ -5,6 +5,7 @@ import type { OAuthContext } from '../context.js';
 import { MAX_CLIENT_ID, MAX_CLIENT_SECRET, isVschar, type Params } from '../params.js';
 import { parseBasicCredentials, splitAuthorization } from './client-secret-basic.js';
 import { authenticateAssertion } from './private-key-jwt.js';
+import { RefusalFloor } from './refusal-floor.js';
 
 /** Form parameters that carry client credentials. */
 export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
@@ -28,9 +29,22 @@ async function authenticateSecret(clientId: string, secret: string, method: 'cli
  * Authenticates the caller with exactly one method (RFC 6749 §2.3, REQ-A1), detected from the
  * request's shape, and requires the method the client registered (REQ-A2). A body `client_id`
  * that differs from the authenticated client is invalid_request (REQ-A3). With `allowAdmin`, a
- * `Bearer` admin token is accepted too (introspection and the revocation feed).
+ * `Bearer` admin token is accepted too (introspection and the revocation feed). Every
+ * invalid_client is answered after the same floor (refusal-floor.ts).
  */
 export async function authenticateCaller(params: Params, authorization: string | undefined, ctx: OAuthContext, allowAdmin = false): Promise<Caller> {
+  const floor = new RefusalFloor();
+  try {
+    return await authenticateOnce(params, authorization, ctx, allowAdmin);
+  } catch (err) {
+    if (err instanceof InvalidClient) await floor.wait();
+    throw err;
+  } finally {
+    floor.cancel();
+  }
+}
+
+async function authenticateOnce(params: Params, authorization: string | undefined, ctx: OAuthContext, allowAdmin: boolean): Promise<Caller> {
   const bodyClientId = params.get('client_id');
   if (bodyClientId !== undefined && !isVschar(bodyClientId, MAX_CLIENT_ID)) throw new InvalidRequest('the client_id is malformed');
   const bodySecret = params.get('client_secret');
