@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { basicCredentials } from '../../src/cli/commands/token.js';
 import { metadataUrl, remaining } from '../../src/cli/commands/inspect.js';
 import { shortDate, table } from '../../src/cli/table.js';
-import { ROOT, freePort, serverEnv, serverPorts, spawnServer, waitReady, type ExitInfo } from '../helpers/server-process.js';
+import { ROOT, freePort, inheritedEnv, serverEnv, serverPorts, spawnServer, waitReady, type ExitInfo } from '../helpers/server-process.js';
 
 const BIN = join(ROOT, 'bin/tokenmill.js');
 const ADMIN_TOKEN = `cli-admin-${randomBytes(30).toString('base64url')}`;
@@ -17,12 +17,6 @@ const API = 'https://api.example.com';
 
 // About 70 CLI runs, each a fresh Node process: more than tap's default 30 s when run on its own.
 t.setTimeout(300_000);
-
-function baseEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k] !== undefined) out[k] = process.env[k]!;
-  return out;
-}
 
 function exited(child: ChildProcess): Promise<ExitInfo> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
@@ -65,7 +59,7 @@ interface Run {
   stderr: string;
 }
 const transcript: string[] = [];
-const cliEnv = { ...baseEnv(), TOKENMILL_URL: ADMIN_URL, TOKENMILL_ADMIN_TOKEN: ADMIN_TOKEN, TOKENMILL_ISSUER: ISSUER };
+const cliEnv = { ...inheritedEnv(), TOKENMILL_URL: ADMIN_URL, TOKENMILL_ADMIN_TOKEN: ADMIN_TOKEN, TOKENMILL_ISSUER: ISSUER };
 
 function cli(args: string[], env: Record<string, string> = cliEnv, bin = BIN): Promise<Run> {
   return new Promise((ok) => {
@@ -327,7 +321,7 @@ t.test('errors: one line, the right exit code, never the admin token', async (tt
 
   const viaFlag = await cli(['--admin-token', ADMIN_TOKEN, 'clients', 'list', '--json'], { ...cliEnv, TOKENMILL_ADMIN_TOKEN: '' });
   tt.equal(viaFlag.code, 0, '--admin-token works');
-  const noToken = await cli(['clients', 'list'], { ...baseEnv(), TOKENMILL_URL: ADMIN_URL });
+  const noToken = await cli(['clients', 'list'], { ...inheritedEnv(), TOKENMILL_URL: ADMIN_URL });
   tt.equal(noToken.code, 1);
   tt.match(noToken.stderr, /^tokenmill: no admin token/);
 
@@ -385,7 +379,7 @@ t.test('serve runs the server and forwards SIGTERM', async (tt) => {
   let out = '';
   const child = spawn(process.execPath, [BIN, 'serve', '--port', String(p), '--admin-port', String(ap), '--data-dir', dir, '--admin-token', ADMIN_TOKEN], {
     cwd: ROOT,
-    env: { ...baseEnv(), LOG_LEVEL: 'warn', HOST: '127.0.0.1' },
+    env: { ...inheritedEnv(), LOG_LEVEL: 'warn', HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const reap = () => child.kill('SIGTERM');

@@ -37,6 +37,16 @@ export async function serverPorts(env: Record<string, string>): Promise<{ port: 
   return { port, adminPort };
 }
 
+/** PATH, HOME, TMPDIR, LANG and `extra` from this process, where set: all a child needs to run. */
+export function inheritedEnv(extra: readonly string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', ...extra]) {
+    const v = process.env[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
 export interface ServerEnvLayers {
   /** variables inherited from this process besides PATH, HOME, TMPDIR and LANG */
   inherit?: readonly string[];
@@ -52,13 +62,8 @@ export interface ServerEnvLayers {
  * HOST=127.0.0.1, LOG_LEVEL=info and `defaults`, then `env`, then `forced`. Keys set to '' are removed.
  */
 export function serverEnv(env: Record<string, string>, layers: ServerEnvLayers = {}): Record<string, string> {
-  const inherited: Record<string, string> = {};
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', ...(layers.inherit ?? [])]) {
-    const v = process.env[k];
-    if (v !== undefined) inherited[k] = v;
-  }
   const out: Record<string, string> = {
-    ...inherited,
+    ...inheritedEnv(layers.inherit),
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
