@@ -84,7 +84,8 @@ export class ClientService {
 
   /**
    * Applies a metadata change. Switching to a secret method issues a first secret when the client
-   * has none live; switching away from secrets ends them.
+   * has none live; switching away from secrets ends them. A change that keeps the method issues no
+   * secret: an expired or ended secret is renewed only by rotation (an administrator).
    */
   async update(clientId: string, patch: ClientPatch & { status?: Client['status'] }): Promise<{ client: Client; clientSecret: string | null } | null> {
     const before = await this.store.get(clientId);
@@ -94,7 +95,8 @@ export class ClientService {
     let clientSecret: string | null = null;
     const method = patch.tokenEndpointAuthMethod ?? before.tokenEndpointAuthMethod;
     const live = before.secrets.filter((s) => s.expiresAt === null || s.expiresAt > now);
-    if (isSecretMethod(method) && live.length === 0) {
+    const switchingToSecrets = isSecretMethod(method) && !isSecretMethod(before.tokenEndpointAuthMethod);
+    if (switchingToSecrets && live.length === 0) {
       const s = newClientSecret(newSecretId(), now, this.defaultSecretTtlMs === null ? null : now + this.defaultSecretTtlMs);
       await this.store.addSecret(clientId, s.record);
       clientSecret = s.value;

@@ -2,6 +2,7 @@ import { importJWK, type JWK, type JSONWebKeySet } from 'jose';
 import { InvalidClientMetadata } from '../errors/oauth-errors.js';
 import { isPrivateHost } from '../lib/private-address.js';
 import { parseScope } from '../oauth/scope.js';
+import { checkAudienceBounds, checkScopeBounds } from './metadata-bounds.js';
 import { AUTH_METHODS, SIGNING_ALGS, isSecretMethod, type AuthMethod, type Client, type SigningAlg } from './client.js';
 
 /** The metadata a registration (RFC 7591 §2) or an update may set, validated. */
@@ -25,13 +26,28 @@ const ALG_FOR_KEY: Record<string, (jwk: JWK) => string> = {
   OKP: () => 'EdDSA',
 };
 
+/**
+ * The RFC 7591 §2 members (and extensions) `parseClientMetadata` reads. RFC 7592 self-service
+ * (`self-service-policy.ts`) refuses a change to any of them that is not on its allow-list.
+ */
+export const REGISTRATION_METADATA_FIELDS = [
+  'client_name', 'token_endpoint_auth_method', 'token_endpoint_auth_signing_alg', 'grant_types', 'response_types', 'scope', 'audience',
+  'access_token_ttl', 'access_token_signing_alg', 'jwks', 'jwks_uri',
+] as const;
+
+/**
+ * C0 and C1 controls, and the Unicode bidirectional formatting characters (embeddings, overrides,
+ * isolates and marks) that make a name display as something else (CVE-2021-42574 "Trojan Source").
+ */
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 const bad = (field: string, why: string): InvalidClientMetadata => new InvalidClientMetadata(`${field}: ${why}`);
 
 function optionalString(body: Record<string, unknown>, field: string, max = 2048): string | null {
   const v = body[field];
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string' || v.length === 0 || v.length > max) throw bad(field, `must be a non-empty string of at most ${max} characters`);
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw bad(field, 'must not contain control characters');
+  if (UNSAFE_TEXT.test(v)) throw bad(field, 'must not contain control characters or bidirectional formatting characters');
   return v;
 }
 
@@ -95,6 +111,7 @@ export async function parseClientMetadata(input: unknown, policy: MetadataPolicy
   let scopes: string[] = [];
   if (body.scope !== undefined && body.scope !== null) {
     if (typeof body.scope !== 'string') throw bad('scope', 'must be a space-separated string');
+    checkScopeBounds(body.scope);
     const parsed = body.scope === '' ? [] : parseScope(body.scope);
     if (!parsed) throw bad('scope', 'must be space-separated scope tokens (RFC 6749 section 3.3)');
     scopes = parsed;
@@ -104,9 +121,10 @@ export async function parseClientMetadata(input: unknown, policy: MetadataPolicy
   const aud = body.audience;
   if (aud !== undefined && aud !== null) {
     const list = typeof aud === 'string' ? [aud] : aud;
-    if (!Array.isArray(list) || list.length > 50 || list.some((a) => typeof a !== 'string' || a.length === 0 || a.length > 2048 || /[\s\u0000-\u001f]/.test(a))) {
+    if (!Array.isArray(list) || list.some((a) => typeof a !== 'string' || a.length === 0 || /[\s\u0000-\u001f]/.test(a))) {
       throw bad('audience', 'must be an array of non-empty strings without whitespace');
     }
+    checkAudienceBounds(list as string[]);
     audiences = [...new Set(list as string[])];
   }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Client } from '../clients/client.js';
 import { ClientService } from '../clients/client-service.js';
 import { clientToMetadata, parseClientMetadata } from '../clients/registration.js';
+import { selfServiceMetadata, selfServicePatch } from '../clients/self-service-policy.js';
 import { InvalidRequest, InvalidToken } from '../errors/oauth-errors.js';
 import { hashSecret } from '../clients/secret.js';
 import { timingSafeEqual } from 'node:crypto';
@@ -81,8 +82,11 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
       const ok = presented !== null && client.secrets.some((s) => (s.expiresAt === null || s.expiresAt > now) && timingSafeEqual(s.hash, presented));
       if (!ok) throw new InvalidRequest('client_secret does not match the current secret');
     }
-    const meta = await parseClientMetadata(body, policy);
-    const updated = await rt.clientService.update(client.clientId, meta);
+    // Self-service changes only what grants nothing, whoever presents the token: privileges are
+    // changed through the admin API (RFC 7592 §2.2 lets the server refuse a value).
+    const requested = selfServiceMetadata(clientToMetadata(client, issuer, rt.clock.now()), body);
+    const meta = await parseClientMetadata(requested, policy);
+    const updated = await rt.clientService.update(client.clientId, selfServicePatch(meta));
     if (!updated) throw new InvalidToken('the registration access token is invalid');
     await audit(rt, request, actor, 'client.update', client.clientId, 'success');
     const out: Record<string, unknown> = clientToMetadata(updated.client, issuer, rt.clock.now());

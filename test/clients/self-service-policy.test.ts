@@ -1,0 +1,88 @@
+// The RFC 7592 self-service policy on its own: an allow-list of fields that grant nothing; every other
+// field the server understands must be echoed unchanged or omitted; anything else is ignored and never
+// reaches the stored client, so a privileged field added later is safe without touching the policy.
+import t from 'tap';
+import { SELF_SERVICE_FIELDS, selfServiceMetadata, selfServicePatch } from '../../src/clients/self-service-policy.js';
+import { InvalidClientMetadata } from '../../src/errors/oauth-errors.js';
+import type { ClientMetadata } from '../../src/clients/registration.js';
+
+const stored = {
+  client_id: 'tmc_x',
+  client_id_issued_at: 1,
+  client_secret_expires_at: 0,
+  registration_client_uri: 'http://tokenmill.test/oauth2/register/tmc_x',
+  client_name: 'old',
+  token_endpoint_auth_method: 'client_secret_basic',
+  grant_types: ['client_credentials'],
+  response_types: [],
+  scope: 'api:read api:write',
+  audience: ['https://a.example.com', 'https://b.example.com'],
+  access_token_ttl: 300,
+};
+
+function refusal(body: Record<string, unknown>, from: Record<string, unknown> = stored): string | null {
+  try {
+    selfServiceMetadata(from, body);
+    return null;
+  } catch (err) {
+    return err instanceof InvalidClientMetadata ? (err.description ?? '') : `unexpected ${String(err)}`;
+  }
+}
+const refused = (field: string): string => `${field}: cannot be changed by the client itself (RFC 7592 section 2.2); an administrator changes it through the admin API`;
+
+t.test('the allow-list is exactly the fields that grant nothing', async (t) => {
+  t.same([...SELF_SERVICE_FIELDS].sort(), ['client_name', 'contacts', 'jwks', 'jwks_uri']);
+});
+
+t.test('privileged fields come from the stored metadata; self-service fields from the request', async (t) => {
+  const out = selfServiceMetadata(stored, { client_id: 'tmc_x', client_name: 'new', contacts: ['ops@example.com'] });
+  t.same(out, {
+    client_name: 'new',
+    contacts: ['ops@example.com'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    scope: 'api:read api:write',
+    audience: ['https://a.example.com', 'https://b.example.com'],
+    access_token_ttl: 300,
+  });
+  // an omitted self-service field is removed (RFC 7592 §2.2 replace semantics)
+  t.notOk('client_name' in selfServiceMetadata(stored, { client_id: 'tmc_x' }));
+});
+
+t.test('a changed privileged value is refused, naming the field; an echo is not', async (t) => {
+  t.equal(refusal({ scope: 'api:read api:write tokenmill:admin' }), refused('scope'));
+  t.equal(refusal({ scope: 'api:write api:read' }), null, 'the same scopes in another order');
+  t.equal(refusal({ audience: ['https://b.example.com', 'https://a.example.com'] }), refused('audience'), 'the first audience is the default: order matters');
+  t.equal(refusal({ access_token_ttl: 301 }), refused('access_token_ttl'));
+  t.equal(refusal({ access_token_ttl: '300' }), refused('access_token_ttl'), 'a string is not the stored number');
+  t.equal(refusal({ access_token_ttl: null }), refused('access_token_ttl'), 'null asks to delete a stored value');
+  t.equal(refusal({ access_token_signing_alg: 'RS256' }), refused('access_token_signing_alg'), 'a field the stored metadata does not hold');
+  t.equal(refusal({ access_token_signing_alg: null }), null, 'null echoes an unset field');
+  t.equal(refusal({ token_endpoint_auth_signing_alg: 'ES256' }), refused('token_endpoint_auth_signing_alg'));
+  t.equal(refusal({ token_endpoint_auth_method: 'private_key_jwt' }), refused('token_endpoint_auth_method'));
+  t.equal(refusal({ grant_types: ['client_credentials'], response_types: [] }), null);
+  t.equal(refusal({ grant_types: ['client_credentials', 'refresh_token'] }), refused('grant_types'));
+  t.equal(refusal({ response_types: ['code'] }), refused('response_types'));
+});
+
+t.test('a privileged field the policy has never heard of is refused when the stored metadata shows it', async (t) => {
+  const withOrg = { ...stored, org_id: 'org_a' };
+  t.equal(refusal({ org_id: 'org_b' }, withOrg), refused('org_id'));
+  t.equal(refusal({ org_id: null }, withOrg), refused('org_id'));
+  t.equal(refusal({ org_id: 'org_a' }, withOrg), null);
+  t.equal(selfServiceMetadata(withOrg, {}).org_id, 'org_a', 'kept when omitted');
+});
+
+t.test('unknown and server-issued members are ignored and never passed on', async (t) => {
+  const out = selfServiceMetadata(stored, { token_quota: { per_second: 1e9, enforce: false }, is_admin: true, client_id_issued_at: 5, registration_access_token: 'tmrat_x', client_secret: 'tmsec_x' });
+  for (const k of ['token_quota', 'is_admin', 'client_id_issued_at', 'registration_access_token', 'client_secret', 'client_id', 'registration_client_uri', 'client_secret_expires_at']) t.notOk(k in out, k);
+});
+
+t.test('the patch holds only self-service fields, whatever the validated metadata says', async (t) => {
+  const meta: ClientMetadata = {
+    clientName: 'n', tokenEndpointAuthMethod: 'private_key_jwt', tokenEndpointAuthSigningAlg: 'ES256', accessTokenSigningAlg: 'RS256', grantTypes: ['client_credentials'],
+    scopes: ['tokenmill:admin'], audiences: ['x'], accessTokenTtl: 86400, jwks: { keys: [] }, jwksUri: null,
+  };
+  t.same(Object.keys(selfServicePatch(meta)).sort(), ['clientName', 'jwks', 'jwksUri']);
+});
