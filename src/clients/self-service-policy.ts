@@ -8,7 +8,10 @@ import { REGISTRATION_METADATA_FIELDS, type ClientMetadata } from './registratio
  */
 export const SELF_SERVICE_FIELDS = ['client_name', 'contacts', 'jwks', 'jwks_uri'] as const;
 
-/** The patch a self-service update may apply: the allow-listed fields, nothing else. */
+/**
+ * The patch a self-service update may apply: the allow-listed fields, nothing else. (`contacts` is
+ * not stored yet: the registration parser ignores it, so it is dropped like any unknown member.)
+ */
 export type SelfServicePatch = Pick<ClientMetadata, 'clientName' | 'jwks' | 'jwksUri'>;
 
 /**

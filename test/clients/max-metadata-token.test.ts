@@ -21,7 +21,8 @@ function maximalScope(): string {
   return rest > 0 ? `${scope} ${'z'.repeat(rest)}` : scope;
 }
 
-for (const alg of ['ES256', 'PS256', 'EdDSA'] as const) {
+// ES256 (the default) and PS256 (the largest signature of the algorithms a generated key can have)
+for (const alg of ['ES256', 'PS256'] as const) {
   t.test(`${alg}: a token for a client with maximal metadata verifies and is under the cap`, async (t) => {
     const b = await build(t, { SIGNING_ALG: alg }, { clock: wallClock as never });
     const scope = maximalScope();

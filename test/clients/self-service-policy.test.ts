@@ -86,3 +86,35 @@ t.test('the patch holds only self-service fields, whatever the validated metadat
   };
   t.same(Object.keys(selfServicePatch(meta)).sort(), ['clientName', 'jwks', 'jwksUri']);
 });
+
+t.test('property: whatever the body, the result is refused or keeps every privileged field as stored', async (t) => {
+  const fields = ['client_id', 'client_name', 'contacts', 'jwks', 'jwks_uri', 'scope', 'audience', 'access_token_ttl', 'access_token_signing_alg', 'token_endpoint_auth_signing_alg',
+    'token_endpoint_auth_method', 'grant_types', 'response_types', 'org_id', 'token_quota', 'registration_client_uri', '__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+  const values: unknown[] = [null, '', 'x', 'api:read', 'api:write api:read', 'tokenmill:admin', 0, 300, 86400, '300', [], ['client_credentials'], ['https://a.example.com', 'https://b.example.com'], ['https://b.example.com'], { keys: [] }, { per_second: 1 }, true];
+  const withOrg: Record<string, unknown> = { ...stored, org_id: 'org_a' };
+  let seed = 7;
+  const next = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  let accepted = 0;
+  for (let i = 0; i < 2000; i++) {
+    const body: Record<string, unknown> = {};
+    for (let k = next(6); k > 0; k--) Object.defineProperty(body, fields[next(fields.length)]!, { value: values[next(values.length)], enumerable: true, configurable: true, writable: true });
+    let out: Record<string, unknown>;
+    try {
+      out = selfServiceMetadata(withOrg, body);
+    } catch (err) {
+      if (!(err instanceof InvalidClientMetadata)) t.fail(`unexpected error for ${JSON.stringify(body)}: ${String(err)}`);
+      continue;
+    }
+    accepted++;
+    for (const [field, value] of Object.entries(withOrg)) {
+      if (['client_name', 'contacts', 'jwks', 'jwks_uri', 'client_id', 'client_id_issued_at', 'client_secret_expires_at', 'registration_client_uri'].includes(field)) continue;
+      if (JSON.stringify(out[field]) !== JSON.stringify(value)) t.fail(`${field} changed by ${JSON.stringify(body)}`);
+    }
+    for (const field of Object.keys(out)) if (!(field in withOrg) && !['client_name', 'contacts', 'jwks', 'jwks_uri'].includes(field)) t.fail(`${field} passed on from ${JSON.stringify(body)}`);
+  }
+  t.ok(accepted > 100, `${accepted} of 2000 random bodies accepted (the property is not vacuous)`);
+  t.equal(({} as Record<string, unknown>).org_id, undefined, 'Object.prototype untouched');
+});
