@@ -82,11 +82,13 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
       if (!ok) throw new InvalidRequest('client_secret does not match the current secret');
     }
     const meta = await parseClientMetadata(body, policy);
-    const updated = await rt.clientService.update(client.clientId, meta);
+    // RFC 7592 §2.2: a new registration access token with every successful update; the old one ends with this write.
+    const updated = await rt.clientService.update(client.clientId, meta, { rotateRegistrationToken: true });
     if (!updated) throw new InvalidToken('the registration access token is invalid');
     await audit(rt, request, actor, 'client.update', client.clientId, 'success');
     const out: Record<string, unknown> = clientToMetadata(updated.client, issuer, rt.clock.now());
     if (updated.clientSecret !== null) out.client_secret = updated.clientSecret;
+    if (updated.registrationAccessToken !== null) out.registration_access_token = updated.registrationAccessToken;
     return out;
   });
 

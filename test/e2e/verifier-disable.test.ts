@@ -7,7 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { createVerifier, VerifyError, type Verifier } from '../../src/verify/index.js';
 import { ADMIN_TOKEN, basic, build, form } from '../helper.js';
 
-t.setTimeout(60_000);
+t.setTimeout(180_000);
 const AUDIENCE = 'https://api.example.com';
 const wallClock = { now: () => Date.now() };
 
