@@ -146,7 +146,7 @@ export class ClientService {
   async revokeTokens(clientId: string): Promise<{ revokedBefore: number } | null> {
     if (!(await this.store.get(clientId))) return null;
     const result = await this.revocations.revokeClient(clientId);
-    // A token leak is a credentials leak: the registration access token ends too (issue "trust boundaries").
+    // A leaked token usually means leaked credentials: the registration access token ends too.
     await this.store.update(clientId, { tokensRevokedBefore: result.revokedBefore, registrationAccessTokenHash: null }, this.clock.now());
     await this.changed(clientId);
     return result;
