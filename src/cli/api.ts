@@ -78,6 +78,10 @@ export interface RotatedSecret {
   expires_at: string | null;
   prefix: string;
 }
+export interface RotatedRegistrationToken {
+  registration_access_token: string;
+  registration_client_uri: string;
+}
 export interface KeyView {
   kid: string;
   alg: string;

@@ -75,19 +75,30 @@ export class ClientService {
     return this.store.get(clientId);
   }
 
-  /** Constant-time check of an RFC 7592 registration access token against the stored hash. */
+  /**
+   * Constant-time check of an RFC 7592 registration access token against the stored hash. A
+   * disabled client's token never matches (only the admin token manages a disabled client).
+   */
   static registrationTokenMatches(client: Client | null, presented: string): boolean {
     const digest = sha256(presented);
     const expected = client?.registrationAccessTokenHash ?? sha256('tokenmill-no-registration-token');
-    return timingSafeEqual(digest, expected) && client !== null && client.registrationAccessTokenHash !== null;
+    return timingSafeEqual(digest, expected) && client !== null && client.registrationAccessTokenHash !== null && client.status === 'active';
   }
 
   /**
    * Applies a metadata change. Switching to a secret method issues a first secret when the client
    * has none live; switching away from secrets ends them. A change that keeps the method issues no
-   * secret: an expired or ended secret is renewed only by rotation (an administrator).
+   * secret: an expired or ended secret is renewed only by rotation (an administrator). Disabling
+   * revokes every token the client holds (client-wide revocation, which offline verifiers follow
+   * through the revocation feed) and ends its registration access token: re-enabling brings neither
+   * back. With `rotateRegistrationToken` the registration access token is replaced in the same write
+   * (RFC 7592 §2.2) and the new one returned.
    */
-  async update(clientId: string, patch: ClientPatch & { status?: Client['status'] }): Promise<{ client: Client; clientSecret: string | null } | null> {
+  async update(
+    clientId: string,
+    patch: ClientPatch & { status?: Client['status'] },
+    options: { rotateRegistrationToken?: boolean } = {},
+  ): Promise<{ client: Client; clientSecret: string | null; registrationAccessToken: string | null } | null> {
     const before = await this.store.get(clientId);
     if (!before) return null;
     if (patch.accessTokenSigningAlg) await this.ensureSigningAlg(patch.accessTokenSigningAlg);
@@ -103,9 +114,20 @@ export class ClientService {
     } else if (!isSecretMethod(method) && live.length > 0) {
       await this.store.expireSecrets(clientId, live.map((s) => s.secretId), now);
     }
-    const client = await this.store.update(clientId, patch, now);
+    const write: ClientPatch = { ...patch };
+    let registrationAccessToken: string | null = null;
+    if (patch.status === 'disabled') {
+      // Revocation first (as for deletion): if it fails, the client is not reported disabled.
+      const { revokedBefore } = await this.revocations.revokeClient(clientId);
+      write.tokensRevokedBefore = revokedBefore;
+      write.registrationAccessTokenHash = null;
+    } else if (options.rotateRegistrationToken) {
+      registrationAccessToken = newRegistrationAccessToken();
+      write.registrationAccessTokenHash = sha256(registrationAccessToken);
+    }
+    const client = await this.store.update(clientId, write, now);
     await this.changed(clientId);
-    return client ? { client, clientSecret } : null;
+    return client ? { client, clientSecret, registrationAccessToken } : null;
   }
 
   /** Deletes the client after revoking every token it holds (client-wide revocation). */
@@ -120,24 +142,32 @@ export class ClientService {
 
   /**
    * Revokes every token the client holds now (client-wide revocation), and records the cut-off on
-   * the client so tokens minted after it, even within the same second, are not covered by it.
+   * the client so tokens minted after it, even within the same second, are not covered by it. Ends
+   * the registration access token as well.
    */
   async revokeTokens(clientId: string): Promise<{ revokedBefore: number } | null> {
     if (!(await this.store.get(clientId))) return null;
     const result = await this.revocations.revokeClient(clientId);
-    await this.store.update(clientId, { tokensRevokedBefore: result.revokedBefore }, this.clock.now());
+    // A leaked token usually means leaked credentials: the registration access token ends too.
+    await this.store.update(clientId, { tokensRevokedBefore: result.revokedBefore, registrationAccessTokenHash: null }, this.clock.now());
     await this.changed(clientId);
     return result;
   }
 
   /**
    * Issues a new secret. Older live secrets end at once (`previousSecretTtlMs` 0) or after the
-   * grace period; each secret keeps its own expiry.
+   * grace period; each secret keeps its own expiry. An immediate rotation is the "secret leaked"
+   * step, so it also ends the registration access token (which could otherwise mint a new secret
+   * through RFC 7592); a rotation with a grace period is routine and leaves it alone.
    */
   async rotateSecret(clientId: string, options: { expiresInMs: number | null | undefined; previousSecretTtlMs: number }): Promise<RotatedSecret | null> {
     const client = await this.store.get(clientId);
     if (!client) return null;
     const now = this.clock.now();
+    if (options.previousSecretTtlMs === 0 && client.registrationAccessTokenHash !== null) {
+      // First, so a failure later leaves no live registration access token behind.
+      await this.store.update(clientId, { registrationAccessTokenHash: null }, now);
+    }
     const expiresIn = options.expiresInMs === undefined ? this.defaultSecretTtlMs : options.expiresInMs;
     const s = newClientSecret(newSecretId(), now, expiresIn === null ? null : now + expiresIn);
     await this.store.addSecret(clientId, s.record);
@@ -145,6 +175,23 @@ export class ClientService {
     await this.store.expireSecrets(clientId, older, now + options.previousSecretTtlMs);
     await this.changed(clientId);
     return { secret: s.record, clientSecret: s.value };
+  }
+
+  /** Replaces the registration access token (admin API); returns the new one, shown once, or null for an unknown client. */
+  async rotateRegistrationToken(clientId: string): Promise<string | null> {
+    const token = newRegistrationAccessToken();
+    const client = await this.store.update(clientId, { registrationAccessTokenHash: sha256(token) }, this.clock.now());
+    if (!client) return null;
+    await this.changed(clientId);
+    return token;
+  }
+
+  /** Ends the registration access token (admin API): RFC 7592 then works only with the admin token. False for an unknown client. */
+  async revokeRegistrationToken(clientId: string): Promise<boolean> {
+    const client = await this.store.update(clientId, { registrationAccessTokenHash: null }, this.clock.now());
+    if (!client) return false;
+    await this.changed(clientId);
+    return true;
   }
 
   async deleteSecret(clientId: string, secretId: string): Promise<boolean> {

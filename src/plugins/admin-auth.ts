@@ -20,8 +20,9 @@ declare module 'fastify' {
 /**
  * Resolves the admin caller: the bootstrap ADMIN_TOKEN (constant-time), or an access token this
  * server minted with scope `tokenmill:admin`, verified as a resource server would (signature,
- * typ, iss, exp, audience = this issuer, client active, not revoked). Missing or bad → 401;
- * valid without the scope → 403 (RFC 6750 §3.1).
+ * typ, iss, exp, audience = this issuer, client active, not revoked), whose client's registered
+ * scopes still include `tokenmill:admin`. Missing or bad → 401; valid without the scope, in the
+ * token or on the client → 403 (RFC 6750 §3.1).
  */
 export async function authenticateAdmin(request: FastifyRequest, rt: Runtime): Promise<string> {
   const token = bearerCredential(request, 'admin credentials are required');
@@ -36,6 +37,10 @@ export async function authenticateAdmin(request: FastifyRequest, rt: Runtime): P
   // The caller is known from here on: a 403 is audited under its name, not as unauthenticated.
   request.adminActor = `client:${claims.client_id}`;
   if (!(claims.scope ?? '').split(' ').includes(ADMIN_SCOPE)) throw new InsufficientScope(ADMIN_SCOPE);
+  // Rights come from the client as registered now, not from the token: a token minted before
+  // tokenmill:admin was taken away stops working at once (the cache above is invalidated on every
+  // node through the bus), not at its exp.
+  if (!client.scopes.includes(ADMIN_SCOPE)) throw new InsufficientScope(ADMIN_SCOPE);
   return request.adminActor;
 }
 

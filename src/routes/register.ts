@@ -86,11 +86,13 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
     // changed through the admin API (RFC 7592 §2.2 lets the server refuse a value).
     const requested = selfServiceMetadata(clientToMetadata(client, issuer, rt.clock.now()), body);
     const meta = await parseClientMetadata(requested, policy);
-    const updated = await rt.clientService.update(client.clientId, selfServicePatch(meta));
+    // RFC 7592 §2.2: a new registration access token with every successful update; the old one ends with this write.
+    const updated = await rt.clientService.update(client.clientId, selfServicePatch(meta), { rotateRegistrationToken: true });
     if (!updated) throw new InvalidToken('the registration access token is invalid');
     await audit(rt, request, actor, 'client.update', client.clientId, 'success');
     const out: Record<string, unknown> = clientToMetadata(updated.client, issuer, rt.clock.now());
     if (updated.clientSecret !== null) out.client_secret = updated.clientSecret;
+    if (updated.registrationAccessToken !== null) out.registration_access_token = updated.registrationAccessToken;
     return out;
   });
 

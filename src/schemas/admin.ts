@@ -92,6 +92,9 @@ export const CreatedClient = Type.Object({ client: ClientView, client_secret: Ty
 export const RotateSecretBody = Type.Object({ expires_in: Type.Optional(Lifetime), previous_secret_ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) }, { additionalProperties: false });
 export const RotatedSecret = Type.Object({ secret_id: Type.String(), client_secret: Type.String(), expires_at: NullableDateTime, prefix: Type.String() });
 
+/** RFC 7592 registration access token issued by an admin: shown this once, stored only as a hash. */
+export const RotatedRegistrationToken = Type.Object({ registration_access_token: Type.String(), registration_client_uri: Type.String() });
+
 export const RevokeTokensResult = Type.Object({ client_id: Type.String(), revoked_before: Type.Integer() });
 export const RevokeTokenBody = Type.Union([
   Type.Object({ token: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: false }),

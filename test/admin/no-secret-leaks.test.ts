@@ -45,6 +45,11 @@ t.test('exercise: registration, admin clients, rotation, tokens, introspection, 
   t.equal(regRead.statusCode, 200);
   const regPut = await b.app.inject({ method: 'PUT', url: `/oauth2/register/${reg.client_id}`, headers: { authorization: `Bearer ${reg.registration_access_token}`, 'content-type': 'application/json' }, payload: { client_id: reg.client_id, client_secret: reg.client_secret, client_name: 'registered-2', scope: 'api:read tokenmill:admin', audience: [ISSUER, 'https://api.example.com'] } });
   t.equal(regPut.statusCode, 200);
+  // RFC 7592 §2.2: the PUT answered with a new registration access token; then an admin rotation.
+  keep(registrationTokens, (regPut.json() as { registration_access_token: string }).registration_access_token);
+  const ratRotate = await admin(api, 'POST', `/admin/v1/clients/${reg.client_id}/registration-token`);
+  t.equal(ratRotate.statusCode, 201);
+  const latestRat = keep(registrationTokens, (ratRotate.json() as { registration_access_token: string }).registration_access_token);
   // A wrong initial access token that is in fact a client secret.
   const badIat = await b.app.inject({ method: 'POST', url: '/oauth2/register', headers: { authorization: `Bearer ${reg.client_secret}`, 'content-type': 'application/json' }, payload: {} });
   t.equal(badIat.statusCode, 401);
@@ -108,12 +113,12 @@ t.test('exercise: registration, admin clients, rotation, tokens, introspection, 
   // Disable then delete one client with a real secret still presented.
   t.equal((await admin(api, 'PATCH', `/admin/v1/clients/${basicClient.client.client_id}`, { status: 'disabled' })).statusCode, 200);
   t.equal((await tokenBasic(b.app, basicClient.client.client_id, basicNew)).statusCode, 401);
-  const regDelete = await b.app.inject({ method: 'DELETE', url: `/oauth2/register/${reg.client_id}`, headers: { authorization: `Bearer ${reg.registration_access_token}` } });
+  const regDelete = await b.app.inject({ method: 'DELETE', url: `/oauth2/register/${reg.client_id}`, headers: { authorization: `Bearer ${latestRat}` } });
   t.equal(regDelete.statusCode, 204);
 
   await readAll(t);
   await settle();
-  t.ok(secrets.length === 5 && tokens.length >= 6 && registrationTokens.length === 1, 'collected the values to look for');
+  t.ok(secrets.length === 5 && tokens.length >= 6 && registrationTokens.length === 3, 'collected the values to look for');
 });
 
 /** Every value that must never be seen again, with the ways it could leak partially. */

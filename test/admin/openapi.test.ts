@@ -26,6 +26,8 @@ const CALLS: [string, string, string, boolean][] = [
   ['post', '/admin/v1/clients/{client_id}/secrets', '201', true],
   ['delete', '/admin/v1/clients/{client_id}/secrets/{secret_id}', '204', false],
   ['post', '/admin/v1/clients/{client_id}/revoke-tokens', '200', false],
+  ['post', '/admin/v1/clients/{client_id}/registration-token', '201', false],
+  ['delete', '/admin/v1/clients/{client_id}/registration-token', '204', false],
   ['post', '/admin/v1/tokens/revoke', '200', true],
   ['get', '/admin/v1/keys', '200', false],
   ['post', '/admin/v1/keys/rotate', '201', true],
@@ -66,7 +68,7 @@ t.test('each call has its success response, error responses and, where it takes 
       t.match(o?.parameters?.find((x) => x.in === 'path' && x.name === p), { required: true, schema: { type: 'string' } }, `${name}: path parameter ${p}`);
     }
   }
-  for (const path of ['/admin/v1/clients/{client_id}', '/admin/v1/clients/{client_id}/secrets', '/admin/v1/clients/{client_id}/secrets/{secret_id}']) {
+  for (const path of ['/admin/v1/clients/{client_id}', '/admin/v1/clients/{client_id}/secrets', '/admin/v1/clients/{client_id}/secrets/{secret_id}', '/admin/v1/clients/{client_id}/registration-token']) {
     const methods = Object.keys(doc.paths[path] ?? {});
     for (const m of methods) t.ok(op(m, path)?.responses['404'], `${m.toUpperCase()} ${path}: documents 404`);
   }
@@ -110,6 +112,8 @@ t.test('response schemas match the bodies the API sends', async (t) => {
   t.ok(props(jsonSchema(op('post', '/admin/v1/clients/{client_id}/secrets'), '201')).includes('client_secret'), 'rotation documents the one-time secret');
   const revokeAll = await admin(api, 'POST', `/admin/v1/clients/${id}/revoke-tokens`);
   t.same(props(jsonSchema(op('post', '/admin/v1/clients/{client_id}/revoke-tokens'), '200')), Object.keys(revokeAll.json() as object).sort(), 'revoke-tokens');
+  const ratRotated = await admin(api, 'POST', `/admin/v1/clients/${id}/registration-token`);
+  t.same(props(jsonSchema(op('post', '/admin/v1/clients/{client_id}/registration-token'), '201')), Object.keys(ratRotated.json() as object).sort(), 'rotate registration token');
   const keys = await admin(api, 'GET', '/admin/v1/keys');
   const keyList = jsonSchema(op('get', '/admin/v1/keys'), '200');
   t.same(props(keyList), ['keys']);

@@ -15,11 +15,23 @@ const api = adminApp(b);
 const API = 'https://api.example.com';
 const nowSeconds = (): number => Math.floor(clock.now() / 1000);
 
-function put(id: string, token: string, payload: unknown): Promise<LightMyRequestResponse> {
-  return app.inject({ method: 'PUT', url: `/oauth2/register/${id}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+/**
+ * Every successful PUT rotates the registration access token (RFC 7592 §2.2; tested in
+ * registration-token.test.ts): these helpers carry on with the newest one a client was given.
+ */
+const currentRat = new Map<string, string>();
+async function put(id: string, token: string, payload: unknown): Promise<LightMyRequestResponse> {
+  const res = await app.inject({ method: 'PUT', url: `/oauth2/register/${id}`, headers: { authorization: `Bearer ${currentRat.get(id) ?? token}`, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+  if (res.statusCode === 200) currentRat.set(id, res.json().registration_access_token as string);
+  return res;
 }
 function get(id: string, token: string): Promise<LightMyRequestResponse> {
-  return app.inject({ method: 'GET', url: `/oauth2/register/${id}`, headers: { authorization: `Bearer ${token}` } });
+  return app.inject({ method: 'GET', url: `/oauth2/register/${id}`, headers: { authorization: `Bearer ${currentRat.get(id) ?? token}` } });
+}
+/** A PUT response without its one-time value (the rotated registration access token). */
+function withoutRat(res: LightMyRequestResponse): Record<string, unknown> {
+  const { registration_access_token: _r, ...rest } = res.json() as Record<string, unknown>;
+  return rest;
 }
 /** The metadata as a client reads it back (RFC 7592 §2.1), without the one-time values. */
 function echoOf(reg: RegisteredClient): Record<string, unknown> {
@@ -109,7 +121,7 @@ t.test('echoing every field back unchanged is accepted, and may change the name'
   const id = reg.client_id;
   const res = await put(id, reg.registration_access_token, { ...echoOf(reg), client_secret: reg.client_secret, client_name: 'echo, renamed' });
   t.equal(res.statusCode, 200, res.body);
-  t.same(res.json(), { ...echoOf(reg), client_name: 'echo, renamed' });
+  t.same(withoutRat(res), { ...echoOf(reg), client_name: 'echo, renamed' });
   // the scope may be echoed in another order: it is the same set of scopes
   const reordered = await put(id, reg.registration_access_token, { ...echoOf(reg), client_name: 'echo', scope: 'api:write api:read' });
   t.equal(reordered.statusCode, 200, reordered.body);
@@ -125,7 +137,7 @@ t.test('omitting a privileged field keeps its stored value (RFC 7592 section 2.2
   const before = await row(id);
   const res = await put(id, reg.registration_access_token, { client_id: id, client_name: 'omit-2' });
   t.equal(res.statusCode, 200, res.body);
-  t.same(res.json(), { ...echoOf(reg), client_name: 'omit-2' });
+  t.same(withoutRat(res), { ...echoOf(reg), client_name: 'omit-2' });
   const after = await row(id);
   for (const k of ['token_endpoint_auth_method', 'token_endpoint_auth_signing_alg', 'access_token_signing_alg', 'grant_types', 'scopes', 'audiences', 'access_token_ttl']) t.same(after[k], before[k], `${k} kept`);
   const tok = await tokenRequest(app, { grant_type: 'client_credentials' }, { authorization: basic(id, reg.client_secret!) });
@@ -185,7 +197,7 @@ t.test('unknown and server-issued members are ignored, never stored (REQ-D9)', a
   const before = await row(id);
   const res = await put(id, reg.registration_access_token, { ...echoOf(reg), client_name: 'unknown', is_admin: true, roles: ['tokenmill:admin'], client_id_issued_at: 1, registration_access_token: 'tmrat_mine', client_secret_expires_at: 1 });
   t.equal(res.statusCode, 200, res.body);
-  t.same(res.json(), echoOf(reg));
+  t.same(withoutRat(res), echoOf(reg));
   const after = await row(id);
   delete after.updated_at;
   delete before.updated_at;
@@ -234,8 +246,9 @@ t.test('client_name: the admin API refuses controls and bidi overrides with inva
 
 t.test('an expired secret is not renewed by a PUT: self-service issues no credentials', async (t) => {
   const reg = await register(app, { client_name: 'expiring', scope: 'api:read', audience: [API] });
-  // an administrator gives it a secret that ends in an hour (the registered one ends at once)
-  const secret = await rt.clientService.rotateSecret(reg.client_id, { expiresInMs: 3_600_000, previousSecretTtlMs: 0 });
+  // an administrator gives it a secret that ends in an hour (the registered one a millisecond later:
+  // a rotation with a grace period keeps the registration access token, an immediate one ends it)
+  const secret = await rt.clientService.rotateSecret(reg.client_id, { expiresInMs: 3_600_000, previousSecretTtlMs: 1 });
   t.ok(secret);
   clock.advance(3_600_000 + 1000);
   const expired = await tokenRequest(app, { grant_type: 'client_credentials' }, { authorization: basic(reg.client_id, secret!.clientSecret) });

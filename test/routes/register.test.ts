@@ -377,12 +377,17 @@ t.test('RFC 7592 PUT: changes the name; requires a matching client_id; refuses a
   t.equal(ok.json().scope, 'api:read api:write');
   t.equal(ok.json().client_id, id);
   t.notOk('client_secret' in ok.json(), 'the existing secret is not shown again');
+  // RFC 7592 §2.2: the response carries a new registration access token; the old one has ended.
+  const newRat = ok.json().registration_access_token as string;
+  sensitive.add(newRat);
+  t.match(newRat, /^tmrat_/);
+  t.equal((await manage('GET', id, rat)).statusCode, 401, 'the old registration access token has ended');
   // the scopes are what they were
   const allowed = await tokenRequest(app, { grant_type: 'client_credentials', scope: 'api:write' }, creds);
   t.equal(allowed.statusCode, 200);
   t.equal(allowed.json().scope, 'api:write');
   sensitive.add(allowed.json().access_token);
-  t.equal((await manage('GET', id, rat)).json().client_name, 'put-me-too');
+  t.equal((await manage('GET', id, newRat)).json().client_name, 'put-me-too');
 });
 
 t.test('RFC 7592 DELETE: 204; then the client cannot get tokens and its tokens are inactive', async (t) => {
@@ -415,11 +420,13 @@ t.test('RFC 7591 §3.2.1: client_secret_expires_at reflects a rotated secret’s
   const rotated = await rt.clientService.rotateSecret(id, { expiresInMs: 3_600_000, previousSecretTtlMs: 0 });
   sensitive.add(rotated!.clientSecret);
   const expiresAt = Math.floor((clock.now() + 3_600_000) / 1000);
-  const res = await manage('GET', id, reg.registration_access_token as string);
+  // An immediate rotation ended the registration access token: read with the admin token.
+  t.equal((await manage('GET', id, reg.registration_access_token as string)).statusCode, 401);
+  const res = await manage('GET', id, ADMIN_TOKEN);
   // clientToMetadata filters live secrets with Date.now() instead of the injected clock
   t.equal(res.json().client_secret_expires_at, expiresAt, 'the live secret’s expiry (not 0 = never)');
   clock.advance(3_600_000 + 1_000);
-  const expired = await manage('GET', id, reg.registration_access_token as string);
+  const expired = await manage('GET', id, ADMIN_TOKEN);
   t.equal(expired.json().client_secret_expires_at, expiresAt, 'an expired secret still reports its (past) expiry, never 0 = "does not expire"');
 });
 

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { seg, type ClientView, type CreatedClient, type Page } from '../api.js';
+import { seg, type ClientView, type CreatedClient, type Page, type RotatedRegistrationToken } from '../api.js';
 import { Context, type Io } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { collect, lifetime, positive, readJwks } from '../parse.js';
@@ -115,7 +115,7 @@ export function clientsCommand(program: Command, io: Io): void {
   );
 
   for (const [name, status, does] of [
-    ['disable', 'disabled', 'refuse the client tokens on every node (its tokens stop passing introspection)'],
+    ['disable', 'disabled', 'refuse the client on every node: its tokens are revoked (offline verifiers too) and its registration access token ends'],
     ['enable', 'active', 'allow a disabled client again'],
   ] as const) {
     clients
@@ -145,12 +145,35 @@ export function clientsCommand(program: Command, io: Io): void {
 
   clients
     .command('revoke-tokens')
-    .description('revoke every token the client holds now')
+    .description('revoke every token the client holds now (its registration access token ends too)')
     .argument('<client_id>')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = Context.of(cmd, io);
       const res = await ctx.admin().request<{ client_id: string; revoked_before: number }>('POST', `/clients/${seg(id)}/revoke-tokens`);
       if (ctx.json) return ctx.printJson(res);
       ctx.print(`revoked every token of client ${res.client_id} issued before ${new Date(res.revoked_before * 1000).toISOString()}`);
+    });
+
+  const rat = clients.command('registration-token').description("the client's RFC 7592 registration access token");
+  rat
+    .command('rotate')
+    .description('a new registration access token, shown once; the old one ends now')
+    .argument('<client_id>')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const ctx = Context.of(cmd, io);
+      const res = await ctx.admin().request<RotatedRegistrationToken>('POST', `/clients/${seg(id)}/registration-token`);
+      if (ctx.json) return ctx.printJson(res);
+      ctx.print(`new registration access token for client ${id}; the previous one has ended`);
+      ctx.print(`registration_access_token:  ${res.registration_access_token}\nregistration_client_uri:    ${res.registration_client_uri}\nstore this token now: it cannot be shown again`);
+    });
+  rat
+    .command('revoke')
+    .description('end the registration access token now (RFC 7592 then needs the admin token)')
+    .argument('<client_id>')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const ctx = Context.of(cmd, io);
+      await ctx.admin().request('DELETE', `/clients/${seg(id)}/registration-token`);
+      if (ctx.json) return ctx.printJson({ client_id: id, registration_token_revoked: true });
+      ctx.print(`revoked the registration access token of client ${id}`);
     });
 }

@@ -9,7 +9,7 @@ export function secretsCommand(program: Command, io: Io): void {
 
   secrets
     .command('rotate')
-    .description('a new secret, shown once; older secrets end now or after --grace seconds')
+    .description('a new secret, shown once; older secrets end now (and the registration access token with them) or after --grace seconds')
     .argument('<client_id>')
     .option('--expires <lifetime>', 'new secret lifetime: 7d, 30d, 60d, 90d, 180d, 1y, never, or seconds', lifetime)
     .option('--grace <seconds>', 'how long the previous secrets keep working (default 0: they end now)', integer)
@@ -21,7 +21,7 @@ export function secretsCommand(program: Command, io: Io): void {
       const rotated = await ctx.admin().request<RotatedSecret>('POST', `/clients/${seg(id)}/secrets`, body);
       if (ctx.json) return ctx.printJson(rotated);
       ctx.print(`new secret for client ${id} (prefix ${rotated.prefix})`);
-      ctx.print(opts.grace ? `previous secrets keep working for ${opts.grace}s` : 'previous secrets have ended');
+      ctx.print(opts.grace ? `previous secrets keep working for ${opts.grace}s` : 'previous secrets and the registration access token have ended');
       ctx.print(secretBlock(rotated.secret_id, rotated.client_secret, rotated.expires_at));
     });
 

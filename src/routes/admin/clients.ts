@@ -7,7 +7,7 @@ import { InvalidCursorError } from '../../storage/sql/client-store.js';
 import type { Runtime } from '../../runtime.js';
 import {
   AdminError, ClientCreateBody, ClientIdParams, ClientListQuery, ClientPage, ClientPatchBody, ClientView, CreatedClient,
-  RevokeTokensResult, RotateSecretBody, RotatedSecret, SecretParams,
+  RevokeTokensResult, RotateSecretBody, RotatedRegistrationToken, RotatedSecret, SecretParams,
 } from '../../schemas/admin.js';
 import { clientView, lifetimeMs } from './views.js';
 
@@ -90,6 +90,20 @@ export function adminClientRoutes(app: FastifyInstance, rt: Runtime): void {
   app.delete<{ Params: Static<typeof SecretParams> }>('/clients/:client_id/secrets/:secret_id', { config: { action: 'secret.delete' }, schema: { tags, params: SecretParams, response: { 204: { type: 'null' }, ...errors } } }, async (request, reply) => {
     if (!(await rt.clientService.get(request.params.client_id))) throw new NotFound('client_id: no such client');
     if (!(await rt.clientService.deleteSecret(request.params.client_id, request.params.secret_id))) throw new NotFound('secret_id: no such secret');
+    return reply.code(204).send();
+  });
+
+  // RFC 7592 registration access token: a new one (the old one ends now), shown this once; or none.
+  app.post<{ Params: IdParams }>('/clients/:client_id/registration-token', { config: { action: 'registration_token.rotate' }, schema: { tags, params: ClientIdParams, response: { 201: RotatedRegistrationToken, ...errors } } }, async (request, reply) => {
+    const token = await rt.clientService.rotateRegistrationToken(request.params.client_id);
+    if (token === null) throw new NotFound('client_id: no such client');
+    // RFC 6749 §5.1 (C2): a response that carries a credential is never cached.
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    return reply.code(201).send({ registration_access_token: token, registration_client_uri: `${rt.config.issuer}/oauth2/register/${encodeURIComponent(request.params.client_id)}` });
+  });
+
+  app.delete<{ Params: IdParams }>('/clients/:client_id/registration-token', { config: { action: 'registration_token.revoke' }, schema: { tags, params: ClientIdParams, response: { 204: { type: 'null' }, ...errors } } }, async (request, reply) => {
+    if (!(await rt.clientService.revokeRegistrationToken(request.params.client_id))) throw new NotFound('client_id: no such client');
     return reply.code(204).send();
   });
 
