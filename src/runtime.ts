@@ -16,6 +16,7 @@ import { openFastStores } from './storage/kv/index.js';
 import { SqlAuditLog } from './storage/sql/audit-log.js';
 import { SqlClientStore } from './storage/sql/client-store.js';
 import { SqlKeyStore } from './storage/sql/key-store.js';
+import { maintenanceJobs, runMaintenance, scheduleMaintenance } from './storage/sql/maintenance.js';
 import { migrate } from './storage/sql/migrate.js';
 import { openPglite } from './storage/sql/pglite.js';
 import { SqlRevocationLog } from './storage/sql/revocation-log.js';
@@ -47,6 +48,8 @@ export interface Runtime extends OAuthContext {
   dependencies: Dependency[];
   /** writes the batched last-used times now (also runs every few seconds and at close) */
   flushSecretUsage(): Promise<void>;
+  /** runs the database clean-ups now, if no other node is (also every 15 minutes); the names of the jobs run */
+  runMaintenance(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -138,6 +141,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       algs: algsInUse,
     });
     closers.push(async () => stopRotation());
+    // Lapsed revocations and audit events past AUDIT_RETENTION, one node at a time.
+    const jobs = maintenanceJobs({ auditRetentionDays: config.auditRetentionDays });
+    const stopMaintenance = scheduleMaintenance({ sql, clock, logger, jobs });
+    closers.push(async () => stopMaintenance());
 
     // last_used_at without a database write per token request: batched.
     let lastUsed = new Map<string, number>();
@@ -180,6 +187,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       stores: { database: config.databaseUrl ? 'postgresql' : options.inMemoryDatabase ? 'pglite (in memory)' : `pglite (${join(config.dataDir, 'pglite')})`, revocations: fast.description },
       dependencies,
       flushSecretUsage: flushLastUsed,
+      runMaintenance: () => runMaintenance(sql, clock, jobs),
       close,
     };
   } catch (err) {
