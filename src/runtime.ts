@@ -9,6 +9,7 @@ import { importOperatorKeys } from './keys/import.js';
 import { scheduleRotation } from './keys/rotation.js';
 import { AdminToken, resolveAdminToken } from './lib/admin-token.js';
 import { systemClock, type Clock } from './lib/clock.js';
+import { RefusalAudit } from './lib/refusal-audit.js';
 import type { OAuthContext } from './oauth/context.js';
 import { Revocations } from './oauth/revocation.js';
 import { errorFields } from './logger.js';
@@ -38,6 +39,8 @@ export interface Runtime extends OAuthContext {
   clientService: ClientService;
   keyStore: KeyStore;
   audit: AuditLog;
+  /** unauthenticated refusals, audited as one row per source, action and minute */
+  refusalAudit: RefusalAudit;
   bus: InvalidationBus;
   replay: ReplayCache;
   adminToken: AdminToken;
@@ -90,6 +93,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     const sql = config.databaseUrl ? await connectPostgres(config.databaseUrl, logger) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'));
     closers.push(() => sql.close());
     const applied = await migrate(sql);
+    const audit = new SqlAuditLog(sql);
+    const refusalAudit = new RefusalAudit(audit, clock, { logger });
+    closers.push(() => refusalAudit.close()); // closed before the database
 
     const fast = await openFastStores(config, clock, logger, {
       reseed: () => new SqlRevocationLog(sql).live(Math.floor(clock.now() / 1000)),
@@ -178,7 +184,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       keyring,
       replay: fast.replay,
       revocations,
-      audit: new SqlAuditLog(sql),
+      audit,
+      refusalAudit,
       bus: fast.bus,
       adminToken: admin.token,
       generatedAdminToken: admin.generated,
