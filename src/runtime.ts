@@ -9,6 +9,7 @@ import { importOperatorKeys } from './keys/import.js';
 import { scheduleRotation } from './keys/rotation.js';
 import { AdminToken, resolveAdminToken } from './lib/admin-token.js';
 import { systemClock, type Clock } from './lib/clock.js';
+import { RefusalAudit } from './lib/refusal-audit.js';
 import type { OAuthContext } from './oauth/context.js';
 import { Revocations } from './oauth/revocation.js';
 import { errorFields } from './logger.js';
@@ -16,6 +17,7 @@ import { openFastStores } from './storage/kv/index.js';
 import { SqlAuditLog } from './storage/sql/audit-log.js';
 import { SqlClientStore } from './storage/sql/client-store.js';
 import { SqlKeyStore } from './storage/sql/key-store.js';
+import { maintenanceJobs, runMaintenance, scheduleMaintenance } from './storage/sql/maintenance.js';
 import { migrate } from './storage/sql/migrate.js';
 import { openPglite } from './storage/sql/pglite.js';
 import { SqlRevocationLog } from './storage/sql/revocation-log.js';
@@ -37,6 +39,8 @@ export interface Runtime extends OAuthContext {
   clientService: ClientService;
   keyStore: KeyStore;
   audit: AuditLog;
+  /** unauthenticated refusals, audited as one row per source, action and minute */
+  refusalAudit: RefusalAudit;
   bus: InvalidationBus;
   replay: ReplayCache;
   adminToken: AdminToken;
@@ -47,6 +51,8 @@ export interface Runtime extends OAuthContext {
   dependencies: Dependency[];
   /** writes the batched last-used times now (also runs every few seconds and at close) */
   flushSecretUsage(): Promise<void>;
+  /** runs the database clean-ups now, if no other node is (also every 15 minutes); the names of the jobs run */
+  runMaintenance(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -87,6 +93,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     const sql = config.databaseUrl ? await connectPostgres(config.databaseUrl, logger) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'));
     closers.push(() => sql.close());
     const applied = await migrate(sql);
+    const audit = new SqlAuditLog(sql);
+    const refusalAudit = new RefusalAudit(audit, clock, { logger });
+    closers.push(() => refusalAudit.close()); // closed before the database
 
     const fast = await openFastStores(config, clock, logger, {
       reseed: () => new SqlRevocationLog(sql).live(Math.floor(clock.now() / 1000)),
@@ -138,6 +147,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       algs: algsInUse,
     });
     closers.push(async () => stopRotation());
+    // Lapsed revocations and audit events past AUDIT_RETENTION, one node at a time.
+    const jobs = maintenanceJobs({ auditRetentionDays: config.auditRetentionDays });
+    const stopMaintenance = scheduleMaintenance({ sql, clock, logger, jobs });
+    closers.push(async () => stopMaintenance());
 
     // last_used_at without a database write per token request: batched.
     let lastUsed = new Map<string, number>();
@@ -171,7 +184,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       keyring,
       replay: fast.replay,
       revocations,
-      audit: new SqlAuditLog(sql),
+      audit,
+      refusalAudit,
       bus: fast.bus,
       adminToken: admin.token,
       generatedAdminToken: admin.generated,
@@ -180,6 +194,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       stores: { database: config.databaseUrl ? 'postgresql' : options.inMemoryDatabase ? 'pglite (in memory)' : `pglite (${join(config.dataDir, 'pglite')})`, revocations: fast.description },
       dependencies,
       flushSecretUsage: flushLastUsed,
+      runMaintenance: () => runMaintenance(sql, clock, jobs),
       close,
     };
   } catch (err) {

@@ -82,6 +82,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     accessTokenTtl: raw.ACCESS_TOKEN_TTL,
     jwksMaxAge: raw.JWKS_MAX_AGE,
     keyRotationInterval: raw.KEY_ROTATION_INTERVAL,
+    auditRetentionDays: raw.AUDIT_RETENTION,
     keysDir: raw.KEYS_DIR,
     bodyLimit: raw.BODY_LIMIT,
     assertionAudienceTokenEndpoint: raw.ASSERTION_AUDIENCE_TOKEN_ENDPOINT,

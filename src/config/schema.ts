@@ -20,6 +20,7 @@ export const ConfigSchema = Type.Object({
   ACCESS_TOKEN_TTL: Type.Integer({ minimum: 1, maximum: 86400, default: 3600, description: 'default access-token lifetime, seconds' }),
   JWKS_MAX_AGE: Type.Integer({ minimum: 0, maximum: 86400, default: 300, description: 'Cache-Control max-age of the JWKS, seconds; a new key is published this long before it signs' }),
   KEY_ROTATION_INTERVAL: Type.Integer({ minimum: 0, default: 2592000, description: 'seconds between automatic signing-key rotations (0 = never)' }),
+  AUDIT_RETENTION: Type.Integer({ minimum: 1, maximum: 36500, default: 365, description: 'days an audit event is kept; older ones are deleted' }),
   KEYS_DIR: Type.String({ minLength: 1, default: './keys', description: 'operator-supplied PEM or JWK signing keys imported at start' }),
   BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384, description: 'maximum form body, bytes' }),
   ASSERTION_AUDIENCE_TOKEN_ENDPOINT: Type.Boolean({ default: false, description: 'also accept the token endpoint URL as client-assertion aud (older clients)' }),
@@ -51,6 +52,8 @@ export interface Config {
   accessTokenTtl: number;
   jwksMaxAge: number;
   keyRotationInterval: number;
+  /** days an audit event is kept */
+  auditRetentionDays: number;
   keysDir: string;
   bodyLimit: number;
   assertionAudienceTokenEndpoint: boolean;

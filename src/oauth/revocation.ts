@@ -6,6 +6,8 @@ import type { RevocationEvent, RevocationFeedPage, RevocationLog, RevocationStor
 export const MAX_TOKEN_LIFETIME = 86_400;
 /** Leeway added to client-wide revocations so tokens from a clock-skewed node are covered too. */
 const SKEW = 60;
+/** How far ahead a revoked token's `exp` can lie: no token this server issues lives longer. */
+export const MAX_REVOCATION_AHEAD = MAX_TOKEN_LIFETIME + SKEW;
 
 /**
  * Revocations, durable first: each is appended to the SQL log (from which a fast store that lost

@@ -54,10 +54,15 @@ export function adminAuth(app: FastifyInstance, rt: Runtime): void {
     const params = (request.params ?? {}) as Record<string, string | undefined>;
     const target = params.secret_id ? `${params.client_id}/${params.secret_id}` : (params.client_id ?? request.auditTarget ?? null);
     const action = request.routeOptions.config.action ?? (reply.statusCode === 401 || reply.statusCode === 403 ? 'admin.authenticate' : `${request.method} ${request.routeOptions.url ?? 'unknown'}`);
+    // Anyone can be refused: those rows are aggregated per source and minute (authenticated calls never are).
+    if (request.adminActor === null) {
+      rt.refusalAudit.record({ actor: 'unauthenticated', action, source: request.ip, status: reply.statusCode, requestId: request.id });
+      return;
+    }
     await rt.audit
       .record({
         at: rt.clock.now(),
-        actor: request.adminActor ?? 'unauthenticated',
+        actor: request.adminActor,
         action,
         target,
         outcome: reply.statusCode < 400 ? 'success' : 'failure',

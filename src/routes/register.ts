@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime.js';
 import { bearerCredential, methodNotAllowed, requireJson } from './http.js';
 
 const REGISTRATION_BODY_LIMIT = 64 * 1024; // SECURITY REQ-D2
+const REGISTRATION_ACTIONS: Record<string, string> = { GET: 'client.read', PUT: 'client.update', DELETE: 'client.delete' };
 
 async function audit(rt: Runtime, request: FastifyRequest, actor: string, action: string, target: string | null, outcome: 'success' | 'failure'): Promise<void> {
   await rt.audit.record({ at: rt.clock.now(), actor, action, target, outcome, requestId: request.id }).catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message } }, 'audit write failed'));
@@ -28,7 +29,7 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
   const requireInitialAccessToken = async (request: FastifyRequest) => {
     const token = bearerCredential(request);
     if (!rt.isAdminToken(token)) {
-      await audit(rt, request, 'unknown', 'client.register', null, 'failure');
+      rt.refusalAudit.record({ actor: 'unauthenticated', action: 'client.register', source: request.ip, status: 401, requestId: request.id });
       throw new InvalidToken('the initial access token is invalid');
     }
   };
@@ -47,7 +48,13 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
   const callers = new WeakMap<FastifyRequest, { client: Client; actor: string }>();
   /** RFC 7592 §2: the registration access token (or the admin token) authorises; an unknown client looks the same as a bad token. */
   async function authenticate(request: FastifyRequest): Promise<void> {
-    callers.set(request, await resolveCaller(request as FastifyRequest<{ Params: { clientId: string } }>));
+    try {
+      callers.set(request, await resolveCaller(request as FastifyRequest<{ Params: { clientId: string } }>));
+    } catch (err) {
+      // Refusals are aggregated per source and minute (the client id in the URL is the caller's choice: not kept).
+      if (err instanceof InvalidToken) rt.refusalAudit.record({ actor: 'unauthenticated', action: REGISTRATION_ACTIONS[request.method] ?? 'client.read', source: request.ip, status: 401, requestId: request.id });
+      throw err;
+    }
   }
   function authorised(request: FastifyRequest): { client: Client; actor: string } {
     const caller = callers.get(request);

@@ -22,7 +22,7 @@ export function revocationFeedRoutes(app: FastifyInstance, rt: Runtime): void {
       if (e.type === 'token') tokens.push({ jti: e.jti, exp: e.exp });
       else clients.push({ client_id: e.clientId, revoked_before: e.revokedBefore, exp: e.until });
     }
-    return { tokens, clients, next_cursor: page.cursor, snapshot: page.snapshot, has_more: !page.snapshot && page.events.length >= limit };
+    return { tokens, clients, next_cursor: page.cursor, snapshot: page.snapshot, has_more: page.hasMore };
   });
   methodNotAllowed(app, '/oauth2/revocations', ['GET', 'HEAD']);
 }

@@ -124,6 +124,10 @@ export const AuditView = Type.Object({
   outcome: Type.Union([Type.Literal('success'), Type.Literal('failure')]),
   request_id: Type.Union([Type.String(), Type.Null()]),
   status: Type.Union([Type.Integer(), Type.Null()]),
+  /** calls this row stands for: 1, or more for aggregated unauthenticated refusals */
+  count: Type.Integer({ minimum: 1 }),
+  /** the caller's address on aggregated rows (`other` past the per-minute cap), else null */
+  source: Type.Union([Type.String(), Type.Null()]),
 });
 export const AuditPage = Type.Object({ items: Type.Array(AuditView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 export const PageQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), cursor: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false });

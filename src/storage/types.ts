@@ -119,8 +119,13 @@ export interface RevocationLog {
 export interface RevocationFeedPage {
   events: RevocationEvent[];
   cursor: string;
-  /** true when the cursor was older than the retained window and `events` is a full snapshot */
+  /** true when the cursor was older than the retained window and `events` start a snapshot */
   snapshot: boolean;
+  /**
+   * true when entries follow this page (counted before lapsed entries are dropped); `cursor`
+   * continues the feed, a snapshot included, with incremental pages
+   */
+  hasMore: boolean;
 }
 
 /** Fast revocation state shared by the fleet (Redis) or the process (memory). */
@@ -164,6 +169,8 @@ export interface AuditEvent {
 export interface AuditLog {
   record(event: AuditEvent): Promise<void>;
   list(limit: number, cursor: string | null): Promise<Page<AuditEvent>>;
+  /** Deletes the events recorded before `before` (epoch ms): AUDIT_RETENTION. */
+  prune(before: number): Promise<void>;
 }
 
 /** Cross-node cache invalidation (Redis pub/sub; in-process on the embedded default). */

@@ -45,4 +45,15 @@ export function auditLogContract(t: TestContext, open: (t: TestContext) => Promi
     const exact = await log.list(5, null);
     t.equal(exact.nextCursor, null, 'no next cursor when the page ends exactly at the last event');
   });
+
+  t.test('prune deletes the events recorded before the given time, and only those', async (t) => {
+    const log = await open(t);
+    for (let i = 0; i < 5; i++) await log.record(event(i));
+    await log.prune(T0);
+    t.equal((await log.list(10, null)).items.length, 5, 'nothing is older than T0');
+    await log.prune(T0 + 3);
+    t.strictSame((await log.list(10, null)).items.map((e) => e.action), ['clients.action4', 'clients.action3']);
+    await log.prune(T0 + 10);
+    t.strictSame(await log.list(10, null), { items: [], nextCursor: null });
+  });
 }

@@ -94,7 +94,7 @@ t.test('Redis stores', async (t) => {
       { type: 'token', jti: 'j1', exp: now + 600, clientId: 'c1' },
       { type: 'client', clientId: 'c2', revokedBefore: now, until: now + 600 },
     ]);
-    t.strictSame(await a.revocations.feed(page.cursor, 10), { events: [], cursor: page.cursor, snapshot: false }, "one node's cursor works on another");
+    t.strictSame(await a.revocations.feed(page.cursor, 10), { events: [], cursor: page.cursor, snapshot: false, hasMore: false }, "one node's cursor works on another");
     const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).replay.claim('assertion-jti', now + 300, now + 1)));
     t.equal(claims.filter((c) => c).length, 1, 'exactly one node wins a claim');
   });
@@ -143,8 +143,8 @@ t.test('Redis stores', async (t) => {
     const cursor = (await s.revocations.feed(start, 10)).cursor;
     t.equal(await raw.xtrim(`${prefix}revocations`, 'MAXLEN', 1), 1, 'age-out of the oldest entry, simulated');
     const j2 = { type: 'token', jti: 'j2', exp: now + 600, clientId: null };
-    t.strictSame(await s.revocations.feed(start, 10), { events: [j2], cursor, snapshot: true });
-    t.strictSame(await s.revocations.feed(cursor, 10), { events: [], cursor, snapshot: false });
+    t.strictSame(await s.revocations.feed(start, 10), { events: [j2], cursor, snapshot: true, hasMore: false });
+    t.strictSame(await s.revocations.feed(cursor, 10), { events: [], cursor, snapshot: false, hasMore: false });
   });
 
   t.test('Redis losing its data: fail closed, then re-seed from the durable log', async (t) => {

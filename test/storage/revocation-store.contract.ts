@@ -88,15 +88,58 @@ export function revocationStoreContract(t: TestContext, open: (t: TestContext) =
     }
     t.strictSame(pages, [events.slice(0, 2), events.slice(2, 4), events.slice(4), []]);
     const caughtUp = await s.feed(cursor, 2);
-    t.strictSame(caughtUp, { events: [], cursor, snapshot: false }, 'a caught-up cursor stays where it is');
-    const snapshot = await s.feed(null, 1);
-    t.strictSame(snapshot, { events, cursor, snapshot: true }, 'a snapshot holds every live event whatever the limit');
+    t.strictSame(caughtUp, { events: [], cursor, snapshot: false, hasMore: false }, 'a caught-up cursor stays where it is');
+    const snapshot = await s.feed(null, 10);
+    t.strictSame(snapshot, { events, cursor, snapshot: true, hasMore: false }, 'a snapshot holds every live event within the limit');
     await s.revokeToken('j6', now + 604, null);
     t.strictSame(await s.feed(cursor, 10), {
       events: [{ type: 'token', jti: 'j6', exp: now + 604, clientId: null }],
-      cursor: (await s.feed(null, 1)).cursor,
+      cursor: (await s.feed(null, 10)).cursor,
       snapshot: false,
+      hasMore: false,
     });
+  });
+
+  t.test('feed: a snapshot honours limit; following its cursor yields every event exactly once', async (t) => {
+    const s = await open(t);
+    const now = nowSeconds();
+    const events: RevocationEvent[] = [];
+    for (let i = 0; i < 5; i++) events.push({ type: 'token', jti: `j${i}`, exp: now + 600 + i, clientId: null });
+    for (const e of events) if (e.type === 'token') await s.revokeToken(e.jti, e.exp, e.clientId);
+    let page = await s.feed(null, 2);
+    t.equal(page.snapshot, true, 'the first page is a snapshot');
+    t.equal(page.events.length, 2, 'of at most limit events');
+    t.equal(page.hasMore, true);
+    const seen = [...page.events];
+    for (let i = 0; page.hasMore && i < 10; i++) {
+      page = await s.feed(page.cursor, 2);
+      t.equal(page.snapshot, false, 'the snapshot continues with incremental pages');
+      t.ok(page.events.length <= 2);
+      seen.push(...page.events);
+    }
+    t.strictSame(seen, events, 'every event once, in order');
+    t.equal(page.hasMore, false);
+    await s.revokeToken('late', now + 700, null);
+    t.strictSame((await s.feed(page.cursor, 2)).events, [{ type: 'token', jti: 'late', exp: now + 700, clientId: null }], 'the final cursor continues with later events');
+  });
+
+  t.test('feed: has_more counts lapsed entries, so following it reaches the live events behind them', async (t) => {
+    const s = await open(t);
+    const now = nowSeconds();
+    const start = (await s.feed(null, 10)).cursor;
+    await s.revokeToken('short1', now + 1, null);
+    await s.revokeToken('short2', now + 1, null);
+    await s.revokeToken('long', now + 600, null);
+    await sleepPast(now + 1);
+    const seen: RevocationEvent[] = [];
+    let cursor = start;
+    for (let i = 0; i < 5; i++) {
+      const page = await s.feed(cursor, 2);
+      seen.push(...page.events);
+      cursor = page.cursor;
+      if (!page.hasMore) break;
+    }
+    t.strictSame(seen, [{ type: 'token', jti: 'long', exp: now + 600, clientId: null }]);
   });
 
   t.test('feed: an unknown or foreign cursor gets a snapshot', async (t) => {

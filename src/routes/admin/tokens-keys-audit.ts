@@ -4,6 +4,7 @@ import { InvalidRequest } from '../../errors/oauth-errors.js';
 import { rotateKey } from '../../keys/rotation.js';
 import { epochSeconds } from '../../lib/clock.js';
 import { verifyOwnAccessToken } from '../../oauth/access-token.js';
+import { MAX_REVOCATION_AHEAD } from '../../oauth/revocation.js';
 import type { Runtime } from '../../runtime.js';
 import { AdminError, AuditPage, KeyList, KeyView, PageQuery, RevokeTokenBody, RevokedToken, RotateKeyBody } from '../../schemas/admin.js';
 import { auditView, keyView } from './views.js';
@@ -24,6 +25,10 @@ export function adminTokenRoutes(app: FastifyInstance, rt: Runtime): void {
     } else {
       ({ jti, exp } = body);
       clientId = body.client_id ?? null;
+      // A revocation lives until exp: a far one would be permanent (and beyond bigint, a 500).
+      if (!Number.isSafeInteger(exp) || exp > epochSeconds(rt.clock) + MAX_REVOCATION_AHEAD) {
+        throw new InvalidRequest(`exp: must be at most ${MAX_REVOCATION_AHEAD} seconds from now (the longest token lifetime plus clock skew)`);
+      }
     }
     request.auditTarget = `jti:${jti}`;
     const live = exp > epochSeconds(rt.clock);

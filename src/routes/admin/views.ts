@@ -51,7 +51,9 @@ export function keyView(k: SigningKey, keyring: Keyring, now: number) {
 
 export function auditView(e: AuditEvent) {
   const status = e.detail && typeof e.detail.status === 'number' ? e.detail.status : null;
-  return { id: e.id ?? '', at: iso(e.at), actor: e.actor, action: e.action, target: e.target, outcome: e.outcome, request_id: e.requestId, status };
+  const count = e.detail && typeof e.detail.count === 'number' ? e.detail.count : 1;
+  const source = e.detail && typeof e.detail.source === 'string' ? e.detail.source : null;
+  return { id: e.id ?? '', at: iso(e.at), actor: e.actor, action: e.action, target: e.target, outcome: e.outcome, request_id: e.requestId, status, count, source };
 }
 
 const PRESETS: Record<string, number | null> = { '7d': 7 * 86400, '30d': 30 * 86400, '60d': 60 * 86400, '90d': 90 * 86400, '180d': 180 * 86400, '1y': 365 * 86400, never: null };

@@ -44,14 +44,16 @@ export class MemoryRevocationStore implements RevocationStore {
     this.prune();
     const parsed = since ? /^([A-Za-z0-9_-]+)\.(\d+)$/.exec(since) : null;
     const fromSeq = parsed && parsed[1] === this.epoch ? Number(parsed[2]) : null;
-    if (fromSeq === null || fromSeq > this.seq) {
-      // Unknown or foreign cursor: everything that still matters, then the tail from here on.
-      const events = this.log.map((e) => e.event);
-      return { events, cursor: `${this.epoch}.${this.seq}`, snapshot: true };
-    }
-    const page = this.log.filter((e) => e.seq > fromSeq).slice(0, limit);
+    const snapshot = fromSeq === null || fromSeq > this.seq;
+    // Unknown or foreign cursor: a snapshot, i.e. the retained log from its start (it holds exactly
+    // what still matters), paged like the tail; its cursor continues with incremental pages.
+    const after = snapshot ? 0 : fromSeq;
+    const count = Math.max(1, Math.floor(limit) || 1);
+    const page = this.log.filter((e) => e.seq > after).slice(0, count);
+    const hasMore = page.length >= count;
     const last = page[page.length - 1];
-    return { events: page.map((e) => e.event), cursor: `${this.epoch}.${last ? last.seq : fromSeq}`, snapshot: false };
+    const cursor = snapshot && !hasMore ? this.seq : last ? last.seq : after;
+    return { events: page.map((e) => e.event), cursor: `${this.epoch}.${cursor}`, snapshot, hasMore };
   }
 
   async seed(events: RevocationEvent[]): Promise<void> {

@@ -50,7 +50,6 @@ export interface RedisStores {
 const RETAIN_SECONDS = 86_400 + 3_600;
 const RESEED_RETRY_MS = 1000;
 const SEED_BATCH = 200;
-const SNAPSHOT_CHUNK = 1000;
 const ERROR_LOG_EVERY_MS = 10_000;
 
 /** Reply errors that mean "Redis cannot serve now" rather than "we sent something wrong". */
@@ -391,7 +390,10 @@ export class RedisRevocationStore implements RevocationStore {
 
   /**
    * The feed; the cursor is a stream id. A missing, unparseable, future or trimmed-away cursor gets a
-   * snapshot of every live event; otherwise the entries after it, up to `limit`. Lapsed entries are dropped.
+   * snapshot: the stream from its start (it is trimmed to the retained window, so it holds every live
+   * event); otherwise the entries after it. Either way up to `limit` entries, whose last id is the
+   * cursor, so a snapshot continues with incremental pages. `hasMore` counts the entries read, before
+   * lapsed ones are dropped.
    */
   async feed(since: string | null, limit: number): Promise<RevocationFeedPage> {
     this.assertSeeded();
@@ -417,9 +419,9 @@ export class RedisRevocationStore implements RevocationStore {
       if (!rangeRes || rangeRes[0]) throw toStoreError(rangeRes?.[0] ?? new Error('no reply'));
       const entries = rangeRes[1] as StreamEntry[];
       const last = entries[entries.length - 1];
-      return { events: this.live(entries), cursor: last ? last[0] : (since as string), snapshot: false };
+      return { events: this.live(entries), cursor: last ? last[0] : (since as string), snapshot: false, hasMore: entries.length >= count };
     }
-    return this.snapshot(info.lastId);
+    return this.snapshot(info.lastId, count);
   }
 
   /** Writes the events (idempotently) and marks the store as seeded. */
@@ -454,23 +456,19 @@ export class RedisRevocationStore implements RevocationStore {
     return first ? compareIds(since, first) < 0 : compareIds(since, last) < 0;
   }
 
-  private async snapshot(lastGenerated: string): Promise<RevocationFeedPage> {
-    const events: RevocationEvent[] = [];
+  private async snapshot(lastGenerated: string, count: number): Promise<RevocationFeedPage> {
+    const entries = await this.conn.run((r) => r.xrange(this.streamKey, '-', '+', 'COUNT', count));
+    const hasMore = entries.length >= count;
+    const last = entries[entries.length - 1];
     let cursor = lastGenerated;
-    let start = '-';
-    for (;;) {
-      const entries = await this.conn.run((r) => r.xrange(this.streamKey, start, '+', 'COUNT', SNAPSHOT_CHUNK));
-      events.push(...this.live(entries));
-      const last = entries[entries.length - 1];
-      if (last) {
-        const a = parseId(last[0]);
-        const b = parseId(cursor);
-        if (a && (!b || compareIds(a, b) > 0)) cursor = last[0];
-        start = `(${last[0]}`;
-      }
-      if (entries.length < SNAPSHOT_CHUNK) break;
+    if (last) {
+      const a = parseId(last[0]);
+      const b = parseId(cursor);
+      // A full page ends at its last entry; the last page at whichever is later (entries may have
+      // been added after XINFO was read).
+      if (hasMore || (a && (!b || compareIds(a, b) > 0))) cursor = last[0];
     }
-    return { events, cursor, snapshot: true };
+    return { events: this.live(entries), cursor, snapshot: true, hasMore };
   }
 
   private live(entries: StreamEntry[]): RevocationEvent[] {

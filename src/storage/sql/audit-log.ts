@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditLog, Page, Sql } from '../types.js';
+import type { AuditEvent, AuditLog, Page, SqlQueryable } from '../types.js';
 
 interface AuditRow {
   id: string | number;
@@ -13,8 +13,8 @@ interface AuditRow {
 
 /** Append-only audit trail, newest first when listed; the cursor is the last id seen. */
 export class SqlAuditLog implements AuditLog {
-  private readonly sql: Sql;
-  constructor(sql: Sql) {
+  private readonly sql: SqlQueryable;
+  constructor(sql: SqlQueryable) {
     this.sql = sql;
   }
 
@@ -36,5 +36,9 @@ export class SqlAuditLog implements AuditLog {
       items: page.map((r) => ({ id: String(r.id), at: r.at.getTime(), actor: r.actor, action: r.action, target: r.target, outcome: r.outcome, requestId: r.request_id, detail: r.detail })),
       nextCursor: rows.length > limit && last ? String(last.id) : null,
     };
+  }
+
+  async prune(before: number): Promise<void> {
+    await this.sql.query('DELETE FROM audit_log WHERE at < $1', [new Date(before)]);
   }
 }

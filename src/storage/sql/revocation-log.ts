@@ -1,4 +1,4 @@
-import type { RevocationEvent, RevocationLog, Sql } from '../types.js';
+import type { RevocationEvent, RevocationLog, SqlQueryable } from '../types.js';
 
 interface RevocationRow {
   kind: 'token' | 'client';
@@ -11,8 +11,8 @@ interface RevocationRow {
 
 /** The durable copy of every revocation, kept until its effect lapses (a token's exp, a client's last token). */
 export class SqlRevocationLog implements RevocationLog {
-  private readonly sql: Sql;
-  constructor(sql: Sql) {
+  private readonly sql: SqlQueryable;
+  constructor(sql: SqlQueryable) {
     this.sql = sql;
   }
 
