@@ -19,12 +19,13 @@ import { SqlKeyStore } from './storage/sql/key-store.js';
 import { migrate } from './storage/sql/migrate.js';
 import { openPglite } from './storage/sql/pglite.js';
 import { SqlRevocationLog } from './storage/sql/revocation-log.js';
-import { isFirstSeed } from './storage/sql/seed-registry.js';
+import { isFirstSeed, markSeeded } from './storage/sql/seed-registry.js';
 import type { AuditLog, ClientStore, InvalidationBus, KeyStore, ReplayCache, Sql } from './storage/types.js';
 
 export interface Dependency {
   name: string;
-  check(): Promise<void>;
+  /** throws when the dependency is not usable; a string is a note /readyz shows while ready */
+  check(): Promise<string | undefined | void>;
 }
 
 /** Everything a node holds open, built once per process and shared by both listeners. */
@@ -91,6 +92,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     const fast = await openFastStores(config, clock, logger, {
       reseed: () => new SqlRevocationLog(sql).live(Math.floor(clock.now() / 1000)),
       isFirstSeed: (runId) => isFirstSeed(sql, `redis-seeded:${config.redisKeyPrefix}`, runId),
+      markSeeded: (runId) => markSeeded(sql, `redis-seeded:${config.redisKeyPrefix}`, runId),
       replayLostAt: applied.includes(1) ? null : startedAt,
     });
     closers.push(() => fast.close());

@@ -139,10 +139,20 @@ export interface RevocationStore {
 export const REPLAY_UNTRUSTED_WINDOW_SECONDS = 360;
 
 /**
- * Single-use markers for client-assertion `jti`s. Markers can be lost (a Redis restart without
- * persistence, a restarted embedded process); for REPLAY_UNTRUSTED_WINDOW_SECONDS after such a
- * loss at time L, an assertion issued before L or in L's second (or without `iat`) is refused,
- * because it may have been used before the loss.
+ * How far in the future a client assertion's `iat` may be (REQ-J6: accept up to 10 s, reject more
+ * than 60 s; tokenmill accepts exactly the 10 s FAPI 2.0 requires). The replay window below relies
+ * on it: an assertion claimed at or before a time L carries an `iat` ≤ L + this.
+ */
+export const ASSERTION_MAX_FUTURE_IAT_SECONDS = 10;
+
+/**
+ * Single-use markers for client-assertion `jti`s (RFC 7523 §3 item 7, REQ-J7). Markers can be lost
+ * (a Redis restart without persistence, a FLUSHALL, a restarted embedded process). An assertion
+ * accepted at or before the loss time L had `iat` ≤ L + ASSERTION_MAX_FUTURE_IAT_SECONDS (REQ-J6)
+ * and stays valid until at most L + 10 + 300 + 15 s (REQ-J5); so for REPLAY_UNTRUSTED_WINDOW_SECONDS
+ * after L, an assertion with `iat` ≤ L + ASSERTION_MAX_FUTURE_IAT_SECONDS (or without `iat`) is
+ * refused: it may have been used before the loss. One with a later `iat` is certainly new, so a
+ * client stamping `iat` = now is accepted again about 11 s after the loss.
  */
 export interface ReplayCache {
   /** Atomically claims `key` until `expiresAtSeconds`; false when it was already claimed (or may have been). */
