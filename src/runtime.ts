@@ -8,6 +8,7 @@ import { Keyring } from './keys/keyring.js';
 import { importOperatorKeys } from './keys/import.js';
 import { scheduleRotation } from './keys/rotation.js';
 import { AdminToken, resolveAdminToken } from './lib/admin-token.js';
+import { secureDataDir } from './lib/data-dir.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import type { OAuthContext } from './oauth/context.js';
 import { Revocations } from './oauth/revocation.js';
@@ -84,10 +85,23 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
   };
   // A previous process of this node died before this one started (its replay markers with it).
   const startedAt = Math.floor(Math.min(clock.now(), performance.timeOrigin) / 1000);
+  // DATA_DIR (0700, files 0600) holds the embedded database, the generated KEK and admin token hash.
+  const usesDataDir = (!config.databaseUrl && !options.inMemoryDatabase) || !config.keyEncryptionKey || !config.adminToken;
+  const tightenDataDir = (atStart: boolean) => {
+    if (!usesDataDir) return;
+    const report = secureDataDir(config.dataDir);
+    if (atStart && report.tightened > 0) logger.warn({ dataDir: config.dataDir, paths: report.tightened }, 'DATA_DIR held files or directories readable by other users: tightened to 0600 / 0700');
+    if (report.failed.length > 0) logger.warn({ dataDir: config.dataDir, failed: report.failed.slice(0, 10) }, 'DATA_DIR: could not tighten the mode of some paths');
+  };
   try {
+    tightenDataDir(true);
     const sql = config.databaseUrl ? await connectPostgres(config.databaseUrl, logger) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'));
-    closers.push(() => sql.close());
+    closers.push(async () => {
+      await sql.close();
+      tightenDataDir(false);
+    });
     const applied = await migrate(sql);
+    tightenDataDir(false);
 
     const fast = await openFastStores(config, clock, logger, {
       reseed: () => new SqlRevocationLog(sql).live(Math.floor(clock.now() / 1000)),
