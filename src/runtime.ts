@@ -120,16 +120,27 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     const keyring = new Keyring(keyStore, encryption, clock);
     const clientStore = new SqlClientStore(sql);
     const publishLeadMs = config.jwksMaxAge * 1000;
-    const imported = await importOperatorKeys(config.keysDir, keyStore, encryption, clock, publishLeadMs);
+    const imported = await importOperatorKeys(config.keysDir, keyStore, encryption, clock, publishLeadMs, (file, reason) =>
+      logger.error({ file: join(config.keysDir, file), reason }, 'skipping an operator-supplied signing key that cannot be used (not stored)'),
+    );
     if (imported.length) logger.info({ kids: imported, dir: config.keysDir }, 'imported operator-supplied signing keys');
     const algsInUse = async () => [...new Set([config.signingAlg, ...(await clientStore.signingAlgsInUse())])];
-    await keyring.load();
+    // A stored key that fails to load is logged and skipped (the others keep signing), never fatal.
+    let reportedFailures = '';
+    const loadKeys = async () => {
+      await keyring.load();
+      const failures = keyring.failures();
+      const summary = failures.map((f) => f.kid).join(',');
+      if (summary && summary !== reportedFailures) for (const f of failures) logger.error({ kid: f.kid, reason: f.error }, 'a stored signing key cannot be loaded; skipping it');
+      reportedFailures = summary;
+    };
+    await loadKeys();
     await keyring.ensureActiveKeys(await algsInUse());
 
     const clientCache = new ClientCache(clientStore, clock, { ttlMs: config.clientCacheTtl * 1000, negativeTtlMs: 2_000, staleIfErrorMs: 300_000 });
     fast.bus.subscribe((channel, id) => {
       if (channel === 'clients') clientCache.invalidate(id);
-      else keyring.load().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'reloading signing keys failed'));
+      else loadKeys().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'reloading signing keys failed'));
     });
     const clientService = new ClientService({
       store: clientStore,
@@ -164,7 +175,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       await clientStore.touchSecrets(batch).catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'recording secret last use failed'));
     };
     const flushTimer = setInterval(() => void flushLastUsed(), LAST_USED_FLUSH_MS).unref();
-    const keyTimer = setInterval(() => void keyring.load().catch(() => {}), KEY_RELOAD_MS).unref();
+    const keyTimer = setInterval(() => void loadKeys().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'reloading signing keys failed')), KEY_RELOAD_MS).unref();
     closers.push(async () => {
       clearInterval(flushTimer);
       clearInterval(keyTimer);
@@ -172,7 +183,18 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     });
 
     const admin = resolveAdminToken(config.adminToken, config.dataDir);
-    const dependencies: Dependency[] = [{ name: 'database', check: async () => void (await sql.query('SELECT 1')) }, ...fast.dependencies];
+    const dependencies: Dependency[] = [
+      { name: 'database', check: async () => void (await sql.query('SELECT 1')) },
+      ...fast.dependencies,
+      {
+        // Ready (the other keys sign), but a key that cannot be loaded is named.
+        name: 'keys',
+        check: async () => {
+          const failures = keyring.failures();
+          return failures.length ? `signing keys that cannot be loaded (skipped): ${failures.map((f) => f.kid).join(', ')}` : undefined;
+        },
+      },
+    ];
 
     return {
       config,
