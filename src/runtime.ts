@@ -8,6 +8,7 @@ import { Keyring } from './keys/keyring.js';
 import { importOperatorKeys } from './keys/import.js';
 import { scheduleRotation } from './keys/rotation.js';
 import { AdminToken, resolveAdminToken } from './lib/admin-token.js';
+import { secureDataDir } from './lib/data-dir.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { RefusalAudit } from './lib/refusal-audit.js';
 import type { OAuthContext } from './oauth/context.js';
@@ -21,12 +22,13 @@ import { maintenanceJobs, runMaintenance, scheduleMaintenance } from './storage/
 import { migrate } from './storage/sql/migrate.js';
 import { openPglite } from './storage/sql/pglite.js';
 import { SqlRevocationLog } from './storage/sql/revocation-log.js';
-import { isFirstSeed } from './storage/sql/seed-registry.js';
+import { isFirstSeed, markSeeded } from './storage/sql/seed-registry.js';
 import type { AuditLog, ClientStore, InvalidationBus, KeyStore, ReplayCache, Sql } from './storage/types.js';
 
 export interface Dependency {
   name: string;
-  check(): Promise<void>;
+  /** throws when the dependency is not usable; a string is a note /readyz shows while ready */
+  check(): Promise<string | undefined | void>;
 }
 
 /** Everything a node holds open, built once per process and shared by both listeners. */
@@ -89,10 +91,23 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
   };
   // A previous process of this node died before this one started (its replay markers with it).
   const startedAt = Math.floor(Math.min(clock.now(), performance.timeOrigin) / 1000);
+  // DATA_DIR (0700, files 0600) holds the embedded database, the generated KEK and admin token hash.
+  const usesDataDir = (!config.databaseUrl && !options.inMemoryDatabase) || !config.keyEncryptionKey || !config.adminToken;
+  const tightenDataDir = (atStart: boolean) => {
+    if (!usesDataDir) return;
+    const report = secureDataDir(config.dataDir);
+    if (atStart && report.tightened > 0) logger.warn({ dataDir: config.dataDir, paths: report.tightened }, 'DATA_DIR held files or directories readable by other users: tightened to 0600 / 0700');
+    if (report.failed.length > 0) logger.warn({ dataDir: config.dataDir, failed: report.failed.slice(0, 10) }, 'DATA_DIR: could not tighten the mode of some paths');
+  };
   try {
+    tightenDataDir(true);
     const sql = config.databaseUrl ? await connectPostgres(config.databaseUrl, logger) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'));
-    closers.push(() => sql.close());
+    closers.push(async () => {
+      await sql.close();
+      tightenDataDir(false);
+    });
     const applied = await migrate(sql);
+    tightenDataDir(false);
     const audit = new SqlAuditLog(sql);
     const refusalAudit = new RefusalAudit(audit, clock, { logger });
     closers.push(() => refusalAudit.close()); // closed before the database
@@ -100,6 +115,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     const fast = await openFastStores(config, clock, logger, {
       reseed: () => new SqlRevocationLog(sql).live(Math.floor(clock.now() / 1000)),
       isFirstSeed: (runId) => isFirstSeed(sql, `redis-seeded:${config.redisKeyPrefix}`, runId),
+      markSeeded: (runId) => markSeeded(sql, `redis-seeded:${config.redisKeyPrefix}`, runId),
       replayLostAt: applied.includes(1) ? null : startedAt,
     });
     closers.push(() => fast.close());
@@ -113,16 +129,27 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     const keyring = new Keyring(keyStore, encryption, clock);
     const clientStore = new SqlClientStore(sql);
     const publishLeadMs = config.jwksMaxAge * 1000;
-    const imported = await importOperatorKeys(config.keysDir, keyStore, encryption, clock, publishLeadMs);
+    const imported = await importOperatorKeys(config.keysDir, keyStore, encryption, clock, publishLeadMs, (file, reason) =>
+      logger.error({ file: join(config.keysDir, file), reason }, 'skipping an operator-supplied signing key that cannot be used (not stored)'),
+    );
     if (imported.length) logger.info({ kids: imported, dir: config.keysDir }, 'imported operator-supplied signing keys');
     const algsInUse = async () => [...new Set([config.signingAlg, ...(await clientStore.signingAlgsInUse())])];
-    await keyring.load();
+    // A stored key that fails to load is logged and skipped (the others keep signing), never fatal.
+    let reportedFailures = '';
+    const loadKeys = async () => {
+      await keyring.load();
+      const failures = keyring.failures();
+      const summary = failures.map((f) => f.kid).join(',');
+      if (summary && summary !== reportedFailures) for (const f of failures) logger.error({ kid: f.kid, reason: f.error }, 'a stored signing key cannot be loaded; skipping it');
+      reportedFailures = summary;
+    };
+    await loadKeys();
     await keyring.ensureActiveKeys(await algsInUse());
 
     const clientCache = new ClientCache(clientStore, clock, { ttlMs: config.clientCacheTtl * 1000, negativeTtlMs: 2_000, staleIfErrorMs: 300_000 });
     fast.bus.subscribe((channel, id) => {
       if (channel === 'clients') clientCache.invalidate(id);
-      else keyring.load().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'reloading signing keys failed'));
+      else loadKeys().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'reloading signing keys failed'));
     });
     const clientService = new ClientService({
       store: clientStore,
@@ -161,7 +188,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       await clientStore.touchSecrets(batch).catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'recording secret last use failed'));
     };
     const flushTimer = setInterval(() => void flushLastUsed(), LAST_USED_FLUSH_MS).unref();
-    const keyTimer = setInterval(() => void keyring.load().catch(() => {}), KEY_RELOAD_MS).unref();
+    const keyTimer = setInterval(() => void loadKeys().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'reloading signing keys failed')), KEY_RELOAD_MS).unref();
     closers.push(async () => {
       clearInterval(flushTimer);
       clearInterval(keyTimer);
@@ -169,7 +196,18 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     });
 
     const admin = resolveAdminToken(config.adminToken, config.dataDir);
-    const dependencies: Dependency[] = [{ name: 'database', check: async () => void (await sql.query('SELECT 1')) }, ...fast.dependencies];
+    const dependencies: Dependency[] = [
+      { name: 'database', check: async () => void (await sql.query('SELECT 1')) },
+      ...fast.dependencies,
+      {
+        // Ready (the other keys sign), but a key that cannot be loaded is named.
+        name: 'keys',
+        check: async () => {
+          const failures = keyring.failures();
+          return failures.length ? `signing keys that cannot be loaded (skipped): ${failures.map((f) => f.kid).join(', ')}` : undefined;
+        },
+      },
+    ];
 
     return {
       config,

@@ -31,7 +31,7 @@ export function resolveKeyEncryptionKey(configured: string | null, dataDir: stri
   if (configured) return { key: configured, generated: false };
   const file = join(dataDir, 'key-encryption-key');
   if (existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), generated: false };
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32).toString('base64url');
   writeFileSync(file, key + '\n', { mode: 0o600 });
   return { key, generated: true };

@@ -55,6 +55,7 @@ export class Keyring {
   private readonly encryption: KeyEncryption;
   private readonly clock: Clock;
   private keys: SigningKey[] = [];
+  private failed: { kid: string; error: string }[] = [];
   private jwksCache: { at: number; jwks: JSONWebKeySet } | null = null;
 
   constructor(store: KeyStore, encryption: KeyEncryption, clock: Clock) {
@@ -63,10 +64,17 @@ export class Keyring {
     this.clock = clock;
   }
 
-  /** Reads every key from the store and decrypts the private parts. */
+  /**
+   * Reads every key from the store and decrypts the private parts. A key that cannot be loaded (a
+   * corrupt row, an alg that does not fit the key) is skipped and listed by `failures()`; the
+   * others keep working. Only when no key at all can be decrypted is that an error (a wrong
+   * KEY_ENCRYPTION_KEY: starting would only generate keys no other node can read).
+   */
   async load(): Promise<void> {
     const stored = await this.store.list();
     const loaded: SigningKey[] = [];
+    const failed: { kid: string; error: string }[] = [];
+    const decryptErrors: KeyDecryptionError[] = [];
     const previous = new Map(this.keys.map((k) => [k.kid, k]));
     for (const s of stored) {
       const known = previous.get(s.kid);
@@ -78,23 +86,37 @@ export class Keyring {
       try {
         privateJwk = await this.encryption.decrypt(s.privateJwe);
       } catch (err) {
-        throw new KeyDecryptionError(s.kid, err);
+        const e = new KeyDecryptionError(s.kid, err);
+        decryptErrors.push(e);
+        failed.push({ kid: s.kid, error: e.message });
+        continue;
       }
-      loaded.push({
-        kid: s.kid,
-        alg: s.alg,
-        privateKey: (await importJWK(privateJwk, s.alg)) as CryptoKey,
-        signer: createSigner(privateJwk, s.kid, s.alg),
-        publicJwk: publicOnly(s.publicJwk as JWK, s.kid, s.alg),
-        createdAt: s.createdAt,
-        activatesAt: s.activatesAt,
-        retiresAt: s.retiresAt,
-        removeAt: s.removeAt,
-        origin: s.origin,
-      });
+      try {
+        loaded.push({
+          kid: s.kid,
+          alg: s.alg,
+          privateKey: (await importJWK(privateJwk, s.alg)) as CryptoKey,
+          signer: createSigner(privateJwk, s.kid, s.alg),
+          publicJwk: publicOnly(s.publicJwk as JWK, s.kid, s.alg),
+          createdAt: s.createdAt,
+          activatesAt: s.activatesAt,
+          retiresAt: s.retiresAt,
+          removeAt: s.removeAt,
+          origin: s.origin,
+        });
+      } catch (err) {
+        failed.push({ kid: s.kid, error: `cannot load signing key ${s.kid} (${s.alg}): ${(err as Error).message}` });
+      }
     }
+    if (stored.length > 0 && decryptErrors.length === stored.length) throw decryptErrors[0] as KeyDecryptionError;
     this.keys = loaded;
+    this.failed = failed;
     this.jwksCache = null;
+  }
+
+  /** Stored keys the last load skipped, with why (logged by the caller, reported by /readyz). */
+  failures(): readonly { kid: string; error: string }[] {
+    return this.failed;
   }
 
   stateOf(key: SigningKey, now = this.clock.now()): KeyState | 'removed' {

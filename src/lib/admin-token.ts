@@ -35,7 +35,7 @@ export function resolveAdminToken(configured: string | null, dataDir: string): {
   }
   const body = `tmadm_${randomBase62(43)}`;
   const plain = body + checksum(body);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileSync(file, sha256(plain).toString('hex') + '\n', { mode: 0o600 });
   return { token: new AdminToken(sha256(plain)), generated: plain };
 }

@@ -8,12 +8,14 @@ export function healthRoutes(app: FastifyInstance, rt: Runtime, state: { shuttin
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const checks: Record<string, string> = {};
+    const notes: Record<string, string> = {};
     await Promise.all(
       rt.dependencies.map(async (d) => {
         let timer: NodeJS.Timeout | undefined;
         try {
-          await Promise.race([d.check(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS)))]);
+          const note = await Promise.race([d.check(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS)))]);
           checks[d.name] = 'ok';
+          if (typeof note === 'string') notes[d.name] = note;
         } catch {
           checks[d.name] = 'unavailable';
         } finally {
@@ -23,6 +25,6 @@ export function healthRoutes(app: FastifyInstance, rt: Runtime, state: { shuttin
     );
     checks.signing_key = rt.keyring.signingKey(rt.config.signingAlg) ? 'ok' : 'missing';
     const ready = !state.shuttingDown && Object.values(checks).every((v) => v === 'ok');
-    return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ status: ready ? 'ready' : state.shuttingDown ? 'shutting_down' : 'unavailable', checks });
+    return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ status: ready ? 'ready' : state.shuttingDown ? 'shutting_down' : 'unavailable', checks, ...(Object.keys(notes).length ? { notes } : {}) });
   });
 }

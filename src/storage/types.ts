@@ -144,10 +144,22 @@ export interface RevocationStore {
 export const REPLAY_UNTRUSTED_WINDOW_SECONDS = 360;
 
 /**
- * Single-use markers for client-assertion `jti`s. Markers can be lost (a Redis restart without
- * persistence, a restarted embedded process); for REPLAY_UNTRUSTED_WINDOW_SECONDS after such a
- * loss at time L, an assertion issued before L or in L's second (or without `iat`) is refused,
- * because it may have been used before the loss.
+ * How far in the future a client assertion's `iat` may be (REQ-J6 asks servers to reject more than
+ * 60 s and suggests accepting 10 s; tokenmill accepts 8 s, which FAPI 2.0's conformance suite
+ * exercises). The replay window below relies on it: an assertion claimed at or before a time L
+ * carries an `iat` ≤ L + this, so the smaller it is, the sooner fresh assertions are accepted after
+ * a loss of the markers: within 10 s of it, detection included (the contract of the replay window).
+ */
+export const ASSERTION_MAX_FUTURE_IAT_SECONDS = 8;
+
+/**
+ * Single-use markers for client-assertion `jti`s (RFC 7523 §3 item 7, REQ-J7). Markers can be lost
+ * (a Redis restart without persistence, a FLUSHALL, a restarted embedded process). An assertion
+ * accepted at or before the loss time L had `iat` ≤ L + ASSERTION_MAX_FUTURE_IAT_SECONDS (REQ-J6)
+ * and stays valid until at most L + 8 + 300 + 15 s (REQ-J5); so for REPLAY_UNTRUSTED_WINDOW_SECONDS
+ * after L, an assertion with `iat` ≤ L + ASSERTION_MAX_FUTURE_IAT_SECONDS (or without `iat`) is
+ * refused: it may have been used before the loss. One with a later `iat` is certainly new, so a
+ * client stamping `iat` = now is accepted again 9 s after the loss (plus up to 1 s to notice it).
  */
 export interface ReplayCache {
   /** Atomically claims `key` until `expiresAtSeconds`; false when it was already claimed (or may have been). */

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import t from 'tap';
 import { systemClock } from '../../src/lib/clock.js';
 import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from '../../src/storage/kv/memory-store.js';
-import { REPLAY_UNTRUSTED_WINDOW_SECONDS } from '../../src/storage/types.js';
+import { ASSERTION_MAX_FUTURE_IAT_SECONDS as F, REPLAY_UNTRUSTED_WINDOW_SECONDS } from '../../src/storage/types.js';
 import { openRedis, RedisConnection, type OpenRedisOptions, type RedisLogger, type RedisStores } from '../../src/storage/kv/redis-store.js';
 import type { RevocationEvent } from '../../src/storage/types.js';
 import { StoreUnavailableError } from '../../src/storage/types.js';
@@ -28,8 +28,11 @@ t.test('in-process stores', async (t) => {
     t.equal(await c.claim('old', started + 200, started - 1), false, 'issued before the start: may have been used by the previous process');
     t.equal(await c.claim('no-iat', started + 200, null), false, 'no iat: cannot tell');
     t.equal(await c.claim('same-second', started + 200, started), false, 'issued in the second of the start: refused too');
-    t.equal(await c.claim('new', started + 200, started + 1), true);
-    t.equal(await c.claim('new', started + 200, started + 1), false);
+    // REQ-J6: an assertion may carry an iat up to F s in the future, so one used by the previous
+    // process just before it died may say started + F (e.g. iat = now + F at its last second).
+    t.equal(await c.claim('future-iat', started + 200, started + F), false, 'iat within the accepted future skew of the start: refused too');
+    t.equal(await c.claim('new', started + 200, started + F + 1), true, 'iat later than any the previous process can have accepted');
+    t.equal(await c.claim('new', started + 200, started + F + 1), false);
     now += (REPLAY_UNTRUSTED_WINDOW_SECONDS + 1) * 1000;
     t.equal(await c.claim('old-2', started + 900, started - 1), true, 'after the window nothing issued before it can still be valid');
   });
@@ -43,7 +46,8 @@ t.test('in-process stores', async (t) => {
 
 /** Opens the Redis stores under the test's own prefix and closes them when the test ends. */
 async function open(t: TestContext, url: string, prefix: string, options: Partial<OpenRedisOptions> = {}): Promise<RedisStores> {
-  const stores = openRedis(url, { keyPrefix: prefix, reseed: async () => [], connectionName: `tmtest-${randomBytes(4).toString('hex')}`, ...options });
+  // A fresh prefix is a new store (no replay window at open) unless the test says otherwise.
+  const stores = openRedis(url, { keyPrefix: prefix, reseed: async () => [], isFirstSeed: async () => true, connectionName: `tmtest-${randomBytes(4).toString('hex')}`, ...options });
   t.teardown(() => stores.close());
   await stores.revocations.ready(5000);
   return stores;
@@ -196,17 +200,21 @@ t.test('Redis stores', async (t) => {
     t.strictSame((await s.revocations.feed(null, 10)).events, durable, 'the feed holds every durable event again');
   });
 
+  /** isFirstSeed/markSeeded as the SQL seed registry answers them for one Redis run. */
+  const registry = () => {
+    let completed = false;
+    return { isFirstSeed: async () => !completed, markSeeded: async () => void (completed = true) };
+  };
+
   t.test('replay markers lost with the data: claims fail closed until re-seeded, then assertions issued before the loss are refused', async (t) => {
     const prefix = redisTestPrefix(t);
     const name = `tmtest-${randomBytes(4).toString('hex')}`;
     let gate: Promise<void> = Promise.resolve();
-    const s = await open(t, url, prefix, { connectionName: name, reseed: async () => (await gate, []) });
-    // A fresh prefix counts as a loss too (at open), so the assertion is issued after that.
-    await sleep(1100);
+    const s = await open(t, url, prefix, { connectionName: name, reseed: async () => (await gate, []), ...registry() });
     const issued = nowSeconds();
-    t.equal(await s.replay.claim('used-before', issued + 300, issued), true);
+    t.equal(await s.replay.claim('used-before', issued + 300, issued), true, 'a new store: no window at the first seeding');
     t.equal(await s.replay.claim('used-before', issued + 300, issued), false);
-    await sleep(1100); // the loss happens in a later second than the assertion's iat
+    t.equal(await s.replay.claim('future-iat', issued + 300, issued + F), true, 'iat F s in the future (REQ-J6 accepts it)');
     let release!: () => void;
     gate = new Promise<void>((resolve) => (release = resolve));
     await deleteRedisPrefix(url, prefix);
@@ -217,9 +225,42 @@ t.test('Redis stores', async (t) => {
     await s.revocations.ready(5000);
     const now = nowSeconds();
     t.equal(await s.replay.claim('used-before', issued + 300, issued), false, 'the replay of an assertion issued before the loss is refused');
+    t.equal(await s.replay.claim('future-iat', issued + 300, issued + F), false, 'so is the replay of one whose iat was F s ahead of the loss');
     t.equal(await s.replay.claim('no-iat', now + 300, null), false, 'an assertion without iat is refused during the window');
-    t.equal(await s.replay.claim('fresh', now + 300, now + 1), true, 'an assertion issued after the loss works');
-    t.equal(await s.replay.claim('fresh', now + 300, now + 1), false, 'and is single-use');
+    t.equal(await s.replay.claim('fresh', now + 300, now + F + 1), true, 'an assertion issued after the loss (beyond the future skew) works');
+    t.equal(await s.replay.claim('fresh', now + 300, now + F + 1), false, 'and is single-use');
+  });
+
+  t.test('keys lost without a reconnect (FLUSHALL, eviction, DEL): the first claim notices, re-seeds and refuses replays', async (t) => {
+    const prefix = redisTestPrefix(t);
+    let reseeds = 0;
+    const s = await open(t, url, prefix, { reseed: async () => (reseeds++, []), ...registry() });
+    const issued = nowSeconds();
+    t.equal(await s.replay.claim('used', issued + 300, issued + F), true, 'used once, iat F s in the future');
+    await deleteRedisPrefix(url, prefix); // the server stays up: no reconnect, no new run
+    const lossAt = nowSeconds();
+    t.equal(await s.replay.claim('used', issued + 300, issued + F), false, 'the replay is refused (401), not accepted');
+    t.equal(reseeds, 2, 'the claim started the re-seed');
+    t.equal(await s.replay.claim('used-before-no-iat', issued + 300, null), false, 'no iat: refused');
+    t.equal(await s.replay.claim('fresh', lossAt + 300, lossAt + F + 2), true, 'an assertion with iat beyond loss + F s is accepted');
+    t.equal(await s.replay.claim('fresh', lossAt + 300, lossAt + F + 2), false, 'and single-use');
+    const w = await s.replay.untrustedWindow();
+    t.ok(w && w.since >= lossAt - 1 && w.since <= lossAt + 1 && w.refusesIatUpTo === w.since + F, 'the window is reported', { w });
+  });
+
+  t.test('the replay epoch alone deleted (eviction, DEL): noticed within a second without traffic', async (t) => {
+    const prefix = redisTestPrefix(t);
+    const s = await open(t, url, prefix, registry());
+    const raw = new Redis(url);
+    t.teardown(() => raw.disconnect());
+    t.equal(await s.replay.untrustedWindow(), null, 'no window on a new store');
+    t.equal(await raw.del(`${prefix}replay:epoch`), 1);
+    t.ok(await eventually(async () => (await raw.exists(`${prefix}replay:untrusted_before`)) === 1, 3000), 'the window opened without a request');
+    await s.revocations.ready(5000);
+    t.equal(await raw.exists(`${prefix}replay:epoch`), 1, 'the epoch is back');
+    const now = nowSeconds();
+    t.equal(await s.replay.claim('x', now + 300, now), false, 'iat = now right after the loss: refused');
+    t.equal(await s.replay.claim('y', now + 300, now + 11), true);
   });
 
   t.test('a reconnect to an emptied Redis re-seeds before answering', async (t) => {

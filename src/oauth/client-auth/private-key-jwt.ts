@@ -5,6 +5,7 @@ import { InvalidClient, InvalidRequest } from '../../errors/oauth-errors.js';
 import { epochSeconds } from '../../lib/clock.js';
 import { publicOnlyFetch } from '../../lib/public-fetch.js';
 import type { OAuthContext } from '../context.js';
+import { ASSERTION_MAX_FUTURE_IAT_SECONDS } from '../../storage/types.js';
 import { MAX_CLIENT_ID, isVschar } from '../params.js';
 
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -12,7 +13,6 @@ const MAX_ASSERTION_LENGTH = 8192; // REQ-JWT7
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/; // REQ-J2: one compact JWS, nothing else
 const CLOCK_SKEW = 15; // seconds (SECURITY §3.5)
 const MAX_LIFETIME = 300; // seconds: exp at most 5 minutes ahead (SPEC, rfc7523bis)
-const MAX_FUTURE_IAT = 60; // FAPI 2.0 §5.3.2.1
 const ACCEPTED_TYP = new Set(['jwt', 'client-authentication+jwt', 'application/client-authentication+jwt']);
 
 interface KeySetEntry {
@@ -146,7 +146,10 @@ export async function authenticateAssertion(assertion: string, assertionType: st
   if (exp - now > MAX_LIFETIME + CLOCK_SKEW) throw new InvalidClient('assertion exp is too far in the future');
   if (claims.iat !== undefined) {
     if (typeof claims.iat !== 'number') throw new InvalidClient('assertion iat is not a number');
-    if (claims.iat > now + MAX_FUTURE_IAT) throw new InvalidClient('assertion iat is in the future');
+    // REQ-J6: a little clock skew, no more (ASSERTION_MAX_FUTURE_IAT_SECONDS, rather than up to 60 s),
+    // so that after a loss of replay markers at L every assertion with iat > L + that is certainly
+    // new (RFC 7523 §3 item 7, REQ-J7; see ReplayCache) and fresh assertions work again within 10 s.
+    if (claims.iat > now + ASSERTION_MAX_FUTURE_IAT_SECONDS) throw new InvalidClient('assertion iat is in the future');
     if (exp - claims.iat > MAX_LIFETIME + CLOCK_SKEW || now - claims.iat > MAX_LIFETIME + CLOCK_SKEW) throw new InvalidClient('assertion lifetime is too long');
   }
   if (claims.nbf !== undefined && typeof claims.nbf !== 'number') throw new InvalidClient('assertion nbf is not a number');

@@ -9,7 +9,7 @@ export interface FastStores {
   replay: ReplayCache;
   bus: InvalidationBus;
   description: string;
-  dependencies: { name: string; check(): Promise<void> }[];
+  dependencies: { name: string; check(): Promise<string | undefined | void> }[];
   close(): Promise<void>;
 }
 
@@ -25,6 +25,8 @@ export interface FastStoreOptions {
   reseed: () => Promise<RevocationEvent[]>;
   /** whether an unseeded Redis is new rather than one that lost its data (recorded in SQL) */
   isFirstSeed: (runId: string | null) => Promise<boolean>;
+  /** records that a Redis run has been seeded (a later loss in the same run is then a loss) */
+  markSeeded?: (runId: string | null) => Promise<void>;
   /** embedded: when this process started, if an earlier process may have held replay markers */
   replayLostAt: number | null;
 }
@@ -33,7 +35,14 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
   if (config.redisUrl) {
     // Loaded only when configured: an embedded node does not carry ioredis in memory.
     const { openRedis } = await import('./redis-store.js');
-    const redis = openRedis(config.redisUrl, { keyPrefix: config.redisKeyPrefix, reseed: options.reseed, isFirstSeed: options.isFirstSeed, logger, clock });
+    const redis = openRedis(config.redisUrl, {
+      keyPrefix: config.redisKeyPrefix,
+      reseed: options.reseed,
+      isFirstSeed: options.isFirstSeed,
+      ...(options.markSeeded ? { markSeeded: options.markSeeded } : {}),
+      logger,
+      clock,
+    });
     try {
       await Promise.all([redis.revocations.ready(REDIS_START_TIMEOUT_MS), redis.invalidation.ready(REDIS_START_TIMEOUT_MS)]);
     } catch (err) {
@@ -41,22 +50,44 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
       const url = new URL(config.redisUrl);
       throw new Error(`cannot reach Redis at ${url.protocol}//${url.host} within ${REDIS_START_TIMEOUT_MS / 1000} s (REDIS_URL): ${(err as Error).message}`, { cause: err });
     }
+    // An evicted replay claim or revocation is lost silently (SECURITY §3.9): only noeviction is safe.
+    const policy = await redis.evictionPolicy();
+    if (policy !== null && policy !== 'noeviction') {
+      logger.warn({ maxmemoryPolicy: policy }, 'Redis maxmemory-policy is not noeviction: evicted revocations and replay markers are lost; set maxmemory-policy noeviction');
+    }
     return {
       revocations: redis.revocations,
       replay: redis.replay,
       bus: redis.invalidation,
       description: 'redis (shared by the fleet; durable copy in SQL)',
-      dependencies: [{ name: 'redis', check: () => redis.ping() }],
+      dependencies: [
+        { name: 'redis', check: () => redis.ping() },
+        {
+          // Not ready while the replay and revocation state is being restored after a loss.
+          name: 'replay',
+          check: async () => {
+            if (!redis.revocations.isSeeded()) throw new Error('re-seeding after a loss of Redis state');
+            return describeWindow(await redis.replay.untrustedWindow());
+          },
+        },
+      ],
       close: () => redis.close(),
     };
   }
+  // A restarted process lost the previous one's replay markers: open the untrusted window.
+  const replay = new MemoryReplayCache(clock, options.replayLostAt);
   return {
     revocations: new MemoryRevocationStore(clock),
-    // A restarted process lost the previous one's replay markers: open the untrusted window.
-    replay: new MemoryReplayCache(clock, options.replayLostAt),
+    replay,
     bus: new LocalInvalidationBus(),
     description: 'in-process (this node only)',
-    dependencies: [],
+    dependencies: [{ name: 'replay', check: async () => describeWindow(replay.untrustedWindow()) }],
     close: async () => {},
   };
+}
+
+/** What /readyz says about an open untrusted window (ready, but refusing possibly replayed assertions). */
+function describeWindow(w: { since: number; until: number; refusesIatUpTo: number } | null): string | undefined {
+  if (!w) return undefined;
+  return `replay markers lost at ${w.since}: until ${w.until}, assertions without iat or with iat <= ${w.refusesIatUpTo} are refused`;
 }

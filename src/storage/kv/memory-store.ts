@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../lib/clock.js';
 import { epochSeconds } from '../../lib/clock.js';
-import { REPLAY_UNTRUSTED_WINDOW_SECONDS, type InvalidationBus, type ReplayCache, type RevocationEvent, type RevocationFeedPage, type RevocationStore } from '../types.js';
+import { ASSERTION_MAX_FUTURE_IAT_SECONDS, REPLAY_UNTRUSTED_WINDOW_SECONDS, type InvalidationBus, type ReplayCache, type RevocationEvent, type RevocationFeedPage, type RevocationStore } from '../types.js';
 
 const PRUNE_EVERY_MS = 10_000;
 
@@ -97,7 +97,8 @@ export class MemoryRevocationStore implements RevocationStore {
 /**
  * Single-use claims held in this process (one node only). `untrustedBefore` is the start of this
  * process when an earlier one may have held claims (the database existed before): assertions
- * issued before it are refused for the untrusted window.
+ * issued before it, or less than the accepted future skew after it, are refused for the untrusted
+ * window (see ReplayCache).
  */
 export class MemoryReplayCache implements ReplayCache {
   private readonly clock: Clock;
@@ -113,7 +114,8 @@ export class MemoryReplayCache implements ReplayCache {
   async claim(key: string, expiresAtSeconds: number, issuedAtSeconds: number | null = null): Promise<boolean> {
     const now = epochSeconds(this.clock);
     const ub = this.untrustedBefore;
-    if (ub !== null && now < ub + REPLAY_UNTRUSTED_WINDOW_SECONDS && (issuedAtSeconds === null || issuedAtSeconds <= ub)) return false;
+    // See ReplayCache: an assertion used by the previous process before `ub` has iat ≤ ub + ASSERTION_MAX_FUTURE_IAT_SECONDS (REQ-J6).
+    if (ub !== null && now < ub + REPLAY_UNTRUSTED_WINDOW_SECONDS && (issuedAtSeconds === null || issuedAtSeconds <= ub + ASSERTION_MAX_FUTURE_IAT_SECONDS)) return false;
     if (this.clock.now() - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = this.clock.now();
       for (const [k, exp] of this.claims) if (exp <= now) this.claims.delete(k);
@@ -122,6 +124,13 @@ export class MemoryReplayCache implements ReplayCache {
     if (held !== undefined && held > now) return false;
     this.claims.set(key, expiresAtSeconds);
     return true;
+  }
+
+  /** The untrusted window in force now (epoch seconds), or null. */
+  untrustedWindow(): { since: number; until: number; refusesIatUpTo: number } | null {
+    const ub = this.untrustedBefore;
+    if (ub === null || epochSeconds(this.clock) >= ub + REPLAY_UNTRUSTED_WINDOW_SECONDS) return null;
+    return { since: ub, until: ub + REPLAY_UNTRUSTED_WINDOW_SECONDS, refusesIatUpTo: ub + ASSERTION_MAX_FUTURE_IAT_SECONDS };
   }
 
   async close(): Promise<void> {}

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.js';
 import { epochSeconds, systemClock } from '../../lib/clock.js';
 import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationFeedPage, RevocationStore } from '../types.js';
-import { REPLAY_UNTRUSTED_WINDOW_SECONDS, StoreUnavailableError } from '../types.js';
+import { ASSERTION_MAX_FUTURE_IAT_SECONDS, REPLAY_UNTRUSTED_WINDOW_SECONDS, StoreUnavailableError } from '../types.js';
 
 /** The logger methods the Redis stores use (a pino logger fits). */
 export type RedisLogger = Pick<Logger, 'warn' | 'info'>;
@@ -23,6 +23,11 @@ export interface OpenRedisOptions {
    * a loss opens the replay untrusted window. Default: always a loss (the safe answer).
    */
   isFirstSeed?: (runId: string | null) => Promise<boolean>;
+  /**
+   * Records that the seeding of run `runId` has completed (called before the seed marker is set), so
+   * that a later loss within the same run (FLUSHALL, deleted keys) is not taken for a first seeding.
+   */
+  markSeeded?: (runId: string | null) => Promise<void>;
   logger?: RedisLogger;
   /** "now" for dropping lapsed feed entries; Redis itself enforces every TTL (EXAT). */
   clock?: Clock;
@@ -39,6 +44,8 @@ export interface RedisStores {
   invalidation: RedisInvalidationBus;
   /** PING through the command connection (readiness probe); throws StoreUnavailableError. */
   ping(): Promise<void>;
+  /** Redis's `maxmemory-policy`, or null when CONFIG GET is not allowed (managed Redis, ACLs). */
+  evictionPolicy(): Promise<string | null>;
   /** Closes the three stores and quits every connection. */
   close(): Promise<void>;
 }
@@ -49,6 +56,10 @@ export interface RedisStores {
  */
 const RETAIN_SECONDS = 86_400 + 3_600;
 const RESEED_RETRY_MS = 1000;
+/** How often a seeded store checks that its markers are still there (a FLUSHALL, an eviction, a DEL). */
+const SENTINEL_CHECK_MS = 1000;
+/** How long a claim that found the markers gone waits for the re-seed before answering 503. */
+const CLAIM_RESEED_WAIT_MS = 2000;
 const SEED_BATCH = 200;
 const ERROR_LOG_EVERY_MS = 10_000;
 
@@ -289,6 +300,7 @@ export interface RedisRevocationStoreOptions {
   keyPrefix: string;
   reseed: () => Promise<RevocationEvent[]>;
   isFirstSeed?: (runId: string | null) => Promise<boolean>;
+  markSeeded?: (runId: string | null) => Promise<void>;
   clock?: Clock;
   logger?: RedisLogger;
 }
@@ -299,7 +311,10 @@ export interface RedisRevocationStoreOptions {
  * change is also appended to a stream (the feed) and nudged on pub/sub.
  *
  * Fail closed (SECURITY §3.1): the marker key `rev:seeded` says Redis holds every live revocation;
- * it holds the server's run_id. When it is missing (Redis came back empty, was flushed) or, at a
+ * it holds the server's run_id. A second marker, `replay:epoch`, says Redis still holds every replay
+ * claim made since the last seeding; claims are refused without it (see CLAIM), and a seeded store
+ * checks both every SENTINEL_CHECK_MS, so a loss without a restart (FLUSHALL, eviction, DEL) is
+ * noticed within a second even without traffic, and at the first claim with it. When it is missing (Redis came back empty, was flushed) or, at a
  * (re)connect, names another run (a restart or failover that may have lost the last writes), the
  * store re-seeds from the durable log and, until that has finished, every call throws
  * StoreUnavailableError: a revoked token never looks active in the gap.
@@ -309,9 +324,11 @@ export class RedisRevocationStore implements RevocationStore {
   private readonly prefix: string;
   private readonly reseed: () => Promise<RevocationEvent[]>;
   private readonly isFirstSeed: (runId: string | null) => Promise<boolean>;
+  private readonly markSeeded: (runId: string | null) => Promise<void>;
   private readonly clock: Clock;
   private readonly logger: RedisLogger | undefined;
   private readonly markerKey: string;
+  private readonly epochKey: string;
   private readonly streamKey: string;
   private readonly nudgeChannel: string;
   private seeded = false;
@@ -320,6 +337,8 @@ export class RedisRevocationStore implements RevocationStore {
   private recheck = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  private readonly sentinelTimer: NodeJS.Timeout;
+  private sentinelChecking = false;
   private lastFailureLog = 0;
   private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private readonly onReady = (): void => this.requestCheck();
@@ -330,14 +349,49 @@ export class RedisRevocationStore implements RevocationStore {
     this.prefix = options.keyPrefix;
     this.reseed = options.reseed;
     this.isFirstSeed = options.isFirstSeed ?? (async () => false);
+    this.markSeeded = options.markSeeded ?? (async () => {});
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
     this.markerKey = `${this.prefix}rev:seeded`;
+    this.epochKey = `${this.prefix}replay:epoch`;
     this.streamKey = `${this.prefix}revocations`;
     this.nudgeChannel = `${this.prefix}rev:nudge`;
     conn.redis.on('ready', this.onReady);
     conn.redis.on('close', this.onClose);
     if (conn.redis.status === 'ready') this.requestCheck();
+    this.sentinelTimer = setInterval(() => void this.checkSentinels(), SENTINEL_CHECK_MS);
+    this.sentinelTimer.unref();
+  }
+
+  /** Whether the store is seeded (its markers were present at the last look). */
+  isSeeded(): boolean {
+    return this.seeded;
+  }
+
+  /**
+   * A claim found a marker missing: Redis lost its data. Starts the re-seed (which opens the replay
+   * untrusted window first) and resolves when the store is seeded again; rejects after `timeoutMs`.
+   */
+  markersLost(timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('redis', new Error('revocation store is closed')));
+    if (this.seeded) this.lost();
+    else if (!this.checking && this.conn.redis.status === 'ready') this.requestCheck();
+    return this.ready(timeoutMs);
+  }
+
+  /** Both markers present (one EXISTS); a missing one starts the re-seed. */
+  private async checkSentinels(): Promise<void> {
+    if (!this.seeded || this.sentinelChecking || this.closed || this.conn.redis.status !== 'ready') return;
+    this.sentinelChecking = true;
+    const generation = this.generation;
+    try {
+      const present = await this.conn.run((r) => r.exists(this.markerKey, this.epochKey));
+      if (present < 2 && this.seeded && generation === this.generation) this.lost();
+    } catch {
+      /* unreachable: the connection's own handlers deal with it */
+    } finally {
+      this.sentinelChecking = false;
+    }
   }
 
   /**
@@ -428,7 +482,8 @@ export class RedisRevocationStore implements RevocationStore {
   async seed(events: RevocationEvent[]): Promise<void> {
     for (let i = 0; i < events.length; i += SEED_BATCH) await this.apply(events.slice(i, i + SEED_BATCH), false);
     const runId = await this.serverRunId();
-    await this.conn.run((r) => r.set(this.markerKey, runId ?? 'seeded'));
+    await this.markSeeded(runId);
+    await this.conn.run((r) => r.mset(this.markerKey, runId ?? 'seeded', this.epochKey, String(this.clock.now())));
   }
 
   async close(): Promise<void> {
@@ -436,6 +491,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.closed = true;
     this.seeded = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    clearInterval(this.sentinelTimer);
     this.conn.redis.off('ready', this.onReady);
     this.conn.redis.off('close', this.onClose);
     const waiters = this.waiters;
@@ -512,7 +568,7 @@ export class RedisRevocationStore implements RevocationStore {
 
   /** The marker is gone: Redis lost its data. Close the gate and re-seed. */
   private lost(): StoreUnavailableError {
-    if (this.seeded) this.logger?.warn({ store: 'redis' }, 'redis lost the revocation state; re-seeding from the durable log');
+    if (this.seeded) this.logger?.warn({ store: 'redis' }, 'redis lost its revocation or replay state; refusing assertions issued before now and re-seeding from the durable log');
     this.invalidate(true);
     return new StoreUnavailableError('redis', new Error('revocation state lost; re-seeding'));
   }
@@ -565,16 +621,18 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   /**
-   * Re-seeds when the marker is missing (Redis came back empty) or names another server run (Redis
-   * restarted or failed over: persistence or replication may have lost the last writes).
+   * Re-seeds when a marker is missing (Redis came back empty, was flushed, evicted or lost keys) or
+   * the seed marker names another server run (Redis restarted or failed over: persistence or
+   * replication may have lost the last writes).
    */
   private async checkSeed(): Promise<void> {
-    const [marker, runId] = await Promise.all([this.conn.run((r) => r.get(this.markerKey)), this.serverRunId()]);
-    if (marker !== null && (runId === null || marker === runId)) return;
-    // Replay markers written before this point may be gone too: unless this Redis is new, open the
-    // untrusted window before the seed marker, so no claim passes between the two (Redis TIME, so
-    // every node agrees on L).
-    if (marker !== null || !(await this.isFirstSeed(runId))) {
+    const [[marker, epoch], runId] = await Promise.all([this.conn.run((r) => r.mget(this.markerKey, this.epochKey)), this.serverRunId()]);
+    if (marker !== null && marker !== undefined && epoch !== null && epoch !== undefined && (runId === null || marker === runId)) return;
+    // Replay markers written before this point may be gone too: unless this Redis is new (no marker
+    // at all, and the first seeding recorded in SQL), open the untrusted window before the markers
+    // are set, so no claim passes between the two (Redis TIME, so every node agrees on L).
+    const known = (marker !== null && marker !== undefined) || (epoch !== null && epoch !== undefined);
+    if (known || !(await this.isFirstSeed(runId))) {
       await this.conn.run(async (r) => {
         const [seconds] = await r.time();
         await r.set(`${this.prefix}replay:untrusted_before`, String(seconds), 'EX', REPLAY_UNTRUSTED_WINDOW_SECONDS);
@@ -599,43 +657,66 @@ export class RedisRevocationStore implements RevocationStore {
 }
 
 /**
- * Claims a client-assertion jti: refuses while the store is unseeded (Redis came back and the
- * revocation store has not restored its state yet: fail closed), refuses assertions issued before
- * a detected loss of markers, or in its second (iat has one-second resolution), while the untrusted
- * window lasts, then `SET NX EXAT`.
- * KEYS: seeded marker, untrusted-before, jti key. ARGV: exat, iat ('' when absent).
+ * Claims a client-assertion jti: refuses while either marker is missing (Redis lost its data, or
+ * came back and the revocation store has not restored its state yet: fail closed, and the caller
+ * starts the re-seed), refuses, while the untrusted window lasts, assertions without iat or with
+ * iat ≤ L + the accepted future skew (see ReplayCache), then `SET NX EXAT`.
+ * KEYS: seed marker, replay epoch, untrusted-before, jti key. ARGV: exat, iat ('' when absent), future skew.
  */
 const CLAIM = luaScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if redis.call('EXISTS', KEYS[1], KEYS[2]) < 2 then
   return redis.error_reply('TMUNSEEDED replay state has not been restored')
 end
-local ub = redis.call('GET', KEYS[2])
-if ub and (ARGV[2] == '' or tonumber(ARGV[2]) <= tonumber(ub)) then
+local ub = redis.call('GET', KEYS[3])
+if ub and (ARGV[2] == '' or tonumber(ARGV[2]) <= tonumber(ub) + tonumber(ARGV[3])) then
   return 0
 end
-if redis.call('SET', KEYS[3], '1', 'NX', 'EXAT', ARGV[1]) then
+if redis.call('SET', KEYS[4], '1', 'NX', 'EXAT', ARGV[1]) then
   return 1
 end
 return 0
 `);
 
-/** Single-use client-assertion `jti`s shared by the fleet (see CLAIM). */
+/**
+ * Single-use client-assertion `jti`s shared by the fleet (see CLAIM). `onMarkersLost` (the revocation
+ * store's `markersLost`) is called when a claim finds a marker gone; the claim is retried once when
+ * it resolves (the store re-seeded, the untrusted window open), else it fails closed (503).
+ */
 export class RedisReplayCache implements ReplayCache {
   private readonly conn: RedisConnection;
   private readonly prefix: string;
+  private readonly onMarkersLost: ((timeoutMs: number) => Promise<void>) | undefined;
   private closed = false;
 
-  constructor(conn: RedisConnection, options: { keyPrefix: string }) {
+  constructor(conn: RedisConnection, options: { keyPrefix: string; onMarkersLost?: (timeoutMs: number) => Promise<void> }) {
     this.conn = conn.acquire();
     this.prefix = options.keyPrefix;
+    this.onMarkersLost = options.onMarkersLost;
   }
 
   async claim(key: string, expiresAtSeconds: number, issuedAtSeconds: number | null = null): Promise<boolean> {
     if (this.closed) throw new StoreUnavailableError('redis', new Error('replay cache is closed'));
     const exat = checkSeconds('expiresAtSeconds', expiresAtSeconds);
-    const keys = [`${this.prefix}rev:seeded`, `${this.prefix}replay:untrusted_before`, `${this.prefix}jti:${key}`];
-    const reply = await this.conn.evalScript(CLAIM, keys, [String(exat), issuedAtSeconds === null ? '' : String(issuedAtSeconds)]);
-    return reply === 1;
+    const keys = [`${this.prefix}rev:seeded`, `${this.prefix}replay:epoch`, `${this.prefix}replay:untrusted_before`, `${this.prefix}jti:${key}`];
+    const args = [String(exat), issuedAtSeconds === null ? '' : String(issuedAtSeconds), String(ASSERTION_MAX_FUTURE_IAT_SECONDS)];
+    try {
+      return (await this.conn.evalScript(CLAIM, keys, args)) === 1;
+    } catch (err) {
+      if (!isUnseeded(err) || !this.onMarkersLost) throw err;
+      await this.onMarkersLost(CLAIM_RESEED_WAIT_MS).catch(() => {
+        throw err;
+      });
+      return (await this.conn.evalScript(CLAIM, keys, args)) === 1;
+    }
+  }
+
+  /** The untrusted window in force now (epoch seconds, Redis time), or null. */
+  async untrustedWindow(): Promise<{ since: number; until: number; refusesIatUpTo: number } | null> {
+    const key = `${this.prefix}replay:untrusted_before`;
+    const [since, ttl] = await this.conn.run(async (r) => Promise.all([r.get(key), r.ttl(key)]));
+    if (since === null || ttl <= 0) return null;
+    const l = Number(since);
+    return { since: l, until: l + REPLAY_UNTRUSTED_WINDOW_SECONDS, refusesIatUpTo: l + ASSERTION_MAX_FUTURE_IAT_SECONDS };
   }
 
   async close(): Promise<void> {
@@ -808,10 +889,11 @@ export function openRedis(url: string, options: OpenRedisOptions): RedisStores {
     keyPrefix: options.keyPrefix,
     reseed: options.reseed,
     ...(options.isFirstSeed ? { isFirstSeed: options.isFirstSeed } : {}),
+    ...(options.markSeeded ? { markSeeded: options.markSeeded } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  const replay = new RedisReplayCache(conn, { keyPrefix: options.keyPrefix });
+  const replay = new RedisReplayCache(conn, { keyPrefix: options.keyPrefix, onMarkersLost: (ms) => revocations.markersLost(ms) });
   const invalidation = new RedisInvalidationBus(conn, url, { keyPrefix: options.keyPrefix, connectionName: name, ...common });
   return {
     revocations,
@@ -819,6 +901,16 @@ export function openRedis(url: string, options: OpenRedisOptions): RedisStores {
     invalidation,
     async ping() {
       await conn.run((r) => r.ping());
+    },
+    async evictionPolicy() {
+      try {
+        const reply = (await conn.run((r) => r.config('GET', 'maxmemory-policy'))) as unknown;
+        const flat = Array.isArray(reply) ? reply : reply && typeof reply === 'object' ? Object.entries(reply).flat() : [];
+        const i = flat.indexOf('maxmemory-policy');
+        return i >= 0 && typeof flat[i + 1] === 'string' ? (flat[i + 1] as string) : null;
+      } catch {
+        return null;
+      }
     },
     async close() {
       await Promise.all([revocations.close(), replay.close(), invalidation.close()]);

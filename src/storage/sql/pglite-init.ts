@@ -5,6 +5,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLITE_OPTIONS } from './pglite.js';
 
 const dataDir = process.argv[2];
+// Nothing initdb creates is for other users (PGlite still chmods its files 0666: the parent tightens them).
+process.umask(0o077);
 try {
   if (!dataDir) throw new Error('usage: pglite-init <data-dir>');
   const db = new PGlite(dataDir, PGLITE_OPTIONS);

@@ -36,7 +36,7 @@ function initializeInChildProcess(dataDir: string): Promise<void> {
  */
 export async function openPglite(dataDir: string | null): Promise<Sql> {
   if (dataDir) {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     if (!existsSync(join(dataDir, 'PG_VERSION'))) await initializeInChildProcess(dataDir);
   }
   const db = dataDir ? new PGlite(dataDir, PGLITE_OPTIONS) : new PGlite(undefined, PGLITE_OPTIONS);

@@ -13,7 +13,18 @@ export async function isFirstSeed(sql: Sql, name: string, runId: string | null):
   const inserted = await sql.query('INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name', [name, value]);
   if (inserted.rows.length > 0) return true;
   const { rows } = await sql.query<{ value: string }>('SELECT value FROM settings WHERE name = $1', [name]);
+  // Only while that run's seeding has not completed (see markSeeded): once it has, an unseeded
+  // store of the same run lost its data without a restart (FLUSHALL, eviction, deleted keys).
   if (runId !== null && rows[0]?.value === runId) return true;
   await sql.query('UPDATE settings SET value = $2, updated_at = now() WHERE name = $1', [name, value]);
   return false;
+}
+
+/**
+ * Records that the seeding of run `runId` has completed; called before the store is marked seeded,
+ * so that no claim can be made in that run before the record says so.
+ */
+export async function markSeeded(sql: Sql, name: string, runId: string | null): Promise<void> {
+  const value = `${runId ?? 'unknown'} seeded`;
+  await sql.query('INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2, updated_at = now()', [name, value]);
 }
