@@ -36,14 +36,19 @@ function shannonBits(symbols: readonly (string | number)[]): number {
   return bits;
 }
 
-/** The shortest p with s[i] = s[i - p] for every i ≥ p: a value made of one repeated unit has p < length. */
+/**
+ * The shortest p with s[i] = s[i - p] for every i ≥ p: a value made of one repeated unit has
+ * p < length. It is the length minus the longest proper prefix that is also a suffix (the KMP
+ * prefix function), in linear time whatever the input.
+ */
 function period(symbols: readonly (string | number)[]): number {
-  for (let p = 1; p < symbols.length; p++) {
-    let repeats = true;
-    for (let i = p; i < symbols.length && repeats; i++) repeats = symbols[i] === symbols[i - p];
-    if (repeats) return p;
+  const border: number[] = [0];
+  for (let i = 1; i < symbols.length; i++) {
+    let k = border[i - 1] ?? 0;
+    while (k > 0 && symbols[i] !== symbols[k]) k = border[k - 1] ?? 0;
+    border.push(symbols[i] === symbols[k] ? k + 1 : k);
   }
-  return symbols.length;
+  return symbols.length - (border[symbols.length - 1] ?? 0);
 }
 
 /**

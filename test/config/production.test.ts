@@ -134,3 +134,12 @@ t.test('ADMIN_HOST: the admin listener binds 127.0.0.1 unless told, whatever HOS
   t.equal(loadConfig({ HOST: '0.0.0.0', ADMIN_HOST: '10.0.0.5' }).adminHost, '10.0.0.5');
   t.equal(loadConfig({ HOST: '0.0.0.0' }).host, '0.0.0.0');
 });
+
+t.test('the entropy estimate reads repeated units and stays fast on long input', async (t) => {
+  t.equal(Math.round(estimateTokenEntropyBits('abcd'.repeat(16))), 8, 'abcd repeated: one unit of 4 symbols, 8 bits');
+  t.equal(Math.round(estimateTokenEntropyBits('abcdabcdab')), 8, 'a partial last repeat is still the same unit');
+  t.equal(Math.round(estimateTokenEntropyBits('abcd')), 8);
+  const started = Date.now();
+  estimateTokenEntropyBits(`${'a'.repeat(200_000)}b`);
+  t.ok(Date.now() - started < 1000, 'a 200 000-character value is measured in well under a second');
+});
