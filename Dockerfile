@@ -9,6 +9,9 @@ COPY test ./test
 RUN npx tsc -p tsconfig.json
 
 FROM node:24-bookworm-slim
+# Production refuses plain HTTP: run with TRUST_PROXY=true behind a TLS-terminating proxy, or mount
+# a certificate and set TLS_CERT_FILE and TLS_KEY_FILE. The admin listener binds ADMIN_HOST
+# (127.0.0.1 unless set): set it to reach the admin API from outside the container.
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 ADMIN_PORT=8081 DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./

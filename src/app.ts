@@ -46,6 +46,8 @@ function baseInstance(rt: Runtime, state: { shuttingDown: boolean }): FastifyIns
     genReqId: nextRequestId,
     requestIdHeader: false,
     trustProxy: rt.config.trustProxy,
+    // TLS_CERT_FILE / TLS_KEY_FILE: both listeners serve HTTPS themselves (SPEC: no plain HTTP in production unless behind a trusted proxy).
+    ...(rt.config.tls ? { https: { cert: rt.config.tls.cert, key: rt.config.tls.key } } : {}),
     bodyLimit: rt.config.bodyLimit,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

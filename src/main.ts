@@ -42,7 +42,7 @@ async function serve(config: Config): Promise<void> {
   });
   try {
     const publicAddress = await apps.public.listen({ port: config.port, host: config.host });
-    const adminAddress = apps.admin ? await apps.admin.listen({ port: config.adminPort, host: config.host }) : publicAddress;
+    const adminAddress = apps.admin ? await apps.admin.listen({ port: config.adminPort, host: config.adminHost }) : publicAddress;
     logger.info({ public: publicAddress, admin: adminAddress }, 'listening');
   } catch (err) {
     logger.fatal({ err: errorFields(err) }, 'cannot listen');

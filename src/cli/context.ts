@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { AdminApi } from './api.js';
-import { CliError } from './errors.js';
+import { CliError, UsageError } from './errors.js';
 import { baseUrl } from './http.js';
+import { safeJson } from './sanitize.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8081';
 export const DEFAULT_ISSUER = 'http://127.0.0.1:8080';
@@ -17,6 +18,19 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   env: Record<string, string | undefined>;
+  /**
+   * Standard input, up to its end, without one trailing newline: the value of a secret given as
+   * `-`, so that it never appears in the process list. At most once per run; `what` names the
+   * option in errors.
+   */
+  readStdin?(what: string): Promise<string>;
+}
+
+/** A token or secret given as `-` is read from stdin (the process list shows only the `-`). */
+export async function fromStdinIfDash(io: Io, value: string, what: string): Promise<string> {
+  if (value !== '-') return value;
+  if (!io.readStdin) throw new UsageError(`${what}: cannot read stdin here`);
+  return io.readStdin(what);
 }
 
 /** What every command needs: output, --json, and the admin API / issuer resolved from flags, then env, then defaults. */
@@ -69,7 +83,8 @@ export class Context {
     this.io.out(text.endsWith('\n') ? text : `${text}\n`);
   }
 
+  /** JSON for scripts; control and bidi characters inside strings are \uXXXX escapes (sanitize.ts). */
   printJson(value: unknown): void {
-    this.io.out(`${JSON.stringify(value, null, 2)}\n`);
+    this.io.out(`${safeJson(value)}\n`);
   }
 }

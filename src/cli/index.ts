@@ -8,8 +8,9 @@ import { secretsCommand } from './commands/secrets.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
 import { tokensCommand } from './commands/tokens.js';
-import { DEFAULT_ISSUER, DEFAULT_URL, type Io } from './context.js';
-import { CliError } from './errors.js';
+import { DEFAULT_ISSUER, DEFAULT_URL, fromStdinIfDash, type GlobalOptions, type Io } from './context.js';
+import { CliError, UsageError } from './errors.js';
+import { safeText } from './sanitize.js';
 
 function version(): string {
   try {
@@ -34,9 +35,18 @@ export function buildProgram(io: Io): Command {
     .configureHelp({ showGlobalOptions: true })
     .option('--url <url>', `admin listener base URL (env TOKENMILL_URL, default ${DEFAULT_URL})`)
     .option('--issuer <url>', `public base URL, the issuer, for token and inspect (env TOKENMILL_ISSUER, default ${DEFAULT_ISSUER})`)
-    .option('--admin-token <token>', 'admin bearer token (env TOKENMILL_ADMIN_TOKEN; prefer the variable: flags show in `ps`)')
+    .option('--admin-token <token>', 'admin bearer token, or - to read it from stdin (env TOKENMILL_ADMIN_TOKEN; a value given as a flag shows in `ps`)')
     .option('--json', 'print JSON for scripts instead of tables')
-    .addHelpText('after', '\nExit codes: 0 ok, 1 error (one line on stderr), 2 usage error.');
+    .addHelpText('after', '\nExit codes: 0 ok, 1 error (one line on stderr), 2 usage error.')
+    // Secrets given as `-` come from stdin, before any command runs (one of them per run).
+    .hook('preAction', async (root, action) => {
+      const adminToken = root.opts<GlobalOptions>().adminToken;
+      if (adminToken !== undefined) root.setOptionValue('adminToken', await fromStdinIfDash(io, adminToken, '--admin-token -'));
+      for (const [key, flag] of [['token', '--token'], ['clientSecret', '--client-secret']] as const) {
+        const value: unknown = action.getOptionValue(key);
+        if (typeof value === 'string') action.setOptionValue(key, await fromStdinIfDash(io, value, `${flag} -`));
+      }
+    });
   serveCommand(program, io);
   clientsCommand(program, io);
   secretsCommand(program, io);
@@ -62,13 +72,34 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
   return (text) => secrets.reduce((t, s) => t.split(s).join('<redacted>'), text);
 }
 
-/** Runs the CLI on `argv` (process.argv shape) and resolves with the exit code. */
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  stream.setEncoding('utf8');
+  for await (const chunk of stream) text += chunk as string;
+  return text;
+}
+
+/**
+ * Runs the CLI on `argv` (process.argv shape) and resolves with the exit code. Everything printed
+ * passes through the redactor (the admin token, secrets read from stdin) and then safeText, so no
+ * control or bidi character from a server reaches the terminal raw.
+ */
 export async function run(argv: readonly string[] = process.argv, env: Record<string, string | undefined> = process.env): Promise<number> {
-  const redact = redactor(secretsIn(argv, env));
+  const secrets = secretsIn(argv, env);
+  const redact = redactor(secrets);
+  let stdinRead = false;
   const io: Io = {
-    out: (s) => void process.stdout.write(redact(s)),
-    err: (s) => void process.stderr.write(redact(s)),
+    out: (s) => void process.stdout.write(safeText(redact(s))),
+    err: (s) => void process.stderr.write(safeText(redact(s))),
     env,
+    readStdin: async (what) => {
+      if (stdinRead) throw new UsageError('only one value can be read from stdin (-) per run');
+      stdinRead = true;
+      const value = (await readAll(process.stdin)).replace(/\r?\n$/, '');
+      if (value === '') throw new UsageError(`${what}: stdin is empty`);
+      if (value.length >= 8) secrets.push(value);
+      return value;
+    },
   };
   const program = buildProgram(io);
   try {

@@ -1,3 +1,5 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigSchema, type Config, type RawConfig } from './schema.js';
 
@@ -23,6 +25,90 @@ function coerce(name: string, raw: string): unknown {
 function describe(name: string): string {
   const prop = (ConfigSchema.properties as Record<string, { description?: string }>)[name];
   return prop?.description ? ` (${prop.description})` : '';
+}
+
+/** Shannon entropy of the symbols' own frequencies, in bits per symbol, times their number. */
+function shannonBits(symbols: readonly (string | number)[]): number {
+  const counts = new Map<string | number, number>();
+  for (const s of symbols) counts.set(s, (counts.get(s) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) bits -= n * Math.log2(n / symbols.length);
+  return bits;
+}
+
+/**
+ * The shortest p with s[i] = s[i - p] for every i ≥ p: a value made of one repeated unit has
+ * p < length. It is the length minus the longest proper prefix that is also a suffix (the KMP
+ * prefix function), in linear time whatever the input.
+ */
+function period(symbols: readonly (string | number)[]): number {
+  const border: number[] = [0];
+  for (let i = 1; i < symbols.length; i++) {
+    let k = border[i - 1] ?? 0;
+    while (k > 0 && symbols[i] !== symbols[k]) k = border[k - 1] ?? 0;
+    border.push(symbols[i] === symbols[k] ? k + 1 : k);
+  }
+  return symbols.length - (border[symbols.length - 1] ?? 0);
+}
+
+/**
+ * A simple, conservative estimate of a secret string's entropy, in bits: the Shannon entropy of
+ * its characters' frequencies times its length, over its shortest repeating unit (so
+ * `abcdabcd…` counts as `abcd`). It measures the string, not how it was made: it can only
+ * over-estimate a guessable value made of many different characters, and it refuses one character
+ * repeated, a short alphabet and a repeated pattern. Random tokens score well above 128 bits:
+ * 48 random bytes in base64 (`openssl rand -base64 48`) about 330, 32 bytes in base64url or hex
+ * about 200–250. (16 random bytes in hex, 32 characters over 16 symbols, score below 128.)
+ */
+export function estimateTokenEntropyBits(token: string): number {
+  const chars = [...token];
+  return shannonBits(chars.slice(0, period(chars)));
+}
+
+/** Production bar for ADMIN_TOKEN (RFC 6749 §10.10: guessing probability at most 2^-128). */
+const MIN_ADMIN_TOKEN_BITS = 128;
+/**
+ * 32 random bytes hold about 30 distinct values (at least 16 except with probability far below
+ * 2^-100) and never repeat a block: fewer distinct bytes, or a repeated block of 16 bytes or less,
+ * is a hand-made key.
+ */
+const MIN_KEK_DISTINCT_BYTES = 16;
+
+function weakKeyEncryptionKey(kek: string): boolean {
+  const bytes = [...Buffer.from(kek, 'base64url')];
+  return new Set(bytes).size < MIN_KEK_DISTINCT_BYTES || period(bytes) <= bytes.length / 2;
+}
+
+function readPem(name: 'TLS_CERT_FILE' | 'TLS_KEY_FILE', path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`cannot read ${name}=${JSON.stringify(path)}: ${code}; give a PEM file this process can read`);
+  }
+}
+
+/** TLS_CERT_FILE and TLS_KEY_FILE: both or neither; a certificate, its private key, and a matching pair. */
+function loadTls(certFile: string | undefined, keyFile: string | undefined): { cert: string; key: string } | null {
+  if (certFile === undefined && keyFile === undefined) return null;
+  if (certFile === undefined) throw new ConfigError('missing TLS_CERT_FILE: TLS_KEY_FILE is set; set both (HTTPS) or neither');
+  if (keyFile === undefined) throw new ConfigError('missing TLS_KEY_FILE: TLS_CERT_FILE is set; set both (HTTPS) or neither');
+  const cert = readPem('TLS_CERT_FILE', certFile);
+  const key = readPem('TLS_KEY_FILE', keyFile);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    throw new ConfigError(`invalid TLS_CERT_FILE=${JSON.stringify(certFile)}: not a PEM certificate`);
+  }
+  let privateKey: ReturnType<typeof createPrivateKey>;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new ConfigError(`invalid TLS_KEY_FILE=${JSON.stringify(keyFile)}: not an unencrypted PEM private key`);
+  }
+  if (!x509.checkPrivateKey(privateKey)) throw new ConfigError(`invalid TLS_KEY_FILE=${JSON.stringify(keyFile)}: it is not the private key of the certificate in TLS_CERT_FILE=${JSON.stringify(certFile)}`);
+  return { cert, key };
 }
 
 /**
@@ -57,6 +143,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (issuerUrl.protocol !== 'https:') throw new ConfigError('invalid ISSUER: NODE_ENV=production requires an https:// issuer (terminate TLS at your proxy and set ISSUER to the public URL)');
     if (!raw.ADMIN_TOKEN) throw new ConfigError('missing ADMIN_TOKEN: NODE_ENV=production requires it; generate one with `openssl rand -base64 48`');
     if (!raw.KEY_ENCRYPTION_KEY) throw new ConfigError('missing KEY_ENCRYPTION_KEY: NODE_ENV=production requires it; generate one with `node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"`');
+    const bits = Math.floor(estimateTokenEntropyBits(raw.ADMIN_TOKEN));
+    if (bits < MIN_ADMIN_TOKEN_BITS) throw new ConfigError(`weak ADMIN_TOKEN: about ${bits} bits by its characters (a repeated character, a short alphabet or a repeated pattern); NODE_ENV=production requires at least ${MIN_ADMIN_TOKEN_BITS}; generate one with \`openssl rand -base64 48\``);
+    if (weakKeyEncryptionKey(raw.KEY_ENCRYPTION_KEY)) throw new ConfigError('weak KEY_ENCRYPTION_KEY: its 32 bytes have very few distinct values or repeat a block (all zeros, a pattern); NODE_ENV=production requires random bytes; generate one with `node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"`');
+  }
+  const tls = loadTls(raw.TLS_CERT_FILE, raw.TLS_KEY_FILE);
+  // SPEC "Running it": no plain HTTP in production unless behind a trusted proxy (which terminates TLS).
+  if (production && !tls && !raw.TRUST_PROXY) {
+    throw new ConfigError('no TLS: NODE_ENV=production serves no plain HTTP; set TLS_CERT_FILE and TLS_KEY_FILE (PEM) to serve HTTPS, or TRUST_PROXY=true when a reverse proxy in front terminates TLS');
   }
   if (raw.WORKERS > 1 && (!raw.DATABASE_URL || !raw.REDIS_URL)) {
     throw new ConfigError('invalid WORKERS: more than one worker process needs DATABASE_URL and REDIS_URL (the embedded database and in-process revocations belong to one process)');
@@ -69,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: raw.PORT,
     adminPort: raw.ADMIN_PORT,
     host: raw.HOST,
+    adminHost: raw.ADMIN_HOST,
     issuer,
     adminToken: raw.ADMIN_TOKEN ?? null,
     databaseUrl: raw.DATABASE_URL ?? null,
@@ -91,6 +186,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Secrets that never expire are allowed, but not the default in production (90 days there).
     secretTtl: raw.SECRET_TTL === 'never' ? null : (raw.SECRET_TTL ?? (production ? 90 * 86400 : null)),
     trustProxy: raw.TRUST_PROXY,
+    tls,
     logLevel: raw.LOG_LEVEL,
     workers: raw.WORKERS,
     shutdownTimeout: raw.SHUTDOWN_TIMEOUT,

@@ -8,6 +8,7 @@ export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'public listener port' }),
   ADMIN_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8081, description: 'admin listener port; equal to PORT means one listener' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'bind address' }),
+  ADMIN_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'bind address of the admin listener (admin API, console, metrics); unused when ADMIN_PORT equals PORT (one listener on HOST)' }),
   ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'iss of every token; https in production; default http://127.0.0.1:$PORT' })),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 32, description: 'bootstrap admin bearer token (at least 32 characters); generated in development' })),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'postgres://… ; unset means embedded PGlite in DATA_DIR' })),
@@ -28,6 +29,8 @@ export const ConfigSchema = Type.Object({
   SECRET_TTL: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 315360000 }), Type.Literal('never')], { description: 'default client-secret lifetime in seconds, or never; default: never in development, 90 days in production' })),
   CLIENT_CACHE_TTL: Type.Integer({ minimum: 0, maximum: 60, default: 30, description: 'seconds a client record is served from memory without a database read' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from a reverse proxy (client IPs only; never the issuer)' }),
+  TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) file: both listeners serve HTTPS; with TLS_KEY_FILE' })),
+  TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file of TLS_CERT_FILE' })),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'worker processes sharing the listeners (node:cluster)' }),
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 1, maximum: 300, default: 25, description: 'seconds to drain in-flight requests on SIGTERM' }),
@@ -39,6 +42,8 @@ export interface Config {
   port: number;
   adminPort: number;
   host: string;
+  /** bind address of the admin listener when it is a listener of its own */
+  adminHost: string;
   issuer: string;
   adminToken: string | null;
   databaseUrl: string | null;
@@ -62,6 +67,8 @@ export interface Config {
   /** default lifetime of a new client secret, seconds; null = never expires */
   secretTtl: number | null;
   trustProxy: boolean;
+  /** PEM certificate and key both listeners serve HTTPS with; null = plain HTTP */
+  tls: { cert: string; key: string } | null;
   logLevel: string;
   workers: number;
   shutdownTimeout: number;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { authenticateCaller } from '../oauth/client-auth/index.js';
+import { Params } from '../oauth/params.js';
 import type { Runtime } from '../runtime.js';
 import { RevocationFeed, RevocationFeedQuery } from '../schemas/oauth.js';
 import { methodNotAllowed } from './http.js';
@@ -12,7 +13,7 @@ import { methodNotAllowed } from './http.js';
  */
 export function revocationFeedRoutes(app: FastifyInstance, rt: Runtime): void {
   app.get<{ Querystring: Static<typeof RevocationFeedQuery> }>('/oauth2/revocations', { schema: { querystring: RevocationFeedQuery, response: { 200: RevocationFeed } } }, async (request) => {
-    const caller = await authenticateCaller(new Map(), request.headers.authorization, rt, true);
+    const caller = await authenticateCaller(new Params(), request.headers.authorization, rt, true);
     if (caller.kind === 'client') request.clientId = caller.client.clientId;
     const limit = request.query.limit ?? 1000;
     const page = await rt.revocations.feed(request.query.since ?? null, limit);

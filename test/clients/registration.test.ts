@@ -31,7 +31,7 @@ t.test('REQ-D8: private, loopback, link-local and metadata hosts are recognised'
     // alternative IPv4 spellings are normalised by the URL parser before the check
     'https://2130706433/j', 'https://0x7f.1/j', 'https://0177.0.0.1/j', 'https://LOCALHOST/j', 'https://localhost./j', 'https://metadata.google.internal./j',
   ]) t.ok(isPrivateHost(host(url)), url);
-  for (const url of ['https://keys.example.com/j', 'https://8.8.8.8/j', 'https://172.32.0.1/j', 'https://[2001:db8::1]/j', 'https://192.169.0.1/j']) t.notOk(isPrivateHost(host(url)), url);
+  for (const url of ['https://keys.example.com/j', 'https://8.8.8.8/j', 'https://172.32.0.1/j', 'https://[2606:4700::1111]/j', 'https://192.169.0.1/j']) t.notOk(isPrivateHost(host(url)), url);
 });
 
 t.test('REQ-D8: in production a jwks_uri must be https and public', async (t) => {

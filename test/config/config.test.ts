@@ -2,7 +2,8 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 
-const KEK = 'A'.repeat(43);
+// 32 bytes with no pattern (production refuses an all-zero or patterned key).
+const KEK = 'q3Jx7Vd0LmT9wZk2Rb8sYc5nHf1uGe4pAi6oEj0lKa8';
 const ADMIN = 'adm1n-t0ken-that-is-long-enough-0123456789-SECRETVALUE';
 
 /** Asserts loadConfig(env) throws a ConfigError whose message names `variable`; returns the message. */
@@ -92,7 +93,7 @@ t.test('SPEC: production requires KEY_ENCRYPTION_KEY', async (t) => {
 });
 
 t.test('production with everything set loads', async (t) => {
-  const c = loadConfig({ NODE_ENV: 'production', ISSUER: 'https://auth.example.com', ADMIN_TOKEN: ADMIN, KEY_ENCRYPTION_KEY: KEK });
+  const c = loadConfig({ NODE_ENV: 'production', ISSUER: 'https://auth.example.com', ADMIN_TOKEN: ADMIN, KEY_ENCRYPTION_KEY: KEK, TRUST_PROXY: 'true' });
   t.equal(c.production, true);
   t.equal(c.issuer, 'https://auth.example.com');
   t.equal(c.adminToken, ADMIN);
@@ -148,7 +149,7 @@ t.test('SECRET_TTL: never by default in development, 90 days in production, seco
   t.equal(loadConfig({}).secretTtl, null);
   t.equal(loadConfig({ SECRET_TTL: '3600' }).secretTtl, 3600);
   t.equal(loadConfig({ SECRET_TTL: 'never' }).secretTtl, null);
-  const production = { NODE_ENV: 'production', ISSUER: 'https://auth.example.com', ADMIN_TOKEN: 'p'.repeat(40), KEY_ENCRYPTION_KEY: 'A'.repeat(43) };
+  const production = { NODE_ENV: 'production', ISSUER: 'https://auth.example.com', ADMIN_TOKEN: ADMIN, KEY_ENCRYPTION_KEY: KEK, TRUST_PROXY: 'true' };
   t.equal(loadConfig(production).secretTtl, 90 * 86400);
   t.equal(loadConfig({ ...production, SECRET_TTL: 'never' }).secretTtl, null, 'never stays possible in production, explicitly');
   t.throws(() => loadConfig({ SECRET_TTL: 'soon' }), /SECRET_TTL/);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { JWTPayload, ProtectedHeaderParameters } from 'jose';
-import { Context, type Io } from '../context.js';
+import { Context, fromStdinIfDash, type Io } from '../context.js';
 import { CliError, networkReason } from '../errors.js';
 import { send } from '../http.js';
 import { details, shortEpoch } from '../table.js';
@@ -52,9 +52,10 @@ export function inspectCommand(program: Command, io: Io): void {
   program
     .command('inspect')
     .description("decode a token and verify it against the issuer's JWKS: header, claims, remaining lifetime")
-    .argument('<token>', 'an access token')
-    .action(async (token: string, _opts: unknown, cmd: Command) => {
+    .argument('<token>', 'an access token, or - to read it from stdin')
+    .action(async (tokenArg: string, _opts: unknown, cmd: Command) => {
       const ctx = Context.of(cmd, io);
+      const token = await fromStdinIfDash(io, tokenArg, '<token> -');
       const issuer = ctx.issuer;
       // jose loads only for this command: the others start faster without it.
       const { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } = await import('jose');

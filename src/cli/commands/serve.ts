@@ -15,6 +15,7 @@ interface ServeOptions {
   port?: number;
   adminPort?: number;
   host?: string;
+  adminHost?: string;
   dataDir?: string;
 }
 
@@ -31,6 +32,7 @@ export function serveCommand(program: Command, io: Io): void {
     .option('--port <port>', 'public listener port (PORT)', integer)
     .option('--admin-port <port>', 'admin listener port (ADMIN_PORT)', integer)
     .option('--host <address>', 'bind address (HOST)')
+    .option('--admin-host <address>', 'bind address of the admin listener (ADMIN_HOST, default 127.0.0.1)')
     .option('--data-dir <dir>', 'embedded database and generated keys (DATA_DIR)')
     .action(async (opts: ServeOptions, cmd: Command) => {
       const ctx = Context.of(cmd, io);
@@ -39,6 +41,7 @@ export function serveCommand(program: Command, io: Io): void {
       if (opts.port !== undefined) env.PORT = String(opts.port);
       if (opts.adminPort !== undefined) env.ADMIN_PORT = String(opts.adminPort);
       if (opts.host !== undefined) env.HOST = opts.host;
+      if (opts.adminHost !== undefined) env.ADMIN_HOST = opts.adminHost;
       if (opts.dataDir !== undefined) env.DATA_DIR = opts.dataDir;
       if (ctx.issuerFlag !== undefined) env.ISSUER = ctx.issuerFlag;
       if (ctx.adminTokenFlag !== undefined) env.ADMIN_TOKEN = ctx.adminTokenFlag;

@@ -27,7 +27,7 @@ export function tokenCommand(program: Command, io: Io): void {
     .command('token')
     .description('get an access token for a client (client-credentials grant), for testing')
     .requiredOption('--client-id <client_id>', 'the client')
-    .option('--client-secret <secret>', 'its secret (or set TOKENMILL_CLIENT_SECRET, which keeps it out of `ps`)')
+    .option('--client-secret <secret>', 'its secret, or - to read it from stdin (or set TOKENMILL_CLIENT_SECRET); either keeps it out of `ps`')
     .option('--scope <scopes>', 'scopes to ask for, space-separated (default: the client default)')
     .option('--resource <url>', 'audience to ask for (RFC 8707), repeatable', collect)
     .addOption(new Option('--auth <method>', 'how to send the credentials: basic (client_secret_basic) or post (client_secret_post)').choices(['basic', 'post']).default('basic'))

@@ -17,7 +17,7 @@ export function tokensCommand(program: Command, io: Io): void {
   tokens
     .command('revoke')
     .description('revoke one access token: --token T, or --jti J --exp E')
-    .option('--token <token>', 'the access token')
+    .option('--token <token>', 'the access token, or - to read it from stdin')
     .option('--jti <jti>', "the token's jti")
     .option('--exp <epoch>', "the token's exp (seconds since the epoch), with --jti", positive)
     .option('--client-id <client_id>', 'the client the jti belongs to, with --jti (optional)')

@@ -10,7 +10,7 @@ import { resolveScopes } from '../scope.js';
 export async function clientCredentialsGrant(client: Client, params: Params, ctx: OAuthContext): Promise<IssuedToken> {
   if (!client.grantTypes.includes('client_credentials')) throw new UnauthorizedClient();
   const scopes = resolveScopes(params.get('scope'), client.scopes);
-  const resource = params.get('resource');
-  const audience = resolveAudience(resource === undefined ? undefined : resource.split('\u0000'), params.get('audience'), client.audiences, ctx.config.issuer);
+  const resource = params.has('resource') ? [...params.getAll('resource')] : undefined;
+  const audience = resolveAudience(resource, params.get('audience'), client.audiences, ctx.config.issuer);
   return mintAccessToken(client, scopes, audience, ctx);
 }
