@@ -36,12 +36,17 @@ export class Params {
  * serialisations. A NUL is also what PostgreSQL refuses in `text` (REQ-T8).
  */
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+/**
+ * Parameters judged by the endpoint rather than refused here: a `token` that is not one of ours is
+ * `{"active": false}` at introspection (RFC 7662 §2.2) and 200 at revocation (RFC 7009 §2.2).
+ */
+const JUDGED_BY_ENDPOINT = new Set(['token', 'token_type_hint']);
 
 /**
  * Reads the known parameters of a form body (RFC 6749 §3.2): a repeated parameter is
  * invalid_request (form parsing turns repeats into arrays), an empty one is omitted (REQ-T6),
  * unknown ones are ignored (REQ-T7; only own properties are read, so `__proto__` keys are inert),
- * and a value holding a control character is invalid_request. `repeatable` names (RFC 8707
+ * and a value holding a control character is invalid_request (but see JUDGED_BY_ENDPOINT). `repeatable` names (RFC 8707
  * `resource`) keep each value as sent: read them with `getAll`.
  */
 export function readParams(body: unknown, names: readonly string[], repeatable: readonly string[] = []): Params {
@@ -55,12 +60,12 @@ export function readParams(body: unknown, names: readonly string[], repeatable: 
       if (!repeatable.includes(name)) throw new InvalidRequest(`the ${name} parameter is repeated`);
       const values = value.filter((v): v is string => typeof v === 'string' && v !== '');
       if (values.length !== value.length) throw new InvalidRequest(`the ${name} parameter is malformed`);
-      if (values.some((v) => CONTROL.test(v))) throw new InvalidRequest(`the ${name} is malformed`);
+      if (!JUDGED_BY_ENDPOINT.has(name) && values.some((v) => CONTROL.test(v))) throw new InvalidRequest(`the ${name} is malformed`);
       if (values.length) params.set(name, values);
       continue;
     }
     if (typeof value !== 'string') throw new InvalidRequest(`the ${name} parameter is malformed`);
-    if (CONTROL.test(value)) throw new InvalidRequest(`the ${name} is malformed`);
+    if (!JUDGED_BY_ENDPOINT.has(name) && CONTROL.test(value)) throw new InvalidRequest(`the ${name} is malformed`);
     if (value !== '') params.set(name, [value]);
   }
   return new Params(params);
