@@ -1,5 +1,5 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import type { AccessTokenClaims } from '../verify/verifier.js';
+import type { AccessTokenClaims } from '@tokenmill/verify';
 import type { Client } from '../clients/client.js';
 import { TemporarilyUnavailable } from '../errors/oauth-errors.js';
 import type { Keyring } from '../keys/keyring.js';

@@ -7,7 +7,7 @@ import type { Test } from 'tap';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { createVerifier, VerifyError, type Verifier } from '../../src/verify/index.js';
+import { createVerifier, VerifyError, type Verifier } from '@tokenmill/verify';
 import { ADMIN_TOKEN, basic, build, form, type Built } from '../helper.js';
 import { backendOrSkip, pgTestDatabase, redisTestPrefix } from '../helpers/backends.js';
 

@@ -4,8 +4,8 @@ import type { Test } from 'tap';
 import Fastify from 'fastify';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createVerifier, tokenmillAuth, tokenmillMiddleware, VerifierConfigError } from '../../src/verify/index.js';
-import type { AuthenticatedRequest } from '../../src/verify/index.js';
+import { createVerifier, tokenmillAuth, tokenmillMiddleware, VerifierConfigError } from '@tokenmill/verify';
+import type { AuthenticatedRequest } from '@tokenmill/verify';
 import { StandInAS } from './fixtures/stand-in-as.js';
 import { AUD, nowSec } from './fixtures/util.js';
 

@@ -1,8 +1,8 @@
 // tokenmill/verify: revocation deny set kept in sync by polling the stand-in's revocation feed.
 import t from 'tap';
 import type { Test } from 'tap';
-import { createVerifier } from '../../src/verify/index.js';
-import type { Verifier, VerifierOptions } from '../../src/verify/index.js';
+import { createVerifier } from '@tokenmill/verify';
+import type { Verifier, VerifierOptions } from '@tokenmill/verify';
 import { StandInAS } from './fixtures/stand-in-as.js';
 import { AUD, msUntilRevoked, nowSec, sleep, verifyError, waitFor } from './fixtures/util.js';
 

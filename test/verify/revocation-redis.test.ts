@@ -3,8 +3,8 @@
 import t from 'tap';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { createVerifier } from '../../src/verify/index.js';
-import type { Verifier } from '../../src/verify/index.js';
+import { createVerifier } from '@tokenmill/verify';
+import type { Verifier } from '@tokenmill/verify';
 import { StandInAS } from './fixtures/stand-in-as.js';
 import { AUD, msUntilRevoked, nowSec, sleep, verifyError, waitFor } from './fixtures/util.js';
 

@@ -2,7 +2,7 @@
 // (REQ-AT5, REQ-JWT1..7, RFC 6750 §3 challenges).
 import t from 'tap';
 import { SignJWT, generateSecret } from 'jose';
-import { createVerifier, VerifyError, VerifierConfigError, MAX_TOKEN_LENGTH } from '../../src/verify/index.js';
+import { createVerifier, VerifyError, VerifierConfigError, MAX_TOKEN_LENGTH } from '@tokenmill/verify';
 import { StandInAS } from './fixtures/stand-in-as.js';
 import { AUD, nowSec, sleep, verifyError } from './fixtures/util.js';
 

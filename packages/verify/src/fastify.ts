@@ -3,7 +3,6 @@
  *
  * @packageDocumentation
  */
-import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { extractBearerToken } from './bearer.js';
 import { VerifyError } from './errors.js';
@@ -86,7 +85,19 @@ async function plugin(app: FastifyInstance, opts: TokenmillAuthOptions): Promise
 }
 
 /**
- * Fastify plugin (encapsulation-free, via fastify-plugin).
+ * Marks a plugin as encapsulation-free, as fastify-plugin does (the symbols are Fastify's documented
+ * plugin metadata), so its decorations reach the instance that registers it without a dependency.
+ */
+function unencapsulated<T extends object>(plugin: T, meta: { fastify: string; name: string }): T {
+  return Object.assign(plugin, {
+    [Symbol.for('skip-override')]: true,
+    [Symbol.for('fastify.display-name')]: meta.name,
+    [Symbol.for('plugin-meta')]: meta,
+  });
+}
+
+/**
+ * Fastify plugin (encapsulation-free).
  *
  * @example
  * ```ts
@@ -95,6 +106,6 @@ async function plugin(app: FastifyInstance, opts: TokenmillAuthOptions): Promise
  * ```
  * The verifier it creates is closed in `onClose`; a verifier passed as `{ verifier }` is left to its owner.
  */
-export const tokenmillAuth = fp(plugin, { fastify: '5.x', name: 'tokenmill-auth' });
+export const tokenmillAuth = unencapsulated(plugin, { fastify: '5.x', name: 'tokenmill-auth' });
 
 export default tokenmillAuth;
