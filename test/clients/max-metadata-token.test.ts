@@ -2,8 +2,8 @@
 // allows — verifies with tokenmill/verify and stays well under the verifier's 8 KiB cap
 // (SECURITY REQ-JWT7), with room left for longer issuers, future claims and larger RSA signatures.
 import t from 'tap';
-import { createVerifier } from '../../src/verify/index.js';
-import { MAX_TOKEN_LENGTH } from '../../src/verify/verifier.js';
+import { createVerifier } from '@tokenmill/verify';
+import { MAX_TOKEN_LENGTH } from '@tokenmill/verify';
 import { MAX_AUDIENCES, MAX_AUDIENCE_LENGTH, MAX_SCOPE_LENGTH, MAX_SCOPE_TOKEN_LENGTH } from '../../src/clients/metadata-bounds.js';
 import { ISSUER, basic, build, form, register } from '../helper.js';
 

@@ -4,7 +4,7 @@
 // does not bring those tokens back; tokens minted after it work.
 import t from 'tap';
 import { createServer, type AddressInfo } from 'node:net';
-import { createVerifier, VerifyError, type Verifier } from '../../src/verify/index.js';
+import { createVerifier, VerifyError, type Verifier } from '@tokenmill/verify';
 import { ADMIN_TOKEN, basic, build, form } from '../helper.js';
 
 t.setTimeout(180_000);

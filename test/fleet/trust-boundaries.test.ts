@@ -5,7 +5,7 @@
 // - Disabling at A publishes a client-wide revocation: a tokenmill/verify verifier (Redis source,
 //   and feed source against B) refuses the outstanding token; re-enabling does not bring it back.
 import t from 'tap';
-import { createVerifier, VerifyError, type Verifier } from '../../src/verify/index.js';
+import { createVerifier, VerifyError, type Verifier } from '@tokenmill/verify';
 import { backendOrSkip, pgTestDatabase, redisTestPrefix } from '../helpers/backends.js';
 import { admin, basicAuth, fleetSecrets, freePort, introspect, pollUntil, registerOk, spawnNode, tokenBasic, waitReady } from './support.js';
 

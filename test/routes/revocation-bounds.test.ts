@@ -1,8 +1,8 @@
 // Issue 10 (trust boundaries), revocations: an admin revocation cannot outlive the longest token,
 // the feed honours `limit` in snapshots too, and a verifier following the cursor gets every event.
 import t from 'tap';
-import { PollSource } from '../../src/verify/poll-source.js';
-import { DenySet } from '../../src/verify/deny-set.js';
+import { PollSource } from '../../packages/verify/src/poll-source.js';
+import { DenySet } from '../../packages/verify/src/deny-set.js';
 import { ADMIN_TOKEN, TestClock, build } from '../helper.js';
 import { adminApp, admin } from '../admin/support.js';
 
