@@ -141,6 +141,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: raw.TRUST_PROXY,
     logLevel: raw.LOG_LEVEL,
     workers: raw.WORKERS,
+    // Production sits behind a load balancer, which needs a moment to see /readyz fail and stop routing.
+    shutdownDelay: raw.SHUTDOWN_DELAY ?? (production ? 5 : 0),
     shutdownTimeout: raw.SHUTDOWN_TIMEOUT,
   };
 }

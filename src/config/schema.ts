@@ -29,6 +29,7 @@ export const ConfigSchema = Type.Object({
   TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from a reverse proxy (client IPs only; never the issuer)' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'worker processes sharing the listeners (node:cluster)' }),
+  SHUTDOWN_DELAY: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, description: 'seconds /readyz answers 503 on SIGTERM, while requests are still served, before the listeners close; default 5 in production, 0 otherwise' })),
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 1, maximum: 300, default: 25, description: 'seconds to drain in-flight requests on SIGTERM' }),
 });
 export type RawConfig = Static<typeof ConfigSchema>;
@@ -61,5 +62,7 @@ export interface Config {
   trustProxy: boolean;
   logLevel: string;
   workers: number;
+  /** seconds between SIGTERM (readiness false) and closing the listeners */
+  shutdownDelay: number;
   shutdownTimeout: number;
 }
