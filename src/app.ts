@@ -22,8 +22,15 @@ export interface Apps {
   public: FastifyInstance;
   /** admin API, console and metrics; null when it shares the public listener */
   admin: FastifyInstance | null;
-  /** flips readiness to false at the start of a graceful shutdown */
-  state: { shuttingDown: boolean };
+  state: ShutdownState;
+}
+
+/** A graceful shutdown in two steps: not ready (still serving), then closing. */
+export interface ShutdownState {
+  /** /readyz answers 503, so load balancers stop routing here; requests are still served */
+  shuttingDown: boolean;
+  /** the listeners are closing: a request on a kept-alive connection gets 503 and Connection: close */
+  closing: boolean;
 }
 
 let requestCounter = 0;
@@ -38,7 +45,7 @@ const nextRequestId = (): string => requestIdPrefix + (++requestCounter).toStrin
 const bodyValidator = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, strict: false });
 const textValidator = new Ajv({ coerceTypes: 'array', removeAdditional: false, useDefaults: true, strict: false });
 
-function baseInstance(rt: Runtime, state: { shuttingDown: boolean }): FastifyInstance {
+function baseInstance(rt: Runtime, state: ShutdownState): FastifyInstance {
   const app = Fastify({
     loggerInstance: rt.logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -62,11 +69,11 @@ function baseInstance(rt: Runtime, state: { shuttingDown: boolean }): FastifyIns
     keepAliveTimeout: 72_000,
     routerOptions: { maxParamLength: 300 },
   }) as unknown as FastifyInstance;
-  // SECURITY §3.7: once draining, a request on a kept-alive connection gets a 503 it can retry
-  // elsewhere, with our headers, and the connection is closed.
+  // SECURITY §3.7: once the listeners close, a request on a kept-alive connection gets a 503 it can
+  // retry elsewhere, with our headers, and the connection is closed.
   // Callback style: no promise per request on the hot path.
   app.addHook('onRequest', (_request, reply, done) => {
-    if (!state.shuttingDown) return done();
+    if (!state.closing) return done();
     reply.header('connection', 'close');
     done(new TemporarilyUnavailable('the server is shutting down; retry', 1));
   });
@@ -96,7 +103,7 @@ function publicRoutes(app: FastifyInstance, rt: Runtime): void {
 
 /** Builds the listeners' Fastify instances with an explicit route table; `listen` is the caller's. */
 export async function buildApp(rt: Runtime): Promise<Apps> {
-  const state = { shuttingDown: false };
+  const state: ShutdownState = { shuttingDown: false, closing: false };
   const metrics = new Metrics();
   const pub = baseInstance(rt, state);
   metrics.observe(pub);

@@ -1,4 +1,22 @@
+import { write } from 'node:fs';
 import pino, { type Logger } from 'pino';
+import { FdDestination } from './lib/fd-destination.js';
+
+let stdout: FdDestination | null = null;
+
+/**
+ * The process's one stdout destination. If stdout breaks (EPIPE: `| head`, a log shipper that
+ * died), logging stops, with one line on stderr; the process carries on. What is pending is
+ * written at exit, within a bounded time.
+ */
+export function stdoutDestination(): FdDestination {
+  if (!stdout) {
+    const dest = new FdDestination(1, (err) => write(2, `tokenmill: log output stopped: stdout failed with ${err.code ?? err.message}\n`, () => {}));
+    process.on('exit', () => dest.flushSync());
+    stdout = dest;
+  }
+  return stdout;
+}
 
 /**
  * JSON logs on stdout. Nothing request-derived is logged except the fields plugins/request-log.ts
@@ -14,8 +32,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     // Asynchronous stdout: lines are coalesced while a write is pending, so logging one line per
-    // request does not cost a blocking write each; the process entry flushes at shutdown.
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    // request does not cost a blocking write each; what is pending is written at exit.
+    destination ?? stdoutDestination(),
   );
 }
 

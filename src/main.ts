@@ -4,8 +4,12 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { resolveAdminToken } from './lib/admin-token.js';
+import { armHardExit } from './lib/hard-exit.js';
 import { createLogger, errorFields } from './logger.js';
 import { openRuntime } from './runtime.js';
+
+/** How long after the graceful deadline the watchdog kills a process whose main thread is stuck. */
+const HARD_EXIT_MARGIN_MS = 3000;
 
 function printAdminTokenBanner(config: Config, token: string): void {
   process.stdout.write(
@@ -31,14 +35,28 @@ async function serve(config: Config): Promise<void> {
   if (rt.generatedAdminToken) printAdminTokenBanner(config, rt.generatedAdminToken);
 
   const apps = await buildApp(rt);
-  const close = closeWithGrace({ delay: config.shutdownTimeout * 1000 }, async ({ signal, err }) => {
+  // SHUTDOWN_TIMEOUT is the drain's, after the delay; past both the process exits 1.
+  const deadline = (config.shutdownDelay + config.shutdownTimeout) * 1000;
+  const close = closeWithGrace({ delay: deadline }, async ({ signal, err }) => {
+    // close-with-grace's deadline is a timer on this thread; the watchdog fires even if it is blocked.
+    armHardExit(deadline + HARD_EXIT_MARGIN_MS);
     if (err) logger.error({ err: errorFields(err) }, 'closing after an error');
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
     apps.state.shuttingDown = true;
+    if (signal && config.shutdownDelay > 0) {
+      // SECURITY §3.7: readiness false first, so the load balancer stops routing before the listeners close.
+      logger.info({ signal, delay: config.shutdownDelay }, 'shutting down: not ready; serving until the delay ends');
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDelay * 1000));
+    }
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    apps.state.closing = true;
     await Promise.all([apps.public.close(), apps.admin?.close()]);
     await rt.close();
     logger.info('stopped');
-    logger.flush();
+    // Let the last lines reach stdout (a broken stdout answers at once; what is left is written at exit).
+    await new Promise<void>((resolve) => {
+      logger.flush(() => resolve());
+      setTimeout(resolve, 1000).unref();
+    });
   });
   try {
     const publicAddress = await apps.public.listen({ port: config.port, host: config.host });
@@ -75,7 +93,7 @@ function supervise(config: Config): void {
     stopping = true;
     logger.info({ signal, workers: config.workers }, 'stopping workers');
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
-    setTimeout(() => process.exit(1), (config.shutdownTimeout + 5) * 1000).unref();
+    setTimeout(() => process.exit(1), (config.shutdownDelay + config.shutdownTimeout + 5) * 1000).unref();
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -11,7 +11,7 @@ export class ConfigError extends Error {
 }
 
 const INTEGER = /^-?\d+$/;
-const BOOLEAN: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
+const BOOLEAN: Record<string, boolean> = { true: true, false: false };
 const ASYMMETRIC_ASSERTION_ALGS = new Set(['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519']);
 
 function coerce(name: string, raw: string): unknown {
@@ -22,9 +22,59 @@ function coerce(name: string, raw: string): unknown {
   return raw;
 }
 
-function describe(name: string): string {
-  const prop = (ConfigSchema.properties as Record<string, { description?: string }>)[name];
-  return prop?.description ? ` (${prop.description})` : '';
+/** Variables whose value is never repeated in a message (a URL can hold a password). */
+const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'KEY_ENCRYPTION_KEY', 'DATABASE_URL', 'REDIS_URL']);
+
+/** What a pattern-constrained variable must look like, in words. */
+const PATTERN_IN_WORDS: Record<string, string> = {
+  DATABASE_URL: 'a postgres:// or postgresql:// URL',
+  REDIS_URL: 'a redis:// or rediss:// URL',
+  KEY_ENCRYPTION_KEY: '32 random bytes in base64url (43 characters)',
+  REDIS_KEY_PREFIX: '1 to 64 characters from A-Z, a-z, 0-9 and : { } _ . -',
+  ASSERTION_ALGS: 'a comma-separated list of JWS algorithm names without spaces',
+};
+
+interface PropertySchema {
+  type?: string;
+  const?: unknown;
+  anyOf?: PropertySchema[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+}
+
+/** What `schema` accepts, in words: "one of A, B", "an integer between 0 and 65535", "true or false"… */
+function expectation(name: string, schema: PropertySchema): string {
+  if (schema.anyOf) {
+    const literals = schema.anyOf.filter((s) => s.const !== undefined).map((s) => String(s.const));
+    const others = schema.anyOf.filter((s) => s.const === undefined).map((s) => expectation(name, s));
+    if (others.length === 0) return `one of ${literals.join(', ')}`;
+    return [...others, ...literals].join(', or ');
+  }
+  if (schema.type === 'integer' || schema.type === 'number') {
+    const kind = schema.type === 'integer' ? 'an integer' : 'a number';
+    if (schema.minimum !== undefined && schema.maximum !== undefined) return `${kind} between ${schema.minimum} and ${schema.maximum}`;
+    if (schema.minimum !== undefined) return `${kind} of at least ${schema.minimum}`;
+    if (schema.maximum !== undefined) return `${kind} of at most ${schema.maximum}`;
+    return kind;
+  }
+  if (schema.type === 'boolean') return 'true or false';
+  const inWords = PATTERN_IN_WORDS[name];
+  if (inWords) return inWords;
+  const parts: string[] = [];
+  if (schema.minLength !== undefined && schema.minLength > 1) parts.push(`at least ${schema.minLength} characters`);
+  if (schema.maxLength !== undefined) parts.push(`at most ${schema.maxLength} characters`);
+  if (schema.pattern !== undefined) parts.push(`matching ${schema.pattern}`);
+  return parts.length > 0 ? parts.join(', ') : 'a non-empty string';
+}
+
+/** `NAME must be <what it accepts> (got "value")`, or `(value hidden)` for a secret. */
+function invalidValue(name: string, raw: string): ConfigError {
+  const schema = (ConfigSchema.properties as Record<string, PropertySchema>)[name] ?? {};
+  const got = SECRET_VARIABLES.has(name) ? '(value hidden)' : `(got ${JSON.stringify(raw)})`;
+  return new ConfigError(`${name} must be ${expectation(name, schema)} ${got}`);
 }
 
 /** Shannon entropy of the symbols' own frequencies, in bits per symbol, times their number. */
@@ -125,8 +175,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const first = Value.Errors(ConfigSchema, withDefaults).First();
   if (first) {
     const name = first.path.replace(/^\//, '').split('/')[0] ?? '';
-    const shown = name === 'ADMIN_TOKEN' || name === 'KEY_ENCRYPTION_KEY' ? '<hidden>' : JSON.stringify(env[name] ?? '');
-    throw new ConfigError(`invalid ${name}=${shown}: ${first.message}${describe(name)}`);
+    throw invalidValue(name, env[name] ?? '');
   }
   const raw = withDefaults as RawConfig;
   const production = raw.NODE_ENV === 'production';
@@ -189,6 +238,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tls,
     logLevel: raw.LOG_LEVEL,
     workers: raw.WORKERS,
+    // Production sits behind a load balancer, which needs a moment to see /readyz fail and stop routing.
+    shutdownDelay: raw.SHUTDOWN_DELAY ?? (production ? 5 : 0),
     shutdownTimeout: raw.SHUTDOWN_TIMEOUT,
   };
 }

@@ -33,6 +33,7 @@ export const ConfigSchema = Type.Object({
   TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file of TLS_CERT_FILE' })),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'worker processes sharing the listeners (node:cluster)' }),
+  SHUTDOWN_DELAY: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, description: 'seconds /readyz answers 503 on SIGTERM, while requests are still served, before the listeners close; default 5 in production, 0 otherwise' })),
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 1, maximum: 300, default: 25, description: 'seconds to drain in-flight requests on SIGTERM' }),
 });
 export type RawConfig = Static<typeof ConfigSchema>;
@@ -71,5 +72,7 @@ export interface Config {
   tls: { cert: string; key: string } | null;
   logLevel: string;
   workers: number;
+  /** seconds between SIGTERM (readiness false) and closing the listeners */
+  shutdownDelay: number;
   shutdownTimeout: number;
 }

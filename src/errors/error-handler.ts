@@ -47,8 +47,8 @@ function toOAuthError(err: FastifyError | Error, request: FastifyRequest): OAuth
 
 /**
  * The only serializer of errors (DESIGN): `{"error","error_description"}` with the status and the
- * headers the RFCs require — a Basic challenge on invalid_client (RFC 6749 §5.2, RFC 9110
- * §15.5.2) and RFC 6750 §3 Bearer challenges.
+ * headers the RFCs require — a Basic challenge on invalid_client unless the credentials came in
+ * the body (RFC 6749 §5.2, SECURITY C3) and RFC 6750 §3 Bearer challenges.
  */
 export function createErrorHandler(issuer: string) {
   const realm = `realm="${issuer}"`;
@@ -64,7 +64,9 @@ export function createErrorHandler(issuer: string) {
     if (err instanceof StoreUnavailableError) request.failure.detail = err.message;
     // No error response is cacheable (RFC 6749 §5.1 for the OAuth endpoints; harmless elsewhere).
     reply.code(oauth.status).headers(oauth.headers).header('cache-control', 'no-store').header('pragma', 'no-cache');
-    if (oauth instanceof InvalidClient) reply.header('www-authenticate', `Basic ${realm}`);
+    if (oauth instanceof InvalidClient) {
+      if (oauth.challenge) reply.header('www-authenticate', `Basic ${realm}`);
+    }
     else if (oauth instanceof InvalidToken) reply.header('www-authenticate', oauth.bearerError ? `Bearer ${realm}, error="${oauth.bearerError}", error_description="${sanitizeDescription(oauth.description ?? '')}"` : `Bearer ${realm}`);
     else if (oauth instanceof InsufficientScope) reply.header('www-authenticate', `Bearer ${realm}, error="insufficient_scope", error_description="${sanitizeDescription(oauth.description ?? '')}", scope="${oauth.requiredScope}"`);
     return reply.type('application/json; charset=utf-8').send(oauth.toJSON());

@@ -8,12 +8,18 @@ export class InvalidRequest extends OAuthError {
 }
 
 /**
- * RFC 6749 §5.2 invalid_client, always 401 with a Basic challenge (RFC 9110 §15.5.2). The public
- * body is identical for every cause (SECURITY C4); the cause is `detail`, for the log only.
+ * RFC 6749 §5.2 invalid_client, always 401. The public body is identical for every cause (SECURITY
+ * C4); the cause is `detail`, for the log only. `challenge`: whether the answer carries
+ * `WWW-Authenticate: Basic` (SECURITY C3) — yes when the client used the Authorization header
+ * (RFC 6749 §5.2 requires it) or sent no credentials at all; no when the credentials came in the
+ * body, as oidc-provider does, since standard clients (openid-client) turn any challenge into a
+ * challenge error instead of an invalid_client error.
  */
 export class InvalidClient extends OAuthError {
-  constructor(detail: string) {
+  readonly challenge: boolean;
+  constructor(detail: string, challenge = true) {
     super(401, 'invalid_client', 'client authentication failed', { detail });
+    this.challenge = challenge;
   }
 }
 

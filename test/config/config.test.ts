@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { ConfigSchema } from '../../src/config/schema.js';
 
 // 32 bytes with no pattern (production refuses an all-zero or patterned key).
 const KEK = 'q3Jx7Vd0LmT9wZk2Rb8sYc5nHf1uGe4pAi6oEj0lKa8';
@@ -154,4 +155,70 @@ t.test('SECRET_TTL: never by default in development, 90 days in production, seco
   t.equal(loadConfig({ ...production, SECRET_TTL: 'never' }).secretTtl, null, 'never stays possible in production, explicitly');
   t.throws(() => loadConfig({ SECRET_TTL: 'soon' }), /SECRET_TTL/);
   t.throws(() => loadConfig({ SECRET_TTL: '0' }), /SECRET_TTL/);
+});
+
+t.test('an invalid value is explained in words: the allowed values, the range, the shape (exact messages)', async (t) => {
+  const cases: [Record<string, string>, string][] = [
+    [{ SIGNING_ALG: 'HS256' }, 'SIGNING_ALG must be one of ES256, RS256, PS256, EdDSA (got "HS256")'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV must be one of development, production, test (got "staging")'],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")'],
+    [{ PORT: 'abc' }, 'PORT must be an integer between 0 and 65535 (got "abc")'],
+    [{ PORT: '65536' }, 'PORT must be an integer between 0 and 65535 (got "65536")'],
+    [{ PORT: '80.5' }, 'PORT must be an integer between 0 and 65535 (got "80.5")'],
+    [{ ADMIN_PORT: 'nope' }, 'ADMIN_PORT must be an integer between 0 and 65535 (got "nope")'],
+    [{ ACCESS_TOKEN_TTL: '0' }, 'ACCESS_TOKEN_TTL must be an integer between 1 and 86400 (got "0")'],
+    [{ KEY_ROTATION_INTERVAL: '-1' }, 'KEY_ROTATION_INTERVAL must be an integer of at least 0 (got "-1")'],
+    [{ SHUTDOWN_TIMEOUT: '0' }, 'SHUTDOWN_TIMEOUT must be an integer between 1 and 300 (got "0")'],
+    [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be true or false (got "yes")'],
+    [{ ASSERTION_AUDIENCE_TOKEN_ENDPOINT: 'maybe' }, 'ASSERTION_AUDIENCE_TOKEN_ENDPOINT must be true or false (got "maybe")'],
+    [{ SECRET_TTL: 'soon' }, 'SECRET_TTL must be an integer between 1 and 315360000, or never (got "soon")'],
+    [{ REDIS_KEY_PREFIX: 'my prefix' }, 'REDIS_KEY_PREFIX must be 1 to 64 characters from A-Z, a-z, 0-9 and : { } _ . - (got "my prefix")'],
+    [{ ASSERTION_ALGS: 'ES256, PS256' }, 'ASSERTION_ALGS must be a comma-separated list of JWS algorithm names without spaces (got "ES256, PS256")'],
+  ];
+  for (const [env, expected] of cases) t.equal(configError(t, env, Object.keys(env)[0]!), expected);
+});
+
+t.test('booleans are true or false, in any case', async (t) => {
+  t.equal(loadConfig({ TRUST_PROXY: 'TRUE' }).trustProxy, true);
+  t.equal(loadConfig({ TRUST_PROXY: 'False' }).trustProxy, false);
+  for (const bad of ['yes', 'no', '1', '0', 'on']) t.equal(configError(t, { TRUST_PROXY: bad }, 'TRUST_PROXY'), `TRUST_PROXY must be true or false (got "${bad}")`);
+});
+
+t.test('REQ-O1: a secret variable with an invalid value says "(value hidden)", never the value', async (t) => {
+  const cases: [Record<string, string>, string][] = [
+    [{ ADMIN_TOKEN: 'short-SECRETVALUE' }, 'ADMIN_TOKEN must be at least 32 characters (value hidden)'],
+    [{ KEY_ENCRYPTION_KEY: 'not-a-valid-kek-SECRETVALUE' }, 'KEY_ENCRYPTION_KEY must be 32 random bytes in base64url (43 characters) (value hidden)'],
+    [{ DATABASE_URL: 'mysql://app:SECRETVALUE@db/x' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL (value hidden)'],
+    [{ REDIS_URL: 'http://:SECRETVALUE@cache:6379' }, 'REDIS_URL must be a redis:// or rediss:// URL (value hidden)'],
+  ];
+  for (const [env, expected] of cases) {
+    const message = configError(t, env, Object.keys(env)[0]!);
+    t.equal(message, expected);
+    t.notMatch(message, 'SECRETVALUE');
+  }
+});
+
+t.test('no variable answers a bad value with a validator phrase ("Expected …")', async (t) => {
+  for (const name of Object.keys(ConfigSchema.properties)) {
+    for (const bad of ['bogus value!', '-7', 'x'.repeat(70)]) {
+      let message = '';
+      try {
+        loadConfig({ [name]: bad });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      if (message === '' || !message.startsWith(name)) continue; // accepted, or refused by a later check
+      t.match(message, new RegExp(`^${name} must .+ \\((got ".*"|value hidden)\\)$`), `${name}=${JSON.stringify(bad.slice(0, 12))}: ${message}`);
+      t.notMatch(message, /Expected/, `${name}: no validator phrase`);
+    }
+  }
+});
+
+t.test('SHUTDOWN_DELAY: 0 in development, 5 s in production, seconds when set', async (t) => {
+  t.equal(loadConfig({}).shutdownDelay, 0);
+  t.equal(loadConfig({ SHUTDOWN_DELAY: '7' }).shutdownDelay, 7);
+  const production = { NODE_ENV: 'production', ISSUER: 'https://auth.example.com', ADMIN_TOKEN: 'p'.repeat(40), KEY_ENCRYPTION_KEY: 'A'.repeat(43) };
+  t.equal(loadConfig(production).shutdownDelay, 5);
+  t.equal(loadConfig({ ...production, SHUTDOWN_DELAY: '0' }).shutdownDelay, 0, 'off in production, explicitly');
+  t.equal(configError(t, { SHUTDOWN_DELAY: 'soon' }, 'SHUTDOWN_DELAY'), 'SHUTDOWN_DELAY must be an integer between 0 and 300 (got "soon")');
 });

@@ -294,6 +294,7 @@ const table: string[] = [];
 for (const row of rows) {
   t.test(row.name, async (t) => {
     const got: Partial<Record<Side['name'], Res>> = {};
+    const sent: Partial<Record<Side['name'], Req>> = {};
     for (const s of sides) {
       if (row.prime) {
         const primed = await row.prime(s);
@@ -301,7 +302,8 @@ for (const row of rows) {
         t.equal(first.status, 200, `${s.name}: the original request succeeds (${first.text.slice(0, 200)})`);
         lastPrimed = primed;
       }
-      got[s.name] = await send(s, await row.req(s));
+      sent[s.name] = await row.req(s);
+      got[s.name] = await send(s, sent[s.name]!);
     }
     const ours = got.tokenmill!;
     const peer = got['oidc-provider']!;
@@ -318,7 +320,16 @@ for (const row of rows) {
     }
     if (row.spec.status === 401) {
       t.same(ours.body, C4_BODY, 'C4 identical invalid_client body');
-      t.equal(ours.headers.get('www-authenticate'), `Basic realm="${tm.issuer}"`, 'C3 challenge');
+      // C3: a challenge when the Authorization header was used or no credentials were sent; none for body credentials.
+      const req = sent.tokenmill!;
+      const inBody = ['client_secret', 'client_assertion', 'client_assertion_type'].some((k) => req.form?.[k] !== undefined);
+      const challenged = req.headers?.authorization !== undefined || !inBody;
+      t.equal(ours.headers.get('www-authenticate'), challenged ? `Basic realm="${tm.issuer}"` : null, challenged ? 'C3 challenge' : 'C3 no challenge for body credentials');
+    }
+    // oidc-provider challenges a 401 exactly when the Authorization header was used (lib/shared/client_auth.js).
+    if (peer.status === 401) {
+      const challenged = sent['oidc-provider']!.headers?.authorization !== undefined;
+      t.equal(peer.headers.get('www-authenticate')?.startsWith('Basic ') ?? false, challenged, `oidc-provider ${challenged ? 'sends a Basic challenge' : 'sends no challenge'}`);
     }
     if (row.spec.status === 405) t.equal(ours.headers.get('allow'), 'POST', 'Allow: POST');
     if (row.spec.status === 200) {

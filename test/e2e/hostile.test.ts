@@ -175,7 +175,7 @@ t.test('NUL in a client_assertion sub → 401 invalid_client, not 500', async (t
   const r = await http(s, { path: '/oauth2/token', headers: { 'content-type': FORM }, body });
   isOAuthError(t, r, 401, 'invalid_client');
   t.equal(r.body, C4, 'C4 body');
-  t.equal(r.headers['www-authenticate'], `Basic realm="${s.issuer}"`);
+  t.equal(r.headers['www-authenticate'], undefined, 'C3: no challenge for credentials in the body');
   // The same at introspection (REQ-J14).
   const intro = await http(s, { path: '/oauth2/introspect', headers: { 'content-type': FORM }, body: `token=x&${body.replace('grant_type=client_credentials&', '')}` });
   isOAuthError(t, intro, 401, 'invalid_client');

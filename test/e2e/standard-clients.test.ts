@@ -234,6 +234,29 @@ t.test('client_secret_post with openid-client', async (t) => {
   t.same(await challengeErr.response.json(), { error: 'invalid_client', error_description: 'client authentication failed' });
 });
 
+t.test('openid-client: a wrong secret with client_secret_post is an OAuth invalid_client error, not a challenge error', async (t) => {
+  const reg = await registerClient(srv.url, ADMIN_TOKEN, { client_name: 'e2e post wrong', token_endpoint_auth_method: 'client_secret_post', scope: 'api:read', audience: [API] });
+  const id: string = reg.client_id;
+  const rec = recorder();
+  const wrong = await client.discovery(issuerUrl, id, {}, client.ClientSecretPost(`${reg.client_secret as string}x`), { execute: [client.allowInsecureRequests], [client.customFetch]: rec.fetch });
+  for (const [what, call] of [
+    ['token', () => client.clientCredentialsGrant(wrong, { scope: 'api:read' })],
+    ['introspection', () => client.tokenIntrospection(wrong, 'not-a-token')],
+    ['revocation', () => client.tokenRevocation(wrong, 'not-a-token')],
+  ] as const) {
+    const err: unknown = await (call as () => Promise<unknown>)().then(() => null, (e: unknown) => e);
+    t.notOk(err instanceof client.WWWAuthenticateChallengeError, `${what}: not a WWWAuthenticateChallengeError`);
+    t.ok(err instanceof client.ResponseBodyError, `${what}: a ResponseBodyError (${(err as Error | null)?.constructor.name})`);
+    const bodyErr = err as client.ResponseBodyError;
+    t.equal(bodyErr.status, 401, `${what}: 401`);
+    t.equal(bodyErr.error, 'invalid_client', `${what}: error invalid_client`);
+    t.equal(bodyErr.error_description, 'client authentication failed', `${what}: error_description`);
+    const call_ = rec.log[rec.log.length - 1]!;
+    t.equal(call_.headers.get('authorization'), null, `${what}: the credentials went in the body`);
+    t.equal(call_.responseHeaders.get('www-authenticate'), null, `${what}: no WWW-Authenticate`);
+  }
+});
+
 t.test('private_key_jwt (ES256) with openid-client', async (t) => {
   const kid = `e2e-${randomBytes(4).toString('hex')}`;
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
@@ -264,7 +287,7 @@ t.test('private_key_jwt (ES256) with openid-client', async (t) => {
   const replay = await fetchJson(`${issuer}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: call.body });
   t.equal(replay.status, 401, 'replayed assertion refused');
   t.same(replay.body, { error: 'invalid_client', error_description: 'client authentication failed' });
-  t.equal(replay.headers.get('www-authenticate'), `Basic realm="${issuer}"`);
+  t.equal(replay.headers.get('www-authenticate'), null, 'no challenge: the assertion was in the body (C3)');
 
   const r2 = await client.clientCredentialsGrant(config);
   t.equal(r2.scope, 'api:read api:write');

@@ -47,15 +47,21 @@ function wire(res: LightMyRequestResponse): { status: number; headers: Record<st
 
 let baseline: ReturnType<typeof wire> | null = null;
 
-/** REQ-J13 / C3 / C4: 401 invalid_client, Basic challenge, no-store, and byte-identical to every other auth failure. */
-function expect401(t: Test, res: LightMyRequestResponse, what = ''): void {
+/**
+ * REQ-J13 / C3 / C4: 401 invalid_client, no-store, and byte-identical to every other auth failure.
+ * Credentials in the body (an assertion) get no challenge; the Authorization header gets a Basic one.
+ */
+function expect401(t: Test, res: LightMyRequestResponse, what = '', challenge = false): void {
   t.equal(res.statusCode, 401, `401 ${what} (${res.body})`);
   t.same(res.json(), INVALID_CLIENT);
-  t.equal(res.headers['www-authenticate'], `Basic realm="${ISSUER}"`);
+  if (challenge) t.equal(res.headers['www-authenticate'], `Basic realm="${ISSUER}"`, 'Basic challenge');
+  else t.equal(res.headers['www-authenticate'], undefined, 'no challenge: the credentials were in the body');
   t.equal(res.headers['cache-control'], 'no-store');
   t.equal(res.headers.pragma, 'no-cache');
-  if (baseline) t.same(wire(res), baseline, 'identical to every other client-authentication failure');
-  else baseline = wire(res);
+  const { 'www-authenticate': _challenge, ...headers } = wire(res).headers;
+  const compared = { ...wire(res), headers };
+  if (baseline) t.same(compared, baseline, 'identical to every other client-authentication failure');
+  else baseline = compared;
 }
 
 function expect400(t: Test, res: LightMyRequestResponse, description: string): void {
@@ -394,7 +400,7 @@ t.test('REQ-A2: a secret client sending an assertion is refused; an unknown sub 
   expect401(t, await send(await assertion(k, 'tmc_unknownClient000000000', ISSUER, now())), 'unknown client');
   // and a private_key_jwt client cannot fall back to a secret
   const p = await pkjClient('ES256');
-  expect401(t, await tokenRequest(app, { grant_type: 'client_credentials' }, { authorization: basic(p.c.client_id, 'anything') }), 'Basic for a private_key_jwt client');
+  expect401(t, await tokenRequest(app, { grant_type: 'client_credentials' }, { authorization: basic(p.c.client_id, 'anything') }), 'Basic for a private_key_jwt client', true);
   expect401(t, await tokenRequest(app, { grant_type: 'client_credentials', client_id: p.c.client_id, client_secret: 'anything' }), 'post for a private_key_jwt client');
 });
 

@@ -3,6 +3,7 @@ import type { Test } from 'tap';
 import type { LightMyRequestResponse } from 'fastify';
 import { SignJWT, decodeJwt } from 'jose';
 import { ADMIN_TOKEN, ISSUER, basic, build, form, register, tokenRequest, type RegisteredClient } from '../helper.js';
+import { assertion, clientKey } from '../fixtures/assertion.js';
 
 const { app, rt, clock, logs } = await build(t);
 
@@ -64,11 +65,18 @@ function expectActive(t: Test, res: LightMyRequestResponse, what = 'active'): Re
   return body;
 }
 
-function expectError(t: Test, res: LightMyRequestResponse, status: number, body: Record<string, string>): void {
+/** Credentials in the Authorization header (Basic or Bearer), or none at all: invalid_client carries a Basic challenge (C3). */
+const CHALLENGE = true;
+/** Credentials in the body (client_secret_post, client assertion): invalid_client carries no challenge (C3). */
+const NO_CHALLENGE = false;
+
+function expectError(t: Test, res: LightMyRequestResponse, status: number, body: Record<string, string>, challenge?: boolean): void {
   t.equal(res.statusCode, status);
   t.same(res.json(), body);
   checkNoStore(t, res);
-  if (body.error === 'invalid_client') t.equal(res.headers['www-authenticate'], `Basic realm="${ISSUER}"`);
+  if (body.error === 'invalid_client' && challenge === undefined) throw new Error('say whether invalid_client carries a challenge');
+  if (body.error === 'invalid_client' && challenge) t.equal(res.headers['www-authenticate'], `Basic realm="${ISSUER}"`, 'Basic challenge');
+  else t.notOk(res.headers['www-authenticate'], 'no challenge');
 }
 
 // ---------------------------------------------------------------- introspection
@@ -91,7 +99,7 @@ t.test('REQ-I1: introspection with the admin bearer token', async (t) => {
   const token = await mint(c);
   const body = expectActive(t, await introspect(token, admin), 'admin');
   t.equal(body.client_id, c.client_id);
-  expectError(t, await introspect(token, { authorization: 'Bearer not-the-admin-token' }), 401, INVALID_CLIENT);
+  expectError(t, await introspect(token, { authorization: 'Bearer not-the-admin-token' }), 401, INVALID_CLIENT, CHALLENGE);
 });
 
 t.test('REQ-I1: introspection through client_secret_post', async (t) => {
@@ -128,7 +136,7 @@ t.test('REQ-I3: a token of a deleted client is inactive', async (t) => {
   t.ok(await rt.clientService.delete(c.client_id));
   expectInactive(t, await introspect(token, admin), 'deleted client');
   // the deleted client can no longer introspect at all
-  expectError(t, await introspect(token, auth(c)), 401, INVALID_CLIENT);
+  expectError(t, await introspect(token, auth(c)), 401, INVALID_CLIENT, CHALLENGE);
 });
 
 t.test('REQ-I3: a token of a disabled client is inactive', async (t) => {
@@ -138,7 +146,7 @@ t.test('REQ-I3: a token of a disabled client is inactive', async (t) => {
   await rt.clientService.update(c.client_id, { status: 'disabled' });
   expectInactive(t, await introspect(token, admin), 'disabled client, admin');
   expectInactive(t, await introspect(token, auth(watcher)), 'disabled client, peer');
-  expectError(t, await introspect(token, auth(c)), 401, INVALID_CLIENT);
+  expectError(t, await introspect(token, auth(c)), 401, INVALID_CLIENT, CHALLENGE);
 });
 
 t.test('REQ-I3: garbage, foreign and forged tokens are exactly {"active":false}', async (t) => {
@@ -183,10 +191,30 @@ t.test('REQ-I2: a missing token is 400 invalid_request; a repeated one too', asy
 t.test('REQ-I1: unauthenticated or badly authenticated introspection is 401', async (t) => {
   const c = await newClient();
   const token = await mint(c);
-  expectError(t, await introspect(token, {}), 401, INVALID_CLIENT);
-  expectError(t, await introspect(token, { authorization: basic(c.client_id, 'wrong') }), 401, INVALID_CLIENT);
-  expectError(t, await introspect(token, { authorization: basic('tmc_unknown000000000000', 'x') }), 401, INVALID_CLIENT);
-  expectError(t, await introspect(token, {}, { client_id: c.client_id }), 401, INVALID_CLIENT);
+  expectError(t, await introspect(token, {}), 401, INVALID_CLIENT, CHALLENGE);
+  expectError(t, await introspect(token, { authorization: basic(c.client_id, 'wrong') }), 401, INVALID_CLIENT, CHALLENGE);
+  expectError(t, await introspect(token, { authorization: basic('tmc_unknown000000000000', 'x') }), 401, INVALID_CLIENT, CHALLENGE);
+  expectError(t, await introspect(token, {}, { client_id: c.client_id }), 401, INVALID_CLIENT, CHALLENGE);
+});
+
+t.test('C3: introspection and revocation with credentials in the body answer invalid_client without a challenge', async (t) => {
+  const c = await newClient({ token_endpoint_auth_method: 'client_secret_post' });
+  const owner = await newClient();
+  const token = await mint(owner);
+  const k = await clientKey('ES256');
+  const pkj = await register(app, { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [k.publicJwk] } }); // no secret
+  const foreignKey = await clientKey('ES256', k.kid);
+  const assertionParams = async () => ({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion(foreignKey, pkj.client_id, ISSUER, now()) });
+  expectError(t, await introspect(token, {}, { client_id: c.client_id, client_secret: `${c.client_secret!}x` }), 401, INVALID_CLIENT, NO_CHALLENGE);
+  expectError(t, await introspect(token, {}, { client_id: 'tmc_unknown000000000000', client_secret: 'x' }), 401, INVALID_CLIENT, NO_CHALLENGE);
+  expectError(t, await introspect(token, {}, await assertionParams()), 401, INVALID_CLIENT, NO_CHALLENGE);
+  expectError(t, await revoke(token, {}, { client_id: c.client_id, client_secret: `${c.client_secret!}x` }), 401, INVALID_CLIENT, NO_CHALLENGE);
+  expectError(t, await revoke(token, {}, await assertionParams()), 401, INVALID_CLIENT, NO_CHALLENGE);
+  // the same client with Basic, and no credentials, are challenged
+  expectError(t, await introspect(token, { authorization: basic(c.client_id, `${c.client_secret!}x`) }), 401, INVALID_CLIENT, CHALLENGE);
+  expectError(t, await revoke(token, { authorization: basic(c.client_id, `${c.client_secret!}x`) }), 401, INVALID_CLIENT, CHALLENGE);
+  expectError(t, await revoke(token, {}), 401, INVALID_CLIENT, CHALLENGE);
+  expectActive(t, await introspect(token, auth(owner)), 'nothing was revoked');
 });
 
 t.test('REQ-A3: a body client_id that differs from the authenticated caller is invalid_request', async (t) => {
@@ -296,9 +324,9 @@ t.test('REQ-R2: a missing token is 400 invalid_request', async (t) => {
 t.test('REQ-R1: unauthenticated revocation is 401 and revokes nothing', async (t) => {
   const c = await newClient();
   const token = await mint(c);
-  expectError(t, await revoke(token, {}), 401, INVALID_CLIENT);
-  expectError(t, await revoke(token, { authorization: basic(c.client_id, 'wrong') }), 401, INVALID_CLIENT);
-  expectError(t, await revoke(token, {}, { client_id: c.client_id }), 401, INVALID_CLIENT);
+  expectError(t, await revoke(token, {}), 401, INVALID_CLIENT, CHALLENGE);
+  expectError(t, await revoke(token, { authorization: basic(c.client_id, 'wrong') }), 401, INVALID_CLIENT, CHALLENGE);
+  expectError(t, await revoke(token, {}, { client_id: c.client_id }), 401, INVALID_CLIENT, CHALLENGE);
   expectActive(t, await introspect(token, auth(c)), 'still active');
   const get = await app.inject({ method: 'GET', url: '/oauth2/revoke', headers: auth(c) });
   t.equal(get.statusCode, 405);
@@ -318,9 +346,9 @@ interface Feed {
 
 t.test('SPEC feed: unauthenticated is 401; a client (Basic) or the admin token gets the page shape', async (t) => {
   const c = await newClient();
-  expectError(t, await feed('', {}), 401, INVALID_CLIENT);
-  expectError(t, await feed('', { authorization: basic(c.client_id, 'wrong') }), 401, INVALID_CLIENT);
-  expectError(t, await feed('', { authorization: 'Bearer wrong' }), 401, INVALID_CLIENT);
+  expectError(t, await feed('', {}), 401, INVALID_CLIENT, CHALLENGE);
+  expectError(t, await feed('', { authorization: basic(c.client_id, 'wrong') }), 401, INVALID_CLIENT, CHALLENGE);
+  expectError(t, await feed('', { authorization: 'Bearer wrong' }), 401, INVALID_CLIENT, CHALLENGE);
   for (const headers of [auth(c), admin]) {
     const res = await feed('', headers);
     t.equal(res.statusCode, 200);

@@ -51,13 +51,22 @@ function checkNoStore(t: Test, res: LightMyRequestResponse): void {
   t.equal(res.headers.pragma, 'no-cache', 'Pragma: no-cache (C2)');
 }
 
-/** Exact status, exact body, C2 headers, and the Basic challenge exactly on invalid_client (C3). */
-function expectError(t: Test, res: LightMyRequestResponse, status: number, body: Record<string, string>): void {
+/** Credentials in the Authorization header, or none at all: invalid_client carries a Basic challenge (C3). */
+const CHALLENGE = true;
+/** Credentials in the body (client_secret_post, client assertion): invalid_client carries no challenge (C3). */
+const NO_CHALLENGE = false;
+
+/**
+ * Exact status, exact body, C2 headers, and the Basic challenge on invalid_client exactly when
+ * `challenge` says so (C3); never on any other error.
+ */
+function expectError(t: Test, res: LightMyRequestResponse, status: number, body: Record<string, string>, challenge?: boolean): void {
   t.equal(res.statusCode, status, `status ${status}`);
   t.match(res.headers['content-type'], /^application\/json/);
   t.same(res.json(), body);
   checkNoStore(t, res);
-  if (body.error === 'invalid_client') t.equal(res.headers['www-authenticate'], `Basic realm="${ISSUER}"`);
+  if (body.error === 'invalid_client' && challenge === undefined) throw new Error('say whether invalid_client carries a challenge');
+  if (body.error === 'invalid_client' && challenge) t.equal(res.headers['www-authenticate'], `Basic realm="${ISSUER}"`, 'Basic challenge');
   else t.notOk(res.headers['www-authenticate'], 'no challenge');
   errorBodies.push(res.body);
 }
@@ -249,11 +258,11 @@ t.test('REQ-G1: grant_type missing / unsupported / wrong case', async (t) => {
 });
 
 t.test('REQ-G2: no client authentication is 401 invalid_client', async (t) => {
-  expectError(t, await changesNothing(t, () => tokenRequest(app, cc())), 401, INVALID_CLIENT);
+  expectError(t, await changesNothing(t, () => tokenRequest(app, cc())), 401, INVALID_CLIENT, CHALLENGE);
   const c = await newClient({ token_endpoint_auth_method: 'client_secret_post' });
-  expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ client_id: c.client_id }))), 401, INVALID_CLIENT);
+  expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ client_id: c.client_id }))), 401, INVALID_CLIENT, CHALLENGE);
   await t.test('an empty client_secret is no secret', async (t) => {
-    expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ client_id: c.client_id, client_secret: '' }))), 401, INVALID_CLIENT);
+    expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ client_id: c.client_id, client_secret: '' }))), 401, INVALID_CLIENT, CHALLENGE);
   });
 });
 
@@ -261,15 +270,18 @@ t.test('REQ-A4 / C4: unknown client and wrong secret are byte-identical (body an
   const c = await newClient();
   const unknown = await changesNothing(t, () => tokenRequest(app, cc(), { authorization: basic('tmc_doesNotExist00000000', 'tmsec_whatever') }));
   const wrongSecret = await changesNothing(t, () => tokenRequest(app, cc(), { authorization: basic(c.client_id, `${c.client_secret!}x`) }));
-  expectError(t, unknown, 401, INVALID_CLIENT);
-  expectError(t, wrongSecret, 401, INVALID_CLIENT);
+  expectError(t, unknown, 401, INVALID_CLIENT, CHALLENGE);
+  expectError(t, wrongSecret, 401, INVALID_CLIENT, CHALLENGE);
   t.same(wire(unknown), wire(wrongSecret));
   // with client_secret_post too
   const post = await newClient({ token_endpoint_auth_method: 'client_secret_post' });
   const u2 = await tokenRequest(app, cc({ client_id: 'tmc_doesNotExist00000000', client_secret: 'x' }));
   const w2 = await tokenRequest(app, cc({ client_id: post.client_id, client_secret: 'x' }));
+  expectError(t, u2, 401, INVALID_CLIENT, NO_CHALLENGE);
   t.same(wire(u2), wire(w2));
-  t.same(wire(u2), wire(unknown), 'and identical across methods');
+  // Across methods only the challenge differs: it follows where the credentials were (C3).
+  const { 'www-authenticate': _challenge, ...basicHeaders } = wire(unknown).headers;
+  t.same(wire(u2), { ...wire(unknown), headers: basicHeaders }, 'and identical across methods but for the challenge');
   await stillWorks(t, c);
 });
 
@@ -295,6 +307,29 @@ t.test('REQ-A1: two authentication methods at once are invalid_request', async (
   expectToken(t, ok);
 });
 
+t.test('C3: invalid_client carries WWW-Authenticate: Basic exactly when the Authorization header was used or no credentials were sent', async (t) => {
+  const post = await newClient({ token_endpoint_auth_method: 'client_secret_post' });
+  const basicClient = await newClient();
+  const k = await clientKey('ES256');
+  const pkj = await newClient({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [k.publicJwk] } });
+  const stranger = await clientKey('ES256', k.kid);
+  const now = Math.floor(clock.now() / 1000);
+  const badAssertion = await assertion(stranger, pkj.client_id, ISSUER, now);
+  sensitive.add(badAssertion);
+  const rows: [string, () => Promise<LightMyRequestResponse>, boolean][] = [
+    ['client_secret_post, wrong secret', () => tokenRequest(app, cc({ client_id: post.client_id, client_secret: `${post.client_secret!}x` })), NO_CHALLENGE],
+    ['client_secret_post, unknown client', () => tokenRequest(app, cc({ client_id: 'tmc_doesNotExist00000000', client_secret: 'x' })), NO_CHALLENGE],
+    ['private_key_jwt, assertion signed by an unregistered key', () => tokenRequest(app, cc({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: badAssertion })), NO_CHALLENGE],
+    ['client_secret_basic, wrong secret', () => tokenRequest(app, cc(), { authorization: basic(basicClient.client_id, 'wrong') }), CHALLENGE],
+    ['client_secret_basic, unknown client', () => tokenRequest(app, cc(), { authorization: basic('tmc_doesNotExist00000000', 'wrong') }), CHALLENGE],
+    ['no client credentials', () => tokenRequest(app, cc()), CHALLENGE],
+    ['client_id alone', () => tokenRequest(app, cc({ client_id: basicClient.client_id })), CHALLENGE],
+  ];
+  for (const [name, send, challenge] of rows) {
+    await t.test(name, async (t) => expectError(t, await changesNothing(t, send), 401, INVALID_CLIENT, challenge));
+  }
+});
+
 t.test('REQ-A3: a body client_id different from the Basic user is invalid_request; the same one is fine', async (t) => {
   const c = await newClient();
   const other = await newClient();
@@ -310,19 +345,19 @@ t.test('REQ-A2: the registered token_endpoint_auth_method is enforced', async (t
   const wrongSecret = await tokenRequest(app, cc(), { authorization: basic(post.client_id, 'not-the-secret') });
   await t.test('client_secret_post client using Basic → 401', async (t) => {
     const res = await changesNothing(t, () => tokenRequest(app, cc(), auth(post)));
-    expectError(t, res, 401, INVALID_CLIENT);
+    expectError(t, res, 401, INVALID_CLIENT, CHALLENGE);
     t.same(wire(res), wire(wrongSecret), 'indistinguishable from a wrong secret');
   });
   await t.test('client_secret_basic client using the body → 401', async (t) => {
     const res = await changesNothing(t, () => tokenRequest(app, cc({ client_id: basicClient.client_id, client_secret: basicClient.client_secret! })));
-    expectError(t, res, 401, INVALID_CLIENT);
+    expectError(t, res, 401, INVALID_CLIENT, NO_CHALLENGE);
   });
   await t.test('a secret client sending an assertion → 401', async (t) => {
     const k = await clientKey('ES256');
     const a = await assertion(k, basicClient.client_id, ISSUER, Math.floor(clock.now() / 1000));
     sensitive.add(a);
     const res = await changesNothing(t, () => tokenRequest(app, cc({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a })));
-    expectError(t, res, 401, INVALID_CLIENT);
+    expectError(t, res, 401, INVALID_CLIENT, NO_CHALLENGE);
   });
   expectToken(t, await tokenRequest(app, cc({ client_id: post.client_id, client_secret: post.client_secret! })));
   await stillWorks(t, basicClient);
@@ -415,7 +450,7 @@ t.test('SPEC failure behaviour: a disabled client is refused (401) like a wrong 
   await rt.clientService.update(c.client_id, { status: 'disabled' });
   const wrongSecret = await tokenRequest(app, cc(), { authorization: basic(c.client_id, 'wrong') });
   const res = await changesNothing(t, () => tokenRequest(app, cc(), auth(c)));
-  expectError(t, res, 401, INVALID_CLIENT);
+  expectError(t, res, 401, INVALID_CLIENT, CHALLENGE);
   t.same(wire(res), wire(wrongSecret));
   await rt.clientService.update(c.client_id, { status: 'active' });
   await stillWorks(t, c);
@@ -429,7 +464,7 @@ t.test('REQ-A8: a secret past its expiry is 401, identical to a wrong secret', a
   sensitive.add(fresh);
   sensitive.add(basic(c.client_id, fresh));
   await t.test('the previous secret ended at once (previous_secret_ttl 0)', async (t) => {
-    expectError(t, await changesNothing(t, () => tokenRequest(app, cc(), auth(c))), 401, INVALID_CLIENT);
+    expectError(t, await changesNothing(t, () => tokenRequest(app, cc(), auth(c))), 401, INVALID_CLIENT, CHALLENGE);
   });
   expectToken(t, await tokenRequest(app, cc(), { authorization: basic(c.client_id, fresh) }));
   clock.advance(59_000);
@@ -437,7 +472,7 @@ t.test('REQ-A8: a secret past its expiry is 401, identical to a wrong secret', a
   clock.advance(1_000);
   const expired = await changesNothing(t, () => tokenRequest(app, cc(), { authorization: basic(c.client_id, fresh) }));
   const wrong = await tokenRequest(app, cc(), { authorization: basic(c.client_id, `${fresh}x`) });
-  expectError(t, expired, 401, INVALID_CLIENT);
+  expectError(t, expired, 401, INVALID_CLIENT, CHALLENGE);
   t.same(wire(expired), wire(wrong));
 });
 
@@ -457,7 +492,7 @@ t.test('REQ-B1: a secret holding "+", "%", ":" works with correct Basic encoding
   rt.clientCache.invalidate(c.client_id);
   const raw = (s: string) => `Basic ${Buffer.from(`${c.client_id}:${s}`).toString('base64')}`;
   sensitive.add(raw(plusOnly));
-  expectError(t, await changesNothing(t, () => tokenRequest(app, cc(), { authorization: raw(plusOnly) })), 401, INVALID_CLIENT);
+  expectError(t, await changesNothing(t, () => tokenRequest(app, cc(), { authorization: raw(plusOnly) })), 401, INVALID_CLIENT, CHALLENGE);
   expectToken(t, await tokenRequest(app, cc(), { authorization: basic(c.client_id, plusOnly) }));
   // raw "%l:" is an undecodable escape → 400
   sensitive.add(raw(secret));

@@ -37,11 +37,19 @@ export async function authenticateCaller(params: Params, authorization: string |
   try {
     return await authenticateOnce(params, authorization, ctx, allowAdmin);
   } catch (err) {
-    if (err instanceof InvalidClient) await floor.wait();
+    if (!(err instanceof InvalidClient)) throw err;
+    await floor.wait();
+    // SECURITY C3: no challenge when the credentials came in the body (client_secret_post, an assertion).
+    if (authorization === undefined && hasBodyCredentials(params)) throw new InvalidClient(err.detail ?? 'client authentication failed', false);
     throw err;
   } finally {
     floor.cancel();
   }
+}
+
+/** Whether the body carries a client secret or a client assertion (an empty value is omitted by the parser). */
+function hasBodyCredentials(params: Params): boolean {
+  return params.get('client_secret') !== undefined || params.get('client_assertion') !== undefined || params.get('client_assertion_type') !== undefined;
 }
 
 async function authenticateOnce(params: Params, authorization: string | undefined, ctx: OAuthContext, allowAdmin: boolean): Promise<Caller> {

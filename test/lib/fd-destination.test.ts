@@ -1,0 +1,45 @@
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FdDestination } from '../../src/lib/fd-destination.js';
+
+t.test('writes every line, in order, and flush calls back once they are written', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tokenmill-fd-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'log');
+  const fd = openSync(file, 'w');
+  const dest = new FdDestination(fd);
+  const lines = Array.from({ length: 500 }, (_, i) => `{"n":${i},"s":"é✓"}\n`);
+  for (const l of lines) dest.write(l);
+  await new Promise<void>((r) => dest.flush(() => r()));
+  closeSync(fd);
+  t.equal(readFileSync(file, 'utf8'), lines.join(''));
+  t.equal(dest.failure, null);
+});
+
+t.test('a broken pipe (EPIPE): flushSync gives up at once, logging stops for good, flush calls back', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tokenmill-fd-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const writeEnd = openSync(fifo, constants.O_WRONLY);
+  t.teardown(() => closeSync(writeEnd));
+  closeSync(readEnd); // the reader is gone: every write fails with EPIPE
+
+  const failures: string[] = [];
+  const dest = new FdDestination(writeEnd, (err) => failures.push(err.code ?? err.message));
+  dest.write('{"first":true}\n'); // goes out asynchronously …
+  dest.write('{"second":true}\n'); // … and this one waits for it
+  const began = Date.now();
+  dest.flushSync(); // what runs at process exit: sonic-boom's retried EPIPE forever here
+  t.ok(Date.now() - began < 500, `flushSync returned (${Date.now() - began} ms)`);
+  t.equal(dest.failure?.code, 'EPIPE');
+  await new Promise<void>((r) => dest.flush(() => r()));
+  for (let i = 0; i < 100; i++) dest.write('{"more":true}\n');
+  await new Promise<void>((r) => dest.flush(() => r()));
+  dest.flushSync();
+  t.same(failures, ['EPIPE'], 'reported once');
+});
