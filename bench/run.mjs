@@ -41,6 +41,9 @@ const ALL_ROWS = [
   { id: 'pg-es256-pkjwt', alg: 'ES256', auth: 'pkjwt', deploy: 'pg', compareWith: 'es256-pkjwt', desc: 'ES256, private_key_jwt, PostgreSQL + Redis (replay markers in Redis), WORKERS=1' },
   { id: 'pg2-es256-basic', alg: 'ES256', auth: 'basic', deploy: 'pg2', compareWith: 'es256-basic', desc: 'ES256, client_secret_basic, PostgreSQL + Redis, WORKERS=2' },
   { id: 'pg2-es256-pkjwt', alg: 'ES256', auth: 'pkjwt', deploy: 'pg2', compareWith: 'es256-pkjwt', desc: 'ES256, private_key_jwt, PostgreSQL + Redis, WORKERS=2' },
+  // No compareWith: each measures its own peer and ceiling in the same round, so `--only` these two is a complete run.
+  { id: 'emb2-es256-basic', alg: 'ES256', auth: 'basic', deploy: 'embedded2', desc: 'ES256, client_secret_basic, embedded with WORKERS=2 (stores in the primary, over IPC)' },
+  { id: 'emb2-es256-pkjwt', alg: 'ES256', auth: 'pkjwt', deploy: 'embedded2', desc: 'ES256, private_key_jwt, embedded with WORKERS=2 (replay claims over IPC to the primary)' },
 ];
 const QUICK_ROWS = ['es256-basic', 'es256-post', 'es256-pkjwt', 'rs256-basic', 'pg-es256-basic', 'pg2-es256-basic'];
 
@@ -619,10 +622,11 @@ function summarise(ctx, results) {
     const mx = Math.max(...ls.map((l) => l.rssMaxMB));
     add(`RSS ≤ ${RSS_LIMIT_MB} MB under load (${label})`, `max ${fmt(mx, 0)} MB`, mx <= RSS_LIMIT_MB);
   }
-  const w2 = lines.filter((l) => l.role === 'ours' && l.row.startsWith('pg2-') && Number.isFinite(l.rssMaxOneMB));
-  if (w2.length) {
+  for (const [prefix, label] of [['pg2-', 'WORKERS=2'], ['emb2-', 'embedded, WORKERS=2']]) {
+    const w2 = lines.filter((l) => l.role === 'ours' && l.row.startsWith(prefix) && Number.isFinite(l.rssMaxOneMB));
+    if (!w2.length) continue;
     const one = Math.max(...w2.map((l) => l.rssMaxOneMB)), tot = Math.max(...w2.map((l) => l.rssMaxMB));
-    add(`RSS ≤ ${RSS_LIMIT_MB} MB per process under load (WORKERS=2)`, `largest process ${fmt(one, 0)} MB; primary + workers ${fmt(tot, 0)} MB`, one <= RSS_LIMIT_MB);
+    add(`RSS ≤ ${RSS_LIMIT_MB} MB per process under load (${label})`, `largest process ${fmt(one, 0)} MB; primary + workers ${fmt(tot, 0)} MB`, one <= RSS_LIMIT_MB);
   }
   const bad = lines.filter((l) => l.non2xx > 0 || l.sockErr > 0 || l.wraps > 0 || l.errors.length);
   add('no non-2xx, socket errors or failed rows', bad.length ? bad.map((l) => `${l.row}/${l.role}`).join(', ') : 'none', bad.length === 0);
@@ -631,6 +635,10 @@ function summarise(ctx, results) {
   if (w1 && w2b) info.push(`WORKERS=2 vs WORKERS=1 (PostgreSQL + Redis, ES256 basic): ${fmtInt(w2b.tps)} vs ${fmtInt(w1.tps)} tokens/s; per-round ratio ${fmt(ratio('pg2-es256-basic', 'ours', 'pg-es256-basic', 'ours'))}×`);
   const w1p = get('pg-es256-pkjwt', 'ours'), w2p = get('pg2-es256-pkjwt', 'ours');
   if (w1p && w2p) info.push(`WORKERS=2 vs WORKERS=1 (PostgreSQL + Redis, ES256 private_key_jwt): ${fmtInt(w2p.tps)} vs ${fmtInt(w1p.tps)} tokens/s; per-round ratio ${fmt(ratio('pg2-es256-pkjwt', 'ours', 'pg-es256-pkjwt', 'ours'))}×`);
+  for (const auth of ['basic', 'pkjwt']) {
+    const e1 = get(`es256-${auth}`, 'ours'), e2 = get(`emb2-es256-${auth}`, 'ours');
+    if (e1 && e2) info.push(`WORKERS=2 vs WORKERS=1 (embedded, ES256 ${auth === 'basic' ? 'basic' : 'private_key_jwt'}): ${fmtInt(e2.tps)} vs ${fmtInt(e1.tps)} tokens/s; per-round ratio ${fmt(ratio(`emb2-es256-${auth}`, 'ours', `es256-${auth}`, 'ours'))}×`);
+  }
   const dist = results.filter((m) => !m.error && m.disturbed);
   if (dist.length) {
     info.push(`Disturbed: ${dist.length} measurement(s) ran while other processes used more than ${DISTURBED_CORES} cores (${dist.map((m) => `${m.row}/${m.role} round ${m.round}: ${fmt(m.otherCores)} cores`).join('; ')}); medians and ratios leave them out wherever an undisturbed round of the same row exists (marked *)`);
@@ -781,6 +789,7 @@ async function main() {
     try {
       let extraEnv = {};
       if (deploy === 'embedded-rsa') extraEnv = { SIGNING_ALG: 'RS256' };
+      else if (deploy === 'embedded2') extraEnv = { WORKERS: '2' };
       else if (deploy !== 'embedded') {
         const db = await setUpPostgres(dbUrl, deploy);
         const prefix = await setUpRedisPrefix(redisUrl, deploy);
@@ -788,7 +797,7 @@ async function main() {
       }
       log(`starting tokenmill (${deploy})…`);
       const t = await startTokenmill(`tokenmill-${deploy}`, { tmp, logLevel: opts.logLevel, keys, extraEnv, cfgKeys });
-      t.name = { embedded: 'tokenmill embedded', 'embedded-rsa': 'tokenmill embedded (SIGNING_ALG=RS256)', pg: 'tokenmill pg+redis', pg2: 'tokenmill pg+redis ×2' }[deploy];
+      t.name = { embedded: 'tokenmill embedded', 'embedded-rsa': 'tokenmill embedded (SIGNING_ALG=RS256)', embedded2: 'tokenmill embedded ×2', pg: 'tokenmill pg+redis', pg2: 'tokenmill pg+redis ×2' }[deploy];
       t.tmp = tmp;
       for (const row of ctx.rows.filter((r) => r.deploy === deploy)) {
         const k = `${row.alg}-${row.auth}`;

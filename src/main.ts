@@ -7,6 +7,8 @@ import { resolveAdminToken } from './lib/admin-token.js';
 import { armHardExit } from './lib/hard-exit.js';
 import { createLogger, errorFields } from './logger.js';
 import { openRuntime } from './runtime.js';
+import { primaryOwnsStores, runStorePrimary } from './cluster/primary.js';
+import { openWorkerRuntime } from './cluster/worker-stores.js';
 
 /** How long after the graceful deadline the watchdog kills a process whose main thread is stuck. */
 const HARD_EXIT_MARGIN_MS = 3000;
@@ -19,11 +21,11 @@ function printAdminTokenBanner(config: Config, token: string): void {
 }
 
 /** One process serving both listeners: stores, apps, graceful shutdown on SIGTERM/SIGINT. */
-async function serve(config: Config): Promise<void> {
+async function serve(config: Config, open = openRuntime): Promise<void> {
   const logger = createLogger(config.logLevel);
   let rt;
   try {
-    rt = await openRuntime(config, { logger });
+    rt = await open(config, { logger });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     logger.fatal({ err: { message, code: (err as { code?: string }).code } }, 'start-up failed');
@@ -31,7 +33,7 @@ async function serve(config: Config): Promise<void> {
     process.exit(1);
   }
   logger.info({ database: rt.stores.database, revocations: rt.stores.revocations, issuer: config.issuer, env: config.nodeEnv }, 'stores in use');
-  if (!config.redisUrl) logger.warn('embedded mode: revocations and client-assertion replay markers are per-process; run one node, or set REDIS_URL for a fleet');
+  if (!config.redisUrl && !cluster.isWorker) logger.warn('embedded mode: revocations and client-assertion replay markers are per-process; run one node, or set REDIS_URL for a fleet');
   if (rt.generatedAdminToken) printAdminTokenBanner(config, rt.generatedAdminToken);
 
   const apps = await buildApp(rt);
@@ -111,7 +113,12 @@ export async function main(env: Record<string, string | undefined> = process.env
     }
     throw err;
   }
-  if (config.workers > 1 && cluster.isPrimary) supervise(config);
-  else await serve(config);
+  // Stores shared by the fleet (PostgreSQL + Redis): every worker opens its own. Otherwise they belong
+  // to the primary process, and workers reach them over IPC (cluster/primary.ts).
+  const shared = !primaryOwnsStores(config);
+  if (config.workers > 1 && cluster.isPrimary) {
+    if (shared) supervise(config);
+    else await runStorePrimary(config, { banner: (token) => printAdminTokenBanner(config, token) });
+  } else await serve(config, cluster.isWorker && !shared ? openWorkerRuntime : openRuntime);
 }
 

@@ -12,7 +12,7 @@
 // it, and only then loads the server.
 const { availableParallelism } = require('node:os') as typeof import('node:os');
 
-const workers = Math.max(1, Number.parseInt(process.env.WORKERS ?? '1', 10) || 1);
+const workers = process.env.WORKERS?.trim() === 'auto' ? availableParallelism() : Math.max(1, Number.parseInt(process.env.WORKERS ?? '1', 10) || 1);
 const coresPerProcess = Math.floor(availableParallelism() / workers);
 const rsa = process.env.SIGNING_ALG === 'RS256' || process.env.SIGNING_ALG === 'PS256';
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(1, rsa ? coresPerProcess : coresPerProcess - 1));

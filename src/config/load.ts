@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigSchema, type Config, type RawConfig } from './schema.js';
 
@@ -201,9 +202,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (production && !tls && !raw.TRUST_PROXY) {
     throw new ConfigError('no TLS: NODE_ENV=production serves no plain HTTP; set TLS_CERT_FILE and TLS_KEY_FILE (PEM) to serve HTTPS, or TRUST_PROXY=true when a reverse proxy in front terminates TLS');
   }
-  if (raw.WORKERS > 1 && (!raw.DATABASE_URL || !raw.REDIS_URL)) {
-    throw new ConfigError('invalid WORKERS: more than one worker process needs DATABASE_URL and REDIS_URL (the embedded database and in-process revocations belong to one process)');
-  }
   const assertionAlgs = raw.ASSERTION_ALGS.split(',').filter(Boolean);
   for (const alg of assertionAlgs) {
     if (!ASYMMETRIC_ASSERTION_ALGS.has(alg)) throw new ConfigError(`invalid ASSERTION_ALGS: ${JSON.stringify(alg)} is not an asymmetric JWS algorithm; allowed: ${[...ASYMMETRIC_ASSERTION_ALGS].join(', ')}`);
@@ -237,7 +235,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: raw.TRUST_PROXY,
     tls,
     logLevel: raw.LOG_LEVEL,
-    workers: raw.WORKERS,
+    workers: raw.WORKERS === 'auto' ? Math.min(64, availableParallelism()) : raw.WORKERS,
     // Production sits behind a load balancer, which needs a moment to see /readyz fail and stop routing.
     shutdownDelay: raw.SHUTDOWN_DELAY ?? (production ? 5 : 0),
     shutdownTimeout: raw.SHUTDOWN_TIMEOUT,

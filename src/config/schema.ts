@@ -32,7 +32,7 @@ export const ConfigSchema = Type.Object({
   TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) file: both listeners serve HTTPS; with TLS_KEY_FILE' })),
   TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file of TLS_CERT_FILE' })),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
-  WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'worker processes sharing the listeners (node:cluster)' }),
+  WORKERS: Type.Union([Type.Integer({ minimum: 1, maximum: 64 }), Type.Literal('auto')], { default: 1, description: 'worker processes sharing the listeners (node:cluster), or auto: one per core' }),
   SHUTDOWN_DELAY: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, description: 'seconds /readyz answers 503 on SIGTERM, while requests are still served, before the listeners close; default 5 in production, 0 otherwise' })),
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 1, maximum: 300, default: 25, description: 'seconds to drain in-flight requests on SIGTERM' }),
 });
@@ -71,6 +71,7 @@ export interface Config {
   /** PEM certificate and key both listeners serve HTTPS with; null = plain HTTP */
   tls: { cert: string; key: string } | null;
   logLevel: string;
+  /** worker processes (WORKERS=auto resolved to the cores available) */
   workers: number;
   /** seconds between SIGTERM (readiness false) and closing the listeners */
   shutdownDelay: number;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Client } from '../../clients/client.js';
 import { InvalidClient, InvalidRequest } from '../../errors/oauth-errors.js';
 import { epochSeconds } from '../../lib/clock.js';
@@ -7,6 +7,7 @@ import { publicOnlyFetch } from '../../lib/public-fetch.js';
 import type { OAuthContext } from '../context.js';
 import { ASSERTION_MAX_FUTURE_IAT_SECONDS } from '../../storage/types.js';
 import { MAX_CLIENT_ID, isVschar } from '../params.js';
+import { toKeyObject, verifyJwsSignature } from './assertion-signature.js';
 
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const MAX_ASSERTION_LENGTH = 8192; // REQ-JWT7
@@ -95,6 +96,48 @@ function readPayload(assertion: string): JWTPayload {
 }
 
 /**
+ * The signature of the assertion, as jose's jwtVerify checks it (crit, alg allow-list, one matching
+ * registered key, RSA of 2048 bits or more), but verified with node:crypto on libuv's thread pool
+ * (assertion-signature.ts). Throws unless the signature was verified.
+ */
+async function verifySignature(assertion: string, header: ReturnType<typeof decodeProtectedHeader>, algorithms: readonly string[], keySet: JWTVerifyGetKey): Promise<void> {
+  const alg = header.alg;
+  if (typeof alg !== 'string' || alg.length === 0) throw new InvalidClient('assertion rejected: ERR_JWS_INVALID');
+  if (!algorithms.includes(alg)) throw new InvalidClient('assertion rejected: ERR_JOSE_ALG_NOT_ALLOWED');
+  // RFC 7515 §4.1.11: the only extension jose understands is b64 (RFC 7797), and a JWT must not use it unencoded.
+  if (header.crit !== undefined) {
+    const crit: unknown = header.crit;
+    if (!Array.isArray(crit) || crit.length === 0 || new Set(crit).size !== crit.length || crit.some((c) => c !== 'b64')) throw new InvalidClient('assertion rejected: unsupported crit');
+    if (header.b64 !== true) throw new InvalidClient('assertion rejected: ERR_JWT_INVALID');
+  }
+  const [encodedHeader, encodedPayload, encodedSignature] = assertion.split('.') as [string, string, string];
+  let key: unknown;
+  try {
+    key = await keySet({ ...header, alg }, { payload: encodedPayload, signature: encodedSignature, protected: encodedHeader } as unknown as Parameters<JWTVerifyGetKey>[1]);
+  } catch (err) {
+    if (err instanceof errors.JOSEError) throw new InvalidClient(`assertion rejected: ${err.code}`);
+    throw new InvalidClient('assertion rejected');
+  }
+  const keyObject = toKeyObject(key);
+  if (!keyObject) throw new InvalidClient('assertion rejected: unusable key');
+  const verified = await verifyJwsSignature(alg, keyObject, `${encodedHeader}.${encodedPayload}`, Buffer.from(encodedSignature, 'base64url'));
+  if (verified !== true) throw new InvalidClient('assertion rejected: ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+}
+
+/** The registered claims as jose's jwtVerify checked them (iss = sub = client_id; exp and jti required; 15 s of skew). */
+function checkClaims(claims: JWTPayload, sub: string, now: number): void {
+  for (const name of ['iss', 'sub', 'exp', 'jti'] as const) if (!Object.hasOwn(claims, name)) throw new InvalidClient(`assertion rejected: missing ${name}`);
+  if (claims.iss !== sub || claims.sub !== sub) throw new InvalidClient('assertion rejected: ERR_JWT_CLAIM_VALIDATION_FAILED');
+  if (claims.iat !== undefined && typeof claims.iat !== 'number') throw new InvalidClient('assertion iat is not a number');
+  if (claims.nbf !== undefined) {
+    if (typeof claims.nbf !== 'number') throw new InvalidClient('assertion nbf is not a number');
+    if (claims.nbf > now + CLOCK_SKEW) throw new InvalidClient('assertion rejected: nbf in the future');
+  }
+  if (typeof claims.exp !== 'number') throw new InvalidClient('assertion exp is not a number');
+  if (claims.exp <= now - CLOCK_SKEW) throw new InvalidClient('assertion rejected: ERR_JWT_EXPIRED');
+}
+
+/**
  * RFC 7523 §3 with draft-ietf-oauth-rfc7523bis: authenticates a client by its signed assertion.
  * Every failure is invalid_client (REQ-J13); the jti is claimed single-use on every node (REQ-J7),
  * and an unreachable replay cache fails closed (503).
@@ -124,19 +167,8 @@ export async function authenticateAssertion(assertion: string, assertionType: st
 
   const algorithms = client.tokenEndpointAuthSigningAlg ? [client.tokenEndpointAuthSigningAlg] : ctx.config.assertionAlgs;
   const now = epochSeconds(ctx.clock);
-  try {
-    await jwtVerify(assertion, keySetFor(client, ctx.config.production), {
-      algorithms: [...algorithms],
-      issuer: sub,
-      subject: sub,
-      clockTolerance: CLOCK_SKEW,
-      currentDate: new Date(ctx.clock.now()),
-      requiredClaims: ['exp', 'jti'],
-    });
-  } catch (err) {
-    if (err instanceof errors.JOSEError) throw new InvalidClient(`assertion rejected: ${err.code}`);
-    throw new InvalidClient('assertion rejected');
-  }
+  await verifySignature(assertion, header, algorithms, keySetFor(client, ctx.config.production));
+  checkClaims(claims, sub, now);
 
   // REQ-J4: the issuer identifier as the sole audience, a single string (arrays refused).
   const expected = ctx.config.assertionAudienceTokenEndpoint ? [ctx.config.issuer, `${ctx.config.issuer}/oauth2/token`] : [ctx.config.issuer];
