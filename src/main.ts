@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { resolveAdminToken } from './lib/admin-token.js';
+import { serveClusterMetrics } from './lib/metrics-cluster.js';
 import { createLogger, errorFields } from './logger.js';
 import { openRuntime } from './runtime.js';
 
@@ -61,6 +62,7 @@ function supervise(config: Config): void {
   if (admin.generated) printAdminTokenBanner(config, admin.generated);
   let stopping = false;
   const fork = () => cluster.fork();
+  serveClusterMetrics();
   for (let i = 0; i < config.workers; i++) fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
