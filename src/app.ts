@@ -3,7 +3,7 @@ import formbody from '@fastify/formbody';
 import { Ajv } from 'ajv';
 import { createErrorHandler } from './errors/error-handler.js';
 import { NotFound, TemporarilyUnavailable } from './errors/oauth-errors.js';
-import { Metrics } from './plugins/metrics.js';
+import { observeMetrics, serveMetrics } from './plugins/metrics.js';
 import { requestLog } from './plugins/request-log.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { healthRoutes } from './routes/health.js';
@@ -104,18 +104,17 @@ function publicRoutes(app: FastifyInstance, rt: Runtime): void {
 /** Builds the listeners' Fastify instances with an explicit route table; `listen` is the caller's. */
 export async function buildApp(rt: Runtime): Promise<Apps> {
   const state: ShutdownState = { shuttingDown: false, closing: false };
-  const metrics = new Metrics();
   const pub = baseInstance(rt, state);
-  metrics.observe(pub);
+  observeMetrics(pub, rt.metrics);
   publicRoutes(pub, rt);
   healthRoutes(pub, rt, state);
   let admin: FastifyInstance | null = null;
   if (rt.config.adminPort !== rt.config.port) {
     admin = baseInstance(rt, state);
-    metrics.observe(admin);
+    observeMetrics(admin, rt.metrics);
     healthRoutes(admin, rt, state);
   }
-  metrics.serve(admin ?? pub);
+  serveMetrics(admin ?? pub, rt.metrics);
   await adminRoutes(admin ?? pub, rt);
   await pub.ready();
   if (admin) await admin.ready();

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { resolveAdminToken } from './lib/admin-token.js';
 import { armHardExit } from './lib/hard-exit.js';
+import { serveClusterMetrics } from './lib/metrics-cluster.js';
 import { createLogger, errorFields } from './logger.js';
 import { openRuntime } from './runtime.js';
 import { primaryOwnsStores, runStorePrimary } from './cluster/primary.js';
@@ -81,6 +82,7 @@ function supervise(config: Config): void {
   if (admin.generated) printAdminTokenBanner(config, admin.generated);
   let stopping = false;
   const fork = () => cluster.fork();
+  serveClusterMetrics();
   for (let i = 0; i < config.workers; i++) fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {

@@ -9,6 +9,7 @@ import { importOperatorKeys } from './keys/import.js';
 import { scheduleRotation } from './keys/rotation.js';
 import { AdminToken, resolveAdminToken } from './lib/admin-token.js';
 import { secureDataDir } from './lib/data-dir.js';
+import { Metrics } from './lib/metrics-registry.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { RefusalAudit } from './lib/refusal-audit.js';
 import type { OAuthContext } from './oauth/context.js';
@@ -19,6 +20,7 @@ import { SqlAuditLog } from './storage/sql/audit-log.js';
 import { SqlClientStore } from './storage/sql/client-store.js';
 import { SqlKeyStore } from './storage/sql/key-store.js';
 import { maintenanceJobs, runMaintenance, scheduleMaintenance } from './storage/sql/maintenance.js';
+import { instrumentSql } from './storage/sql/instrumented.js';
 import { migrate } from './storage/sql/migrate.js';
 import { openPglite } from './storage/sql/pglite.js';
 import { SqlRevocationLog } from './storage/sql/revocation-log.js';
@@ -51,6 +53,8 @@ export interface Runtime extends OAuthContext {
   /** what this node runs on, for the start-up log line */
   stores: { database: string; revocations: string };
   dependencies: Dependency[];
+  /** this process's metrics (served on the admin listener's /metrics) */
+  metrics: Metrics;
   /** writes the batched last-used times now (also runs every few seconds and at close) */
   flushSecretUsage(): Promise<void>;
   /** runs the database clean-ups now, if no other node is (also every 15 minutes); the names of the jobs run */
@@ -63,6 +67,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** tests: PGlite in memory instead of DATA_DIR */
   inMemoryDatabase?: boolean;
+  /** the metrics to record into (default: new ones, with the process defaults) */
+  metrics?: Metrics;
 }
 
 const LAST_USED_FLUSH_MS = 5_000;
@@ -99,9 +105,11 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     if (atStart && report.tightened > 0) logger.warn({ dataDir: config.dataDir, paths: report.tightened }, 'DATA_DIR held files or directories readable by other users: tightened to 0600 / 0700');
     if (report.failed.length > 0) logger.warn({ dataDir: config.dataDir, failed: report.failed.slice(0, 10) }, 'DATA_DIR: could not tighten the mode of some paths');
   };
+  const metrics = options.metrics ?? new Metrics();
   try {
     tightenDataDir(true);
-    const sql = config.databaseUrl ? await connectPostgres(config.databaseUrl, logger) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'));
+    const rawSql = config.databaseUrl ? await connectPostgres(config.databaseUrl, logger) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'));
+    const sql = instrumentSql(rawSql, (seconds, error) => metrics.dbQuery(seconds, error));
     closers.push(async () => {
       await sql.close();
       tightenDataDir(false);
@@ -117,6 +125,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       isFirstSeed: (runId) => isFirstSeed(sql, `redis-seeded:${config.redisKeyPrefix}`, runId),
       markSeeded: (runId) => markSeeded(sql, `redis-seeded:${config.redisKeyPrefix}`, runId),
       replayLostAt: applied.includes(1) ? null : startedAt,
+      observeRedis: (seconds, error) => metrics.redisCommand(seconds, error),
     });
     closers.push(() => fast.close());
 
@@ -195,6 +204,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       await flushLastUsed();
     });
 
+    metrics.attach({ keyring, replay: fast.replay, clientCache, revocations, clock, keyRotationIntervalSeconds: config.keyRotationInterval });
+
     const admin = resolveAdminToken(config.adminToken, config.dataDir);
     const dependencies: Dependency[] = [
       { name: 'database', check: async () => void (await sql.query('SELECT 1')) },
@@ -231,6 +242,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       secretUsed: (secretId, at) => void lastUsed.set(secretId, at),
       stores: { database: config.databaseUrl ? 'postgresql' : options.inMemoryDatabase ? 'pglite (in memory)' : `pglite (${join(config.dataDir, 'pglite')})`, revocations: fast.description },
       dependencies,
+      metrics,
       flushSecretUsage: flushLastUsed,
       runMaintenance: () => runMaintenance(sql, clock, jobs),
       close,

@@ -59,6 +59,8 @@ export class ClientCache {
   private lastTrim = 0;
   /** set when the store failed; the first success afterwards drops every entry (SECURITY §3.2) */
   private degraded = false;
+  /** lookups so far, read by the metrics at scrape time */
+  readonly stats = { hit: 0, miss: 0, negativeHit: 0 };
 
   constructor(store: ClientStore, clock: Clock, options: ClientCacheOptions) {
     this.store = store;
@@ -78,9 +80,16 @@ export class ClientCache {
     if (!isVschar(clientId, MAX_CLIENT_ID)) return null;
     const now = this.clock.now();
     const missAt = this.negative.get(clientId);
-    if (missAt !== undefined && now - missAt < this.options.negativeTtlMs) return null;
+    if (missAt !== undefined && now - missAt < this.options.negativeTtlMs) {
+      this.stats.negativeHit++;
+      return null;
+    }
     const entry = this.entries.get(clientId);
-    if (entry && now - entry.loadedAt < this.options.ttlMs) return entry.client;
+    if (entry && now - entry.loadedAt < this.options.ttlMs) {
+      this.stats.hit++;
+      return entry.client;
+    }
+    this.stats.miss++;
     try {
       return await this.load(clientId);
     } catch (err) {

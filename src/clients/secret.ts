@@ -53,3 +53,17 @@ export function matchSecret(presented: string, secrets: readonly ClientSecret[] 
   if (compared === 0) timingSafeEqual(digest, DUMMY_HASH);
   return matched;
 }
+
+/**
+ * Whether `presented` is one of the client's expired secrets: called only after {@link matchSecret}
+ * refused it, to tell "expired" from "wrong" in the log detail and the failure metric (every
+ * refusal is answered after the same floor, so the extra comparison is not observable).
+ */
+export function matchesExpiredSecret(presented: string, secrets: readonly ClientSecret[], now: number): boolean {
+  const expired = secrets.filter((s) => s.expiresAt !== null && s.expiresAt <= now);
+  if (expired.length === 0) return false;
+  const digest = hashSecret(presented);
+  let found = false;
+  for (const s of expired) if (timingSafeEqual(digest, s.hash)) found = true;
+  return found;
+}

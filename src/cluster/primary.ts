@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { armHardExit } from '../lib/hard-exit.js';
 import { createLogger } from '../logger.js';
+import { serveClusterMetrics } from '../lib/metrics-cluster.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import type { KeyStore } from '../storage/types.js';
 import { AUDIT_METHODS, CLIENT_STORE_METHODS, KEY_STORE_METHODS, REPLAY_METHODS, REVOCATION_METHODS } from './ipc-methods.js';
@@ -135,6 +136,7 @@ export async function runStorePrimary(config: Config, options: PrimaryOptions): 
     if (stopping) return;
     server.attach(cluster.fork());
   };
+  serveClusterMetrics(); // /metrics on any worker answers for all of them
   for (let i = 0; i < config.workers; i++) fork();
 
   const finish = async () => {

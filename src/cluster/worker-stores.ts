@@ -1,6 +1,7 @@
 import { ClientCache } from '../clients/client-cache.js';
 import { ClientService } from '../clients/client-service.js';
 import { KeyEncryption, resolveKeyEncryptionKey } from '../keys/key-encryption.js';
+import { Metrics } from '../lib/metrics-registry.js';
 import { Keyring } from '../keys/keyring.js';
 import { resolveAdminToken } from '../lib/admin-token.js';
 import { systemClock } from '../lib/clock.js';
@@ -155,11 +156,15 @@ export async function openWorkerRuntime(config: Config, options: RuntimeOptions,
       },
     },
   ];
+  // This worker's requests, cache and keys; revocations are counted by the primary, which records them.
+  const metrics = new Metrics();
+  metrics.attach({ keyring, replay, clientCache, clock, keyRotationIntervalSeconds: config.keyRotationInterval });
 
   return {
     config,
     logger,
     clock,
+    metrics,
     sql: NO_SQL,
     clients: clientCache,
     clientStore,

@@ -16,12 +16,37 @@ export class InvalidRequest extends OAuthError {
  * challenge error instead of an invalid_client error.
  */
 export class InvalidClient extends OAuthError {
+  /** the coarse cause, for tokenmill_client_auth_failures_total (never in the response) */
+  readonly reason: ClientAuthFailureReason;
   readonly challenge: boolean;
-  constructor(detail: string, challenge = true) {
+  constructor(detail: string, reason: ClientAuthFailureReason, challenge = true) {
     super(401, 'invalid_client', 'client authentication failed', { detail });
+    this.reason = reason;
     this.challenge = challenge;
   }
 }
+
+/**
+ * Why a client authentication failed, coarsely. `secret` covers both an unknown client_id and a
+ * wrong secret on purpose: not even the metrics tell the two apart.
+ */
+export type ClientAuthFailureReason =
+  /** unknown client or wrong secret (client_secret_basic / client_secret_post) */
+  | 'secret'
+  /** the secret presented is one of the client's secrets, but expired */
+  | 'expired_secret'
+  /** a client assertion that fails verification (unknown client, signature, claims, no keys) */
+  | 'assertion'
+  /** an assertion whose jti was already used, or may have been (replay markers lost) */
+  | 'replay'
+  /** the client is registered for another token_endpoint_auth_method */
+  | 'method_mismatch'
+  /** the client is disabled */
+  | 'disabled'
+  /** no credentials at all (or a client_id without any) */
+  | 'missing'
+  /** a bad admin bearer credential (introspection, revocation feed) */
+  | 'bearer';
 
 export class UnauthorizedClient extends OAuthError {
   constructor(description = 'the client is not allowed to use this grant type') {

@@ -19,6 +19,8 @@ export class Revocations {
   private readonly log: RevocationLog;
   private readonly store: RevocationStore;
   private readonly clock: Clock;
+  /** revocations recorded by this process, read by the metrics at scrape time */
+  readonly recorded = { token: 0, client: 0 };
 
   constructor(log: RevocationLog, store: RevocationStore, clock: Clock) {
     this.log = log;
@@ -31,6 +33,7 @@ export class Revocations {
     const event: RevocationEvent = { type: 'token', jti, exp, clientId };
     await this.log.append(event);
     await this.store.revokeToken(jti, exp, clientId);
+    this.recorded.token++;
   }
 
   /**
@@ -43,6 +46,7 @@ export class Revocations {
     const until = revokedBefore + MAX_TOKEN_LIFETIME + SKEW;
     await this.log.append({ type: 'client', clientId, revokedBefore, until });
     await this.store.revokeClient(clientId, revokedBefore, until);
+    this.recorded.client++;
     return { revokedBefore };
   }
 

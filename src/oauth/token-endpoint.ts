@@ -19,9 +19,10 @@ export interface TokenResult extends IssuedToken {
 
 /**
  * POST /oauth2/token, in the order of SECURITY C6: parameters, grant type, client authentication,
- * then the grant (allowed, scope, audience) and the signed token.
+ * then the grant (allowed, scope, audience) and the signed token. `onCaller` learns the
+ * authenticated client before the grant is decided (the request log names it on a refusal too).
  */
-export async function tokenEndpoint(req: TokenRequest, ctx: OAuthContext): Promise<TokenResult> {
+export async function tokenEndpoint(req: TokenRequest, ctx: OAuthContext, onCaller?: (clientId: string) => void): Promise<TokenResult> {
   rejectQueryParams(req.query, TOKEN_PARAMS);
   const params = readParams(req.body, TOKEN_PARAMS, ['resource']);
   const grantType = params.get('grant_type');
@@ -29,6 +30,7 @@ export async function tokenEndpoint(req: TokenRequest, ctx: OAuthContext): Promi
   if (grantType !== 'client_credentials') throw new UnsupportedGrantType();
   const caller = await authenticateCaller(params, req.authorization, ctx);
   if (caller.kind !== 'client') throw new InvalidRequest('a client must authenticate');
+  onCaller?.(caller.client.clientId);
   const issued = await clientCredentialsGrant(caller.client, params, ctx);
   return { ...issued, clientId: caller.client.clientId };
 }

@@ -1,30 +1,56 @@
-import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { InvalidClient } from '../errors/oauth-errors.js';
+import { clusterMetrics, isClusterWorker, joinClusterMetrics } from '../lib/metrics-cluster.js';
+import type { AuthMethodLabel, Metrics } from '../lib/metrics-registry.js';
 
-/** Prometheus metrics: process defaults plus requests by route, status and OAuth error code. */
-export class Metrics {
-  readonly registry = new Registry();
-  private readonly requests: Counter<'route' | 'status' | 'error'>;
-  private readonly duration: Histogram<'route'>;
+const BASIC = /^basic /i;
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'tokenmill_' });
-    this.requests = new Counter({ name: 'tokenmill_http_requests_total', help: 'HTTP requests by route, status and OAuth error code', labelNames: ['route', 'status', 'error'], registers: [this.registry] });
-    this.duration = new Histogram({ name: 'tokenmill_http_request_duration_seconds', help: 'HTTP request duration by route', labelNames: ['route'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry] });
+/** The client authentication method a token request used, from its shape (valid or not). */
+function authMethodOf(request: FastifyRequest): AuthMethodLabel {
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined && BASIC.test(authorization)) return 'client_secret_basic';
+  const body = request.body as Record<string, unknown> | null | undefined;
+  if (body && typeof body === 'object') {
+    if (body.client_assertion !== undefined || body.client_assertion_type !== undefined) return 'private_key_jwt';
+    if (body.client_secret !== undefined) return 'client_secret_post';
   }
+  return 'none';
+}
 
-  /** Counts every response of `app` (route pattern, never the raw URL). */
-  observe(app: FastifyInstance): void {
-    app.addHook('onResponse', (request, reply, done) => {
-      const route = request.routeOptions.url ?? 'unmatched';
-      this.requests.inc({ route, status: String(reply.statusCode), error: request.failure?.error ?? '' });
-      this.duration.observe({ route }, reply.elapsedTime / 1000);
-      done();
-    });
-  }
+/**
+ * Counts every response of `app` (route pattern, never the raw URL), token requests by method and
+ * result, and client-authentication failures by reason class (lib/metrics-registry.ts).
+ */
+export function observeMetrics(app: FastifyInstance, metrics: Metrics): void {
+  // Callback style: no promise per request on the hot path.
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ route, status: String(reply.statusCode), error: request.failure?.error ?? '' });
+    metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+    if (route === '/oauth2/token' && request.method === 'POST') metrics.tokenRequest(authMethodOf(request), reply.statusCode === 200 ? 'success' : (request.failure?.error ?? 'unknown'));
+    done();
+  });
+  app.addHook('onError', (_request, _reply, error, done) => {
+    if (error instanceof InvalidClient) metrics.clientAuthFailure(error.reason);
+    done();
+  });
+}
 
-  /** GET /metrics in the Prometheus text format. */
-  serve(app: FastifyInstance): void {
-    app.get('/metrics', async (_request, reply) => reply.type(this.registry.contentType).header('cache-control', 'no-store').send(await this.registry.metrics()));
-  }
+/**
+ * GET /metrics in the Prometheus text format. In a worker of WORKERS > 1, the whole cluster's
+ * (lib/metrics-cluster.ts); a failed aggregation is a 503, never one worker's numbers.
+ */
+export function serveMetrics(app: FastifyInstance, metrics: Metrics): void {
+  const clustered = isClusterWorker();
+  if (clustered) joinClusterMetrics(metrics.registry);
+  app.get('/metrics', async (request, reply) => {
+    reply.type(metrics.registry.contentType).header('cache-control', 'no-store');
+    if (!clustered) return reply.send(await metrics.registry.metrics());
+    try {
+      return reply.send(await clusterMetrics());
+    } catch (err) {
+      request.log.warn({ err: { message: (err as Error).message } }, 'metrics aggregation failed');
+      return reply.code(503).type('text/plain; charset=utf-8').send('metrics aggregation across workers failed; retry\n');
+    }
+  });
 }

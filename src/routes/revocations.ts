@@ -17,6 +17,7 @@ export function revocationFeedRoutes(app: FastifyInstance, rt: Runtime): void {
     if (caller.kind === 'client') request.clientId = caller.client.clientId;
     const limit = request.query.limit ?? 1000;
     const page = await rt.revocations.feed(request.query.since ?? null, limit);
+    rt.metrics.feedPoll(page.hasMore, rt.clock.now());
     const tokens: { jti: string; exp: number }[] = [];
     const clients: { client_id: string; revoked_before: number; exp: number }[] = [];
     for (const e of page.events) {

@@ -7,8 +7,7 @@ import { methodNotAllowed, requireForm } from './http.js';
 export function revokeRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post('/oauth2/revoke', async (request, reply) => {
     requireForm(request);
-    const { clientId } = await revocationEndpoint({ body: request.body, query: request.query, authorization: request.headers.authorization }, rt);
-    request.clientId = clientId;
+    await revocationEndpoint({ body: request.body, query: request.query, authorization: request.headers.authorization }, rt, (id) => (request.clientId = id));
     return reply.code(200).send();
   });
   methodNotAllowed(app, '/oauth2/revoke', ['POST']);

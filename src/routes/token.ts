@@ -8,8 +8,7 @@ import { methodNotAllowed, requireForm } from './http.js';
 export function tokenRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post('/oauth2/token', { schema: { response: { 200: TokenResponse } } }, async (request) => {
     requireForm(request);
-    const issued = await tokenEndpoint({ body: request.body, query: request.query, authorization: request.headers.authorization }, rt);
-    request.clientId = issued.clientId;
+    const issued = await tokenEndpoint({ body: request.body, query: request.query, authorization: request.headers.authorization }, rt, (id) => (request.clientId = id));
     return { access_token: issued.accessToken, token_type: 'Bearer' as const, expires_in: issued.expiresIn, scope: issued.scope };
   });
   methodNotAllowed(app, '/oauth2/token', ['POST']);

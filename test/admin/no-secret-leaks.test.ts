@@ -152,6 +152,10 @@ t.test('no admin list or read response holds a secret or token', async (t) => {
 
 t.test('no log line holds a secret or token', async (t) => {
   t.ok(b.logs.some((l) => l.includes('"path":"/oauth2/token"')), 'the token requests were logged');
+  // The fields added for issue 16 (ip, client_id, actor) are in every line, and hold no credential either.
+  const requestLines = b.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
+  t.same(requestLines.filter((l) => typeof l.ip !== 'string'), [], 'every request line has an ip');
+  t.ok(requestLines.some((l) => typeof l.actor === 'string'), 'admin calls name their actor');
   assertClean(t, 'logs', b.logs);
 });
 

@@ -1,5 +1,5 @@
 import type { Client } from '../../clients/client.js';
-import { matchSecret } from '../../clients/secret.js';
+import { matchSecret, matchesExpiredSecret } from '../../clients/secret.js';
 import { InvalidClient, InvalidRequest } from '../../errors/oauth-errors.js';
 import type { OAuthContext } from '../context.js';
 import { MAX_CLIENT_ID, MAX_CLIENT_SECRET, isVschar, type Params } from '../params.js';
@@ -17,10 +17,10 @@ async function authenticateSecret(clientId: string, secret: string, method: 'cli
   const now = ctx.clock.now();
   // The comparison runs whether or not the client exists (REQ-A4).
   const secretId = matchSecret(secret, client ? client.secrets : null, now);
-  if (!client) throw new InvalidClient('unknown client');
-  if (secretId === null) throw new InvalidClient('wrong or expired secret');
-  if (client.status !== 'active') throw new InvalidClient('client is disabled');
-  if (client.tokenEndpointAuthMethod !== method) throw new InvalidClient(`client is registered for ${client.tokenEndpointAuthMethod}, not ${method}`);
+  if (!client) throw new InvalidClient('unknown client', 'secret');
+  if (secretId === null) throw matchesExpiredSecret(secret, client.secrets, now) ? new InvalidClient('expired secret', 'expired_secret') : new InvalidClient('wrong secret', 'secret');
+  if (client.status !== 'active') throw new InvalidClient('client is disabled', 'disabled');
+  if (client.tokenEndpointAuthMethod !== method) throw new InvalidClient(`client is registered for ${client.tokenEndpointAuthMethod}, not ${method}`, 'method_mismatch');
   ctx.secretUsed(secretId, now);
   return client;
 }
@@ -40,7 +40,7 @@ export async function authenticateCaller(params: Params, authorization: string |
     if (!(err instanceof InvalidClient)) throw err;
     await floor.wait();
     // SECURITY C3: no challenge when the credentials came in the body (client_secret_post, an assertion).
-    if (authorization === undefined && hasBodyCredentials(params)) throw new InvalidClient(err.detail ?? 'client authentication failed', false);
+    if (authorization === undefined && hasBodyCredentials(params)) throw new InvalidClient(err.detail ?? 'client authentication failed', err.reason, false);
     throw err;
   } finally {
     floor.cancel();
@@ -72,7 +72,7 @@ async function authenticateOnce(params: Params, authorization: string | undefine
 
   if (bearer !== null) {
     if (bodyClientId !== undefined) throw new InvalidRequest('client_id is not expected with a bearer credential');
-    if (!ctx.isAdminToken(bearer)) throw new InvalidClient('bad bearer credential');
+    if (!ctx.isAdminToken(bearer)) throw new InvalidClient('bad bearer credential', 'bearer');
     return { kind: 'admin' };
   }
   if (basic !== null) {
@@ -89,5 +89,5 @@ async function authenticateOnce(params: Params, authorization: string | undefine
     return { kind: 'client', client: await authenticateAssertion(assertion, assertionType, bodyClientId, ctx) };
   }
   // RFC 6749 §5.2: "no client authentication included" is invalid_client.
-  throw new InvalidClient(bodyClientId === undefined ? 'no client authentication' : 'client_id without credentials');
+  throw new InvalidClient(bodyClientId === undefined ? 'no client authentication' : 'client_id without credentials', 'missing');
 }

@@ -29,6 +29,8 @@ export interface FastStoreOptions {
   markSeeded?: (runId: string | null) => Promise<void>;
   /** embedded: when this process started, if an earlier process may have held replay markers */
   replayLostAt: number | null;
+  /** told each Redis command's duration and failure kind (metrics) */
+  observeRedis?: (seconds: number, error: 'unavailable' | 'reply' | null) => void;
 }
 
 export async function openFastStores(config: Config, clock: Clock, logger: Logger, options: FastStoreOptions): Promise<FastStores> {
@@ -40,6 +42,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
       reseed: options.reseed,
       isFirstSeed: options.isFirstSeed,
       ...(options.markSeeded ? { markSeeded: options.markSeeded } : {}),
+      ...(options.observeRedis ? { observe: options.observeRedis } : {}),
       logger,
       clock,
     });

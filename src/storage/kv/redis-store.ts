@@ -35,7 +35,12 @@ export interface OpenRedisOptions {
   connectionName?: string;
   /** A command without a reply after this many ms fails as unavailable; default 2000. */
   commandTimeoutMs?: number;
+  /** Told each command's duration and failure kind (metrics). */
+  observe?: RedisObserver;
 }
+
+/** Reports one command (a MULTI or a script counts once): seconds, and null or the failure kind. */
+export type RedisObserver = (seconds: number, error: 'unavailable' | 'reply' | null) => void;
 
 /** The Redis-backed stores of one node, sharing one command connection (the bus adds a subscriber). */
 export interface RedisStores {
@@ -91,10 +96,12 @@ export class RedisConnection {
   private lastErrorLog = 0;
   private wasDown = false;
   private closing: Promise<void> | null = null;
+  private readonly observe: RedisObserver | undefined;
 
-  constructor(url: string, options: { name: string; logger?: RedisLogger; commandTimeoutMs?: number; extra?: RedisOptions }) {
+  constructor(url: string, options: { name: string; logger?: RedisLogger; commandTimeoutMs?: number; observe?: RedisObserver; extra?: RedisOptions }) {
     if (!/^rediss?:\/\//i.test(url)) throw new TypeError('REDIS_URL must start with redis:// or rediss:// (TLS)');
     this.logger = options.logger;
+    this.observe = options.observe;
     this.label = options.name;
     // A rediss:// URL turns TLS on inside ioredis; nothing here may override it.
     this.redis = new Redis(url, {
@@ -126,10 +133,15 @@ export class RedisConnection {
 
   /** Runs one command; every failure caused by the connection becomes StoreUnavailableError('redis'). */
   async run<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
+    const start = performance.now();
     try {
-      return await command(this.redis);
+      const result = await command(this.redis);
+      this.observe?.((performance.now() - start) / 1000, null);
+      return result;
     } catch (err) {
-      throw toStoreError(err);
+      const e = toStoreError(err);
+      this.observe?.((performance.now() - start) / 1000, e instanceof StoreUnavailableError ? 'unavailable' : 'reply');
+      throw e;
     }
   }
 
@@ -884,7 +896,7 @@ export function openRedis(url: string, options: OpenRedisOptions): RedisStores {
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.commandTimeoutMs !== undefined ? { commandTimeoutMs: options.commandTimeoutMs } : {}),
   };
-  const conn = new RedisConnection(url, { name, ...common });
+  const conn = new RedisConnection(url, { name, ...common, ...(options.observe ? { observe: options.observe } : {}) });
   const revocations = new RedisRevocationStore(conn, {
     keyPrefix: options.keyPrefix,
     reseed: options.reseed,

@@ -1,0 +1,42 @@
+// Issue 16 item 7: with WORKERS=2 (PostgreSQL + Redis), a scrape of /metrics shows the whole
+// node: 20 token requests spread over both workers read 20 on every scrape, whichever worker
+// answers it (the primary aggregates every worker's registry over the cluster IPC channel).
+import t from 'tap';
+import { backendOrSkip, pgTestDatabase, redisTestPrefix } from '../helpers/backends.js';
+import { parseMetrics, sampleValue } from '../helpers/prometheus.js';
+import { basicAuth, fleetSecrets, registerOk, startNode } from './support.js';
+
+t.test('WORKERS=2: 20 token requests read 20 in tokenmill_tokens_issued_total', async (t) => {
+  const pgUrl = backendOrSkip(t, 'postgres');
+  const redisUrl = backendOrSkip(t, 'redis');
+  if (!pgUrl || !redisUrl) return;
+  const databaseUrl = await pgTestDatabase(t);
+  const prefix = redisTestPrefix(t);
+  const secrets = fleetSecrets();
+  const node = await startNode(t, { name: 'workers', env: { ...secrets, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, WORKERS: '2', LOG_LEVEL: 'info' } });
+  const client = await registerOk(node, secrets.ADMIN_TOKEN, { client_name: 'metrics-workers', scope: 'api:read', audience: ['https://api.example.com'] });
+
+  // A new connection per request, so the cluster spreads them over both workers.
+  for (let i = 0; i < 20; i++) {
+    const res = await fetch(`${node.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(client.client_id, client.client_secret), 'content-type': 'application/x-www-form-urlencoded', connection: 'close' },
+      body: 'grant_type=client_credentials',
+    });
+    t.equal(res.status, 200, `token request ${i + 1}`);
+    await res.arrayBuffer();
+  }
+  const served = new Set(node.jsonLines().filter((l) => l.msg === 'request' && l.path === '/oauth2/token').map((l) => l.pid));
+  t.equal(served.size, 2, 'both workers served token requests');
+
+  for (let i = 0; i < 4; i++) {
+    const res = await fetch(`${node.adminUrl}/metrics`, { headers: { connection: 'close' } });
+    t.equal(res.status, 200, `scrape ${i + 1}`);
+    const samples = parseMetrics(await res.text());
+    t.equal(sampleValue(samples, 'tokenmill_tokens_issued_total'), 20, `scrape ${i + 1}: tokens issued`);
+    t.equal(sampleValue(samples, 'tokenmill_token_requests_total', { auth_method: 'client_secret_basic', result: 'success' }), 20, `scrape ${i + 1}: token requests`);
+    t.equal(sampleValue(samples, 'tokenmill_replay_untrusted_window_open'), 0, 'gauges are not summed');
+    t.ok(sampleValue(samples, 'tokenmill_redis_command_duration_seconds_count') > 0, 'Redis commands timed');
+    t.ok(samples.some((s) => s.name === 'process_resident_memory_bytes'), 'process metrics');
+  }
+});
