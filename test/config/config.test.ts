@@ -217,7 +217,7 @@ t.test('no variable answers a bad value with a validator phrase ("Expected …")
 t.test('SHUTDOWN_DELAY: 0 in development, 5 s in production, seconds when set', async (t) => {
   t.equal(loadConfig({}).shutdownDelay, 0);
   t.equal(loadConfig({ SHUTDOWN_DELAY: '7' }).shutdownDelay, 7);
-  const production = { NODE_ENV: 'production', ISSUER: 'https://auth.example.com', ADMIN_TOKEN: 'p'.repeat(40), KEY_ENCRYPTION_KEY: 'A'.repeat(43) };
+  const production = { NODE_ENV: 'production', ISSUER: 'https://auth.example.com', ADMIN_TOKEN: ADMIN, KEY_ENCRYPTION_KEY: KEK, TRUST_PROXY: 'true' };
   t.equal(loadConfig(production).shutdownDelay, 5);
   t.equal(loadConfig({ ...production, SHUTDOWN_DELAY: '0' }).shutdownDelay, 0, 'off in production, explicitly');
   t.equal(configError(t, { SHUTDOWN_DELAY: 'soon' }, 'SHUTDOWN_DELAY'), 'SHUTDOWN_DELAY must be an integer between 0 and 300 (got "soon")');

@@ -65,7 +65,7 @@ export async function startServer(t: Test, env: Record<string, string> = {}, opt
     }
   });
 
-  await waitReady(handle, options.readyTimeoutMs ?? 60_000);
+  await waitReady(handle, options.readyTimeoutMs ?? 180_000);
   return handle;
 }
 

@@ -209,7 +209,7 @@ export interface ReadyTarget {
 }
 
 /** Polls GET /readyz until 200; throws with the last output if the process exits or time runs out. */
-export async function waitReady(target: ReadyTarget, timeoutMs = 60_000): Promise<void> {
+export async function waitReady(target: ReadyTarget, timeoutMs = 180_000): Promise<void> {
   const name = target.name ?? 'tokenmill';
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
