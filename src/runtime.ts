@@ -74,11 +74,11 @@ export interface RuntimeOptions {
 const LAST_USED_FLUSH_MS = 5_000;
 const KEY_RELOAD_MS = 60_000;
 
-async function connectPostgres(url: string, logger: Logger): Promise<Sql> {
+async function connectPostgres(url: string, logger: Logger, schema: string): Promise<Sql> {
   try {
     // Loaded only when configured: an embedded node does not carry pg in memory.
     const { openPostgres } = await import('./storage/sql/postgres.js');
-    return await openPostgres(url, logger);
+    return await openPostgres(url, logger, { schema });
   } catch (err) {
     const u = new URL(url);
     const cause = (err as Error).cause as Error | undefined;
@@ -108,13 +108,19 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
   const metrics = options.metrics ?? new Metrics();
   try {
     tightenDataDir(true);
-    const rawSql = config.databaseUrl ? await connectPostgres(config.databaseUrl, logger) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'));
+    const schema = config.databaseSchema;
+    const rawSql = config.databaseUrl ? await connectPostgres(config.databaseUrl, logger, schema) : await openPglite(options.inMemoryDatabase ? null : join(config.dataDir, 'pglite'), { schema });
     const sql = instrumentSql(rawSql, (seconds, error) => metrics.dbQuery(seconds, error));
     closers.push(async () => {
       await sql.close();
       tightenDataDir(false);
     });
-    const applied = await migrate(sql);
+    // Embedded: an earlier release's tables in public move into the schema; PostgreSQL: refused with how to move them.
+    const applied = await migrate(sql, {
+      schema,
+      legacyTables: config.databaseUrl ? 'refuse' : 'move',
+      onMoved: (tables) => logger.warn({ tables, schema }, 'moved the tables of an earlier release from schema public into DATABASE_SCHEMA'),
+    });
     tightenDataDir(false);
     const audit = new SqlAuditLog(sql);
     const refusalAudit = new RefusalAudit(audit, clock, { logger });

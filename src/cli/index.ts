@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.js';
 import { clientsCommand } from './commands/clients.js';
+import { exportImportCommands } from './commands/export-import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { keysCommand } from './commands/keys.js';
+import { migrateCommand } from './commands/migrate.js';
 import { secretsCommand } from './commands/secrets.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
@@ -55,6 +57,8 @@ export function buildProgram(io: Io): Command {
   auditCommand(program, io);
   tokenCommand(program, io);
   inspectCommand(program, io);
+  migrateCommand(program, io);
+  exportImportCommands(program, io);
   return program;
 }
 

@@ -214,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     issuer,
     adminToken: raw.ADMIN_TOKEN ?? null,
     databaseUrl: raw.DATABASE_URL ?? null,
+    databaseSchema: raw.DATABASE_SCHEMA,
     redisUrl: raw.REDIS_URL ?? null,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     dataDir: raw.DATA_DIR,

@@ -12,6 +12,7 @@ export const ConfigSchema = Type.Object({
   ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'iss of every token; https in production; default http://127.0.0.1:$PORT' })),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 32, description: 'bootstrap admin bearer token (at least 32 characters); generated in development' })),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'postgres://… ; unset means embedded PGlite in DATA_DIR' })),
+  DATABASE_SCHEMA: Type.String({ pattern: '^(?!pg_)[a-z_][a-z0-9_]{0,62}$', default: 'tokenmill', description: 'PostgreSQL schema holding every tokenmill table (lower case letters, digits, _; at most 63; not pg_…); public keeps the tables of releases before it' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'redis://… or rediss://… ; unset means in-process stores' })),
   REDIS_KEY_PREFIX: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9:{}_.-]+$', default: 'tokenmill:', description: 'prefix of every Redis key and channel (a hash tag such as {tokenmill}: on Redis Cluster)' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'embedded database and generated secrets' }),
@@ -48,6 +49,8 @@ export interface Config {
   issuer: string;
   adminToken: string | null;
   databaseUrl: string | null;
+  /** the PostgreSQL schema of every table (search_path of each connection), embedded included */
+  databaseSchema: string;
   redisUrl: string | null;
   redisKeyPrefix: string;
   dataDir: string;

@@ -166,7 +166,7 @@ t.test('no audit row holds a secret or token', async (t) => {
 });
 
 t.test('no database table holds a secret or token (as text or bytes)', async (t) => {
-  const { rows: tables } = await b.rt.sql.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
+  const { rows: tables } = await b.rt.sql.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'");
   const names = tables.map((r) => r.table_name);
   t.ok(names.includes('clients') && names.includes('client_secrets'), 'clients and client_secrets exist');
   const dumped: string[] = [];

@@ -69,7 +69,7 @@ t.test('two nodes, one PostgreSQL, one Redis', async (t) => {
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     try {
-      const { rows } = await db.query<{ n: string }>("SELECT count(*)::text AS n FROM signing_keys WHERE alg = 'ES256'");
+      const { rows } = await db.query<{ n: string }>("SELECT count(*)::text AS n FROM tokenmill.signing_keys WHERE alg = 'ES256'");
       t.equal(rows[0]?.n, '1', 'exactly one ES256 signing key in the database after the key-bootstrap race');
     } finally {
       await db.end();

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Sql, SqlQueryable } from '../types.js';
 import { StoreUnavailableError } from '../types.js';
+import { setSearchPathStatement } from './schema.js';
 
 /**
  * tokenmill's tables are small and hot rows are cached in process: PostgreSQL's default 128 MB of
@@ -32,15 +33,17 @@ function initializeInChildProcess(dataDir: string): Promise<void> {
 
 /**
  * Embedded PostgreSQL (WASM). `dataDir` null keeps it in memory (tests). PGlite is a single
- * connection, so transactions are serialised by PGlite itself.
+ * connection, so transactions are serialised by PGlite itself, and `schema` (DATABASE_SCHEMA) is
+ * set as its search_path once.
  */
-export async function openPglite(dataDir: string | null): Promise<Sql> {
+export async function openPglite(dataDir: string | null, options: { schema?: string } = {}): Promise<Sql> {
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     if (!existsSync(join(dataDir, 'PG_VERSION'))) await initializeInChildProcess(dataDir);
   }
   const db = dataDir ? new PGlite(dataDir, PGLITE_OPTIONS) : new PGlite(undefined, PGLITE_OPTIONS);
   await db.waitReady;
+  if (options.schema !== undefined) await db.query(setSearchPathStatement(options.schema));
   let closed = false;
   const wrap = (q: Pick<PGlite | Transaction, 'query'>): SqlQueryable => ({
     async query<Row>(text: string, params?: readonly unknown[]) {

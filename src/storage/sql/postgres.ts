@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Sql, SqlQueryable } from '../types.js';
 import { StoreUnavailableError } from '../types.js';
+import { searchPathOption } from './schema.js';
 
 /** Errors that mean "the database is not there", as opposed to a bad statement. */
 function isConnectionError(err: unknown): boolean {
@@ -20,9 +21,21 @@ function translate(err: unknown): never {
   throw err;
 }
 
+/**
+ * `schema` (DATABASE_SCHEMA) becomes the search_path of every connection, through the startup
+ * parameter `options` (merged with one the URL carries: the URL's would otherwise win).
+ */
+function poolTarget(url: string, schema: string | undefined): { connectionString: string; options?: string } {
+  if (schema === undefined) return { connectionString: url };
+  const u = new URL(url);
+  const existing = u.searchParams.get('options');
+  u.searchParams.delete('options');
+  return { connectionString: u.toString(), options: searchPathOption(schema, existing) };
+}
+
 /** PostgreSQL through a `pg` pool. Connection failures surface as StoreUnavailableError (→ 503). */
-export async function openPostgres(url: string, logger?: Logger): Promise<Sql> {
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 30000, statement_timeout: 5000 } as pg.PoolConfig);
+export async function openPostgres(url: string, logger?: Logger, options: { schema?: string } = {}): Promise<Sql> {
+  const pool = new pg.Pool({ ...poolTarget(url, options.schema), max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 30000, statement_timeout: 5000 } as pg.PoolConfig);
   // An idle client losing its connection emits 'error' on the pool; without a listener it would crash the process.
   pool.on('error', (err) => logger?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'postgres pool client error'));
   const query = async <Row>(q: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) => {
