@@ -10,6 +10,9 @@ import { VerifyError, invalidToken, unavailable } from './errors.js';
 import { PollSource } from './poll-source.js';
 import { RedisSource } from './redis-source.js';
 import { CancellableSleep, backoffDelay, type RevocationSource } from './sync.js';
+import { ACCESS_TOKEN_ALGS, ACCESS_TOKEN_TYP, DEFAULT_REDIS_KEY_PREFIX, isScopeToken, type AccessTokenClaims } from './protocol/index.js';
+
+export type { AccessTokenClaims } from './protocol/index.js';
 
 /** Asymmetric JWS algorithms a verifier can be configured with. `none` and `HS*` are never accepted. */
 export type VerifierAlgorithm =
@@ -30,7 +33,7 @@ const SUPPORTED_ALGORITHMS: ReadonlySet<string> = new Set<VerifierAlgorithm>([
 ]);
 
 /** The algorithms tokenmill signs with: `['ES256', 'RS256', 'PS256', 'EdDSA']`. */
-export const DEFAULT_ALGORITHMS: readonly VerifierAlgorithm[] = Object.freeze(['ES256', 'RS256', 'PS256', 'EdDSA'] as VerifierAlgorithm[]);
+export const DEFAULT_ALGORITHMS: readonly VerifierAlgorithm[] = Object.freeze([...ACCESS_TOKEN_ALGS] as VerifierAlgorithm[]);
 
 /** Longest token accepted before any parsing (REQ-JWT7): 8 KiB. */
 export const MAX_TOKEN_LENGTH = 8192;
@@ -123,20 +126,6 @@ export interface VerifyOptions {
   scope?: string | readonly string[];
 }
 
-/** The claims of a verified tokenmill access token. */
-export interface AccessTokenClaims extends JWTPayload {
-  iss: string;
-  /** The client id (client-credentials tokens). */
-  sub: string;
-  client_id: string;
-  aud: string | string[];
-  exp: number;
-  iat: number;
-  jti: string;
-  /** Space-separated granted scopes, when any. */
-  scope?: string;
-}
-
 /** What {@link Verifier.stats} reports. */
 export interface VerifierStats {
   /** Metadata fetched and, when configured, a first revocation sync done. */
@@ -213,7 +202,6 @@ interface Metadata {
 }
 
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth', 'priv'];
 
 /** Splits and validates required scopes. Throws `TypeError` on a value outside the RFC 6749 grammar. */
@@ -221,7 +209,7 @@ export function normalizeScopes(scope: string | readonly string[] | undefined): 
   if (scope === undefined) return [];
   const list = typeof scope === 'string' ? scope.split(' ').filter((s) => s !== '') : [...scope];
   for (const s of list) {
-    if (typeof s !== 'string' || !SCOPE_TOKEN.test(s)) throw new TypeError('required scope values must be RFC 6749 scope-tokens');
+    if (typeof s !== 'string' || !isScopeToken(s)) throw new TypeError('required scope values must be RFC 6749 scope-tokens');
   }
   return [...new Set(list)];
 }
@@ -515,7 +503,7 @@ class TokenVerifier implements Verifier {
       'redisUrl' in r
         ? new RedisSource({
             redisUrl: r.redisUrl,
-            keyPrefix: r.keyPrefix ?? 'tokenmill:',
+            keyPrefix: r.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX,
             deny: this.#deny,
             blockMs: Math.max(50, Math.min(1000, Math.floor(this.#s.maxStaleness / 3))),
             retryBase: 200,
@@ -616,7 +604,7 @@ class TokenVerifier implements Verifier {
         algorithms: this.#s.algorithms,
         issuer: this.issuer,
         audience: this.#s.audience,
-        typ: 'at+jwt',
+        typ: ACCESS_TOKEN_TYP,
         clockTolerance: this.#s.clockTolerance,
         requiredClaims: [...REQUIRED_CLAIMS],
       }));
