@@ -6,7 +6,7 @@ import type { ClientPatch, ClientStore, InvalidationBus } from '../storage/types
 import { isSecretMethod, type Client, type ClientSecret } from './client.js';
 import type { ClientMetadata } from './registration.js';
 import { newClientSecret } from './secret.js';
-import { MAX_CLIENT_ID, isVschar } from '../oauth/params.js';
+import { MAX_CLIENT_ID, isVschar } from '../protocol/index.js';
 
 export const newClientId = (): string => `tmc_${randomBase62(22)}`;
 export const newSecretId = (): string => `sec_${randomBase62(16)}`;
