@@ -5,6 +5,7 @@ import type { Clock } from '../../lib/clock.js';
 import { epochSeconds, systemClock } from '../../lib/clock.js';
 import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationFeedPage, RevocationStore } from '../types.js';
 import { ASSERTION_MAX_FUTURE_IAT_SECONDS, REPLAY_UNTRUSTED_WINDOW_SECONDS, StoreUnavailableError } from '../types.js';
+import { REVOCATION_ENTRY as E, redisKeys, type RedisKeys } from '../../protocol/index.js';
 
 /** The logger methods the Redis stores use (a pino logger fits). */
 export type RedisLogger = Pick<Logger, 'warn' | 'info'>;
@@ -202,9 +203,9 @@ for i = 1, #KEYS - 2 do
     if exp > now and redis.call('EXPIRETIME', key) < exp then
       redis.call('SET', key, '1', 'EXAT', b)
       if c == '' then
-        last = redis.call('XADD', KEYS[2], 'MINID', minid, '*', 'type', 'token', 'jti', a, 'exp', b)
+        last = redis.call('XADD', KEYS[2], 'MINID', minid, '*', '${E.type}', '${E.token}', '${E.jti}', a, '${E.exp}', b)
       else
-        last = redis.call('XADD', KEYS[2], 'MINID', minid, '*', 'type', 'token', 'jti', a, 'exp', b, 'client_id', c)
+        last = redis.call('XADD', KEYS[2], 'MINID', minid, '*', '${E.type}', '${E.token}', '${E.jti}', a, '${E.exp}', b, '${E.clientId}', c)
       end
       applied = applied + 1
     end
@@ -219,7 +220,7 @@ for i = 1, #KEYS - 2 do
         if curBefore ~= nil and curBefore > before then newBefore = cur end
         if curUntil > untl then newUntil = tostring(curUntil) end
         redis.call('SET', key, newBefore, 'EXAT', newUntil)
-        last = redis.call('XADD', KEYS[2], 'MINID', minid, '*', 'type', 'client', 'client_id', a, 'revoked_before', newBefore, 'until', newUntil)
+        last = redis.call('XADD', KEYS[2], 'MINID', minid, '*', '${E.type}', '${E.client}', '${E.clientId}', a, '${E.revokedBefore}', newBefore, '${E.until}', newUntil)
         applied = applied + 1
       end
     end
@@ -275,17 +276,17 @@ function parseStreamInfo(reply: unknown): StreamInfo {
 function toEvent(fields: string[]): RevocationEvent | null {
   const f = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] as string, fields[i + 1] as string);
-  const type = f.get('type');
+  const type = f.get(E.type);
   const num = (k: string): number => Number(f.get(k));
-  if (type === 'token') {
-    const jti = f.get('jti');
-    if (!jti || !Number.isFinite(num('exp'))) return null;
-    return { type: 'token', jti, exp: num('exp'), clientId: f.get('client_id') ?? null };
+  if (type === E.token) {
+    const jti = f.get(E.jti);
+    if (!jti || !Number.isFinite(num(E.exp))) return null;
+    return { type: 'token', jti, exp: num(E.exp), clientId: f.get(E.clientId) ?? null };
   }
-  if (type === 'client') {
-    const clientId = f.get('client_id');
-    if (!clientId || !Number.isFinite(num('revoked_before')) || !Number.isFinite(num('until'))) return null;
-    return { type: 'client', clientId, revokedBefore: num('revoked_before'), until: num('until') };
+  if (type === E.client) {
+    const clientId = f.get(E.clientId);
+    if (!clientId || !Number.isFinite(num(E.revokedBefore)) || !Number.isFinite(num(E.until))) return null;
+    return { type: 'client', clientId, revokedBefore: num(E.revokedBefore), until: num(E.until) };
   }
   return null;
 }
@@ -321,7 +322,7 @@ export interface RedisRevocationStoreOptions {
  */
 export class RedisRevocationStore implements RevocationStore {
   private readonly conn: RedisConnection;
-  private readonly prefix: string;
+  private readonly keys: RedisKeys;
   private readonly reseed: () => Promise<RevocationEvent[]>;
   private readonly isFirstSeed: (runId: string | null) => Promise<boolean>;
   private readonly markSeeded: (runId: string | null) => Promise<void>;
@@ -346,16 +347,16 @@ export class RedisRevocationStore implements RevocationStore {
 
   constructor(conn: RedisConnection, options: RedisRevocationStoreOptions) {
     this.conn = conn.acquire();
-    this.prefix = options.keyPrefix;
+    this.keys = redisKeys(options.keyPrefix);
     this.reseed = options.reseed;
     this.isFirstSeed = options.isFirstSeed ?? (async () => false);
     this.markSeeded = options.markSeeded ?? (async () => {});
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
-    this.markerKey = `${this.prefix}rev:seeded`;
-    this.epochKey = `${this.prefix}replay:epoch`;
-    this.streamKey = `${this.prefix}revocations`;
-    this.nudgeChannel = `${this.prefix}rev:nudge`;
+    this.markerKey = this.keys.seeded;
+    this.epochKey = this.keys.replayEpoch;
+    this.streamKey = this.keys.revocationStream;
+    this.nudgeChannel = this.keys.revocationNudge;
     conn.redis.on('ready', this.onReady);
     conn.redis.on('close', this.onClose);
     if (conn.redis.status === 'ready') this.requestCheck();
@@ -435,7 +436,7 @@ export class RedisRevocationStore implements RevocationStore {
   async isRevoked(jti: string, clientId: string, iat: number): Promise<boolean> {
     this.assertSeeded();
     const [byJti, revokedBefore, marker] = await this.conn.run((r) =>
-      r.mget(`${this.prefix}rev:jti:${jti}`, `${this.prefix}rev:client:${clientId}`, this.markerKey),
+      r.mget(this.keys.revokedToken(jti), this.keys.revokedClient(clientId), this.markerKey),
     );
     if (marker === null || marker === undefined) throw this.lost();
     if (byJti !== null && byJti !== undefined) return true;
@@ -544,11 +545,11 @@ export class RedisRevocationStore implements RevocationStore {
     for (const e of events) {
       if (e.type === 'token') {
         if (!e.jti) throw new RangeError('jti must not be empty');
-        keys.push(`${this.prefix}rev:jti:${e.jti}`);
+        keys.push(this.keys.revokedToken(e.jti));
         args.push('token', e.jti, checkSeconds('exp', e.exp), e.clientId ?? '');
       } else {
         if (!e.clientId) throw new RangeError('clientId must not be empty');
-        keys.push(`${this.prefix}rev:client:${e.clientId}`);
+        keys.push(this.keys.revokedClient(e.clientId));
         args.push('client', e.clientId, checkSeconds('revokedBefore', e.revokedBefore), checkSeconds('until', e.until));
       }
     }
@@ -635,7 +636,7 @@ export class RedisRevocationStore implements RevocationStore {
     if (known || !(await this.isFirstSeed(runId))) {
       await this.conn.run(async (r) => {
         const [seconds] = await r.time();
-        await r.set(`${this.prefix}replay:untrusted_before`, String(seconds), 'EX', REPLAY_UNTRUSTED_WINDOW_SECONDS);
+        await r.set(this.keys.replayUntrustedBefore, String(seconds), 'EX', REPLAY_UNTRUSTED_WINDOW_SECONDS);
       });
     }
     const events = await this.reseed();
@@ -684,20 +685,20 @@ return 0
  */
 export class RedisReplayCache implements ReplayCache {
   private readonly conn: RedisConnection;
-  private readonly prefix: string;
+  private readonly keys: RedisKeys;
   private readonly onMarkersLost: ((timeoutMs: number) => Promise<void>) | undefined;
   private closed = false;
 
   constructor(conn: RedisConnection, options: { keyPrefix: string; onMarkersLost?: (timeoutMs: number) => Promise<void> }) {
     this.conn = conn.acquire();
-    this.prefix = options.keyPrefix;
+    this.keys = redisKeys(options.keyPrefix);
     this.onMarkersLost = options.onMarkersLost;
   }
 
   async claim(key: string, expiresAtSeconds: number, issuedAtSeconds: number | null = null): Promise<boolean> {
     if (this.closed) throw new StoreUnavailableError('redis', new Error('replay cache is closed'));
     const exat = checkSeconds('expiresAtSeconds', expiresAtSeconds);
-    const keys = [`${this.prefix}rev:seeded`, `${this.prefix}replay:epoch`, `${this.prefix}replay:untrusted_before`, `${this.prefix}jti:${key}`];
+    const keys = [this.keys.seeded, this.keys.replayEpoch, this.keys.replayUntrustedBefore, this.keys.replayClaim(key)];
     const args = [String(exat), issuedAtSeconds === null ? '' : String(issuedAtSeconds), String(ASSERTION_MAX_FUTURE_IAT_SECONDS)];
     try {
       return (await this.conn.evalScript(CLAIM, keys, args)) === 1;
@@ -712,7 +713,7 @@ export class RedisReplayCache implements ReplayCache {
 
   /** The untrusted window in force now (epoch seconds, Redis time), or null. */
   async untrustedWindow(): Promise<{ since: number; until: number; refusesIatUpTo: number } | null> {
-    const key = `${this.prefix}replay:untrusted_before`;
+    const key = this.keys.replayUntrustedBefore;
     const [since, ttl] = await this.conn.run(async (r) => Promise.all([r.get(key), r.ttl(key)]));
     if (since === null || ttl <= 0) return null;
     const l = Number(since);
@@ -751,7 +752,7 @@ export class RedisInvalidationBus implements InvalidationBus {
   constructor(conn: RedisConnection, url: string, options: { keyPrefix: string; connectionName?: string; logger?: RedisLogger; commandTimeoutMs?: number }) {
     this.conn = conn.acquire();
     this.url = url;
-    this.channel = `${options.keyPrefix}invalidate`;
+    this.channel = redisKeys(options.keyPrefix).invalidation;
     this.name = `${options.connectionName ?? 'tokenmill'}-sub`;
     this.logger = options.logger;
     this.commandTimeoutMs = options.commandTimeoutMs;
