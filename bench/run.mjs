@@ -16,6 +16,7 @@ import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from '
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { basicCredentials } from '@tokenmill/verify/protocol';
 import { generateKeys } from './lib/keys.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -328,7 +329,7 @@ async function load(opts, { url, auth, client, assertions, duration, onSpawn }) 
     const env = {
       ...process.env, AUTH: auth, THREADS: String(opts.threads), SCOPE_ENC: '', ASSERTIONS: assertions ?? '',
       CLIENT_ID_ENC: urlenc(client.id ?? ''), CLIENT_SECRET_ENC: urlenc(client.secret ?? ''),
-      BASIC: Buffer.from(`${urlenc(client.id ?? '')}:${urlenc(client.secret ?? '')}`).toString('base64'),
+      BASIC: basicCredentials(client.id ?? '', client.secret ?? '').slice('Basic '.length),
     };
     const r = await runChild('wrk', 'wrk', [`-t${opts.threads}`, `-c${opts.conns}`, `-d${duration}s`, '--timeout', '5s', '-s', join(HERE, 'token.lua'), url], env, (duration + 60) * 1000, onSpawn);
     const line = r.out.split('\n').find((l) => l.startsWith('RESULT '));
@@ -339,7 +340,7 @@ async function load(opts, { url, auth, client, assertions, duration, onSpawn }) 
   }
   const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
   let body = 'grant_type=client_credentials';
-  if (auth === 'basic') headers.authorization = `Basic ${Buffer.from(`${urlenc(client.id)}:${urlenc(client.secret)}`).toString('base64')}`;
+  if (auth === 'basic') headers.authorization = basicCredentials(client.id, client.secret);
   if (auth === 'post') body += `&client_id=${urlenc(client.id)}&client_secret=${urlenc(client.secret)}`;
   const cfg = { url, conns: opts.conns, duration, headers, body, assertions: auth === 'pkjwt' ? assertions : null, prefix: ASSERTION_PREFIX };
   const r = await runChild('autocannon', process.execPath, [join(HERE, 'lib/autocannon-child.mjs'), JSON.stringify(cfg)], process.env, (duration + 60) * 1000, onSpawn);
@@ -400,7 +401,7 @@ async function registerClient(t, { auth, alg, keys }) {
 async function probe(t, auth, client) {
   const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
   let body = 'grant_type=client_credentials';
-  if (auth === 'basic') headers.authorization = `Basic ${Buffer.from(`${urlenc(client.id)}:${urlenc(client.secret)}`).toString('base64')}`;
+  if (auth === 'basic') headers.authorization = basicCredentials(client.id, client.secret);
   else if (auth === 'post') body += `&client_id=${urlenc(client.id)}&client_secret=${urlenc(client.secret)}`;
   else {
     const f = join(t.tmp, `probe-${randomBytes(4).toString('hex')}.jwt`);
