@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { StoreUnavailableError } from '../storage/types.js';
 import { errorFields } from '../logger.js';
-import { OAuthError, sanitizeDescription } from './oauth-error.js';
+import { sanitizeDescription } from '../protocol/index.js';
+import { OAuthError } from './oauth-error.js';
 import { InsufficientScope, InvalidClient, InvalidClientMetadata, InvalidRequest, InvalidToken, PayloadTooLarge, TemporarilyUnavailable } from './oauth-errors.js';
 
 declare module 'fastify' {
