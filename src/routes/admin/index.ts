@@ -3,7 +3,9 @@ import swagger from '@fastify/swagger';
 import { adminAuth } from '../../plugins/admin-auth.js';
 import type { Runtime } from '../../runtime.js';
 import { adminClientRoutes } from './clients.js';
-import { adminAuditRoutes, adminKeyRoutes, adminTokenRoutes } from './tokens-keys-audit.js';
+import { adminAuditRoutes } from './audit.js';
+import { adminKeyRoutes } from './keys.js';
+import { adminTokenRoutes } from './tokens.js';
 
 /**
  * The admin API under /admin/v1 (SPEC "Admin"): JSON in and out, authenticated and audited on
