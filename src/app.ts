@@ -11,7 +11,7 @@ import { noStore } from './routes/http.js';
 import { introspectRoutes } from './routes/introspect.js';
 import { jwksRoutes } from './routes/jwks.js';
 import { metadataRoutes } from './routes/metadata.js';
-import { registerRoutes } from './routes/register.js';
+import { registerRoutes } from './routes/registration.js';
 import { revocationFeedRoutes } from './routes/revocations.js';
 import { revokeRoutes } from './routes/revoke.js';
 import { tokenRoutes } from './routes/token.js';
