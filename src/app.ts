@@ -12,7 +12,7 @@ import { introspectRoutes } from './routes/introspect.js';
 import { jwksRoutes } from './routes/jwks.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { registerRoutes } from './routes/registration.js';
-import { revocationFeedRoutes } from './routes/revocations.js';
+import { revocationFeedRoutes } from './routes/revocation-feed.js';
 import { revokeRoutes } from './routes/revoke.js';
 import { tokenRoutes } from './routes/token.js';
 import type { Runtime } from './runtime.js';
