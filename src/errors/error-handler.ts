@@ -6,10 +6,6 @@ import { OAuthError } from './oauth-error.js';
 import { InsufficientScope, InvalidClient, InvalidClientMetadata, InvalidRequest, InvalidToken, PayloadTooLarge, TemporarilyUnavailable } from './oauth-errors.js';
 
 declare module 'fastify' {
-  interface FastifyRequest {
-    /** what the one-line request log records about a failure (code and private detail, never input) */
-    failure: { error: string; detail?: string } | null;
-  }
   interface FastifyContextConfig {
     /** the OAuth error code for a schema violation on this route (default invalid_request) */
     schemaErrorCode?: 'invalid_request' | 'invalid_client_metadata';

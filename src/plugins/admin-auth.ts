@@ -72,10 +72,3 @@ export function adminAuth(app: FastifyInstance, rt: Runtime): void {
       .catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message } }, 'audit write failed'));
   });
 }
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** audit target for routes whose target is not in the URL (e.g. a created client) */
-    auditTarget: string | null;
-  }
-}

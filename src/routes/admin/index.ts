@@ -7,6 +7,13 @@ import { adminAuditRoutes } from './audit.js';
 import { adminKeyRoutes } from './keys.js';
 import { adminTokenRoutes } from './tokens.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** audit target for routes whose target is not in the URL (e.g. a created client) */
+    auditTarget: string | null;
+  }
+}
+
 /**
  * The admin API under /admin/v1 (SPEC "Admin"): JSON in and out, authenticated and audited on
  * every call; its OpenAPI document, generated from the route schemas, at /admin/v1/openapi.json.
