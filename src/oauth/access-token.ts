@@ -60,3 +60,22 @@ export async function verifyOwnAccessToken(token: string, ctx: OAuthContext, opt
     return null;
   }
 }
+
+/**
+ * A token this server minted that is live now: signature, typ, iss and exp hold, `accept` (run
+ * before any lookup; it may throw) passes, its client still exists and is active, and it is not
+ * revoked (a revocation store that cannot answer throws StoreUnavailableError: 503). Null otherwise.
+ * Introspection and admin authentication both decide "active" with it.
+ */
+export async function liveAccessToken(
+  token: string,
+  ctx: OAuthContext,
+  accept: (claims: AccessTokenClaims) => boolean = () => true,
+): Promise<{ claims: AccessTokenClaims; client: Client } | null> {
+  const claims = await verifyOwnAccessToken(token, ctx);
+  if (!claims || !accept(claims)) return null;
+  const client = await ctx.clients.get(claims.client_id);
+  if (!client || client.status !== 'active') return null;
+  if (await ctx.revocations.isRevoked(claims.jti, claims.client_id, claims.iat)) return null;
+  return { claims, client };
+}

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InsufficientScope, InvalidToken } from '../errors/oauth-errors.js';
-import { verifyOwnAccessToken } from '../oauth/access-token.js';
+import { liveAccessToken } from '../oauth/access-token.js';
 import { bearerCredential } from '../routes/http.js';
 import type { Runtime } from '../runtime.js';
 
@@ -27,13 +27,13 @@ declare module 'fastify' {
 export async function authenticateAdmin(request: FastifyRequest, rt: Runtime): Promise<string> {
   const token = bearerCredential(request, 'admin credentials are required');
   if (rt.isAdminToken(token)) return rt.adminToken.id;
-  const claims = await verifyOwnAccessToken(token, rt);
-  if (!claims) throw new InvalidToken();
-  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-  if (!aud.includes(rt.config.issuer)) throw new InvalidToken('the access token is not meant for this server');
-  const client = await rt.clients.get(claims.client_id);
-  if (!client || client.status !== 'active') throw new InvalidToken();
-  if (await rt.revocations.isRevoked(claims.jti, claims.client_id, claims.iat)) throw new InvalidToken();
+  const live = await liveAccessToken(token, rt, (claims) => {
+    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!aud.includes(rt.config.issuer)) throw new InvalidToken('the access token is not meant for this server');
+    return true;
+  });
+  if (!live) throw new InvalidToken();
+  const { claims, client } = live;
   // The caller is known from here on: a 403 is audited under its name, not as unauthenticated.
   request.adminActor = `client:${claims.client_id}`;
   if (!(claims.scope ?? '').split(' ').includes(ADMIN_SCOPE)) throw new InsufficientScope(ADMIN_SCOPE);
