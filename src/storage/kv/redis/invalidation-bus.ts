@@ -1,3 +1,4 @@
+import { Waiters } from '../../../lib/wait.js';
 import { redisKeys } from '../../../protocol/index.js';
 import type { InvalidationBus } from '../../types.js';
 import { StoreUnavailableError } from '../../types.js';
@@ -22,7 +23,7 @@ export class RedisInvalidationBus implements InvalidationBus {
   private subscriber: RedisConnection | null = null;
   private subscribedOnce = false;
   private live = false;
-  private liveWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private readonly liveWaiters = new Waiters();
   private closed = false;
 
   constructor(conn: RedisConnection, url: string, options: { keyPrefix: string; connectionName?: string; logger?: RedisLogger; commandTimeoutMs?: number }) {
@@ -55,24 +56,7 @@ export class RedisInvalidationBus implements InvalidationBus {
     if (this.closed) return Promise.reject(new StoreUnavailableError('redis'));
     this.open();
     if (this.live) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const timer = timeoutMs === undefined ? null : setTimeout(() => {
-        this.liveWaiters = this.liveWaiters.filter((w) => w !== waiter);
-        reject(new StoreUnavailableError('redis', new Error(`not subscribed after ${timeoutMs} ms`)));
-      }, timeoutMs);
-      timer?.unref();
-      const waiter = {
-        resolve: () => {
-          if (timer) clearTimeout(timer);
-          resolve();
-        },
-        reject: (err: Error) => {
-          if (timer) clearTimeout(timer);
-          reject(err);
-        },
-      };
-      this.liveWaiters.push(waiter);
-    });
+    return this.liveWaiters.wait(timeoutMs, () => new StoreUnavailableError('redis', new Error(`not subscribed after ${timeoutMs} ms`)));
   }
 
   private open(): void {
@@ -108,9 +92,7 @@ export class RedisInvalidationBus implements InvalidationBus {
           }
           this.subscribedOnce = true;
           this.live = true;
-          const waiters = this.liveWaiters;
-          this.liveWaiters = [];
-          for (const w of waiters) w.resolve();
+          this.liveWaiters.resolveAll();
         },
         (err: unknown) => this.logger?.warn({ err: { message: (err as Error).message } }, 'redis subscribe failed; waiting for the next connection'),
       );
@@ -121,9 +103,7 @@ export class RedisInvalidationBus implements InvalidationBus {
     if (this.closed) return;
     this.closed = true;
     this.handlers.length = 0;
-    const waiters = this.liveWaiters;
-    this.liveWaiters = [];
-    for (const w of waiters) w.reject(new StoreUnavailableError('redis', new Error('closed')));
+    this.liveWaiters.rejectAll(new StoreUnavailableError('redis', new Error('closed')));
     await Promise.all([this.subscriber?.release(), this.conn.release()]);
   }
 

@@ -1,5 +1,6 @@
 import type { Clock } from '../../../lib/clock.js';
 import { epochSeconds, systemClock } from '../../../lib/clock.js';
+import { Waiters } from '../../../lib/wait.js';
 import { redisKeys, type RedisKeys } from '../../../protocol/index.js';
 import type { RevocationEvent, RevocationFeedPage, RevocationStore } from '../../types.js';
 import { REPLAY_UNTRUSTED_WINDOW_SECONDS, StoreUnavailableError } from '../../types.js';
@@ -57,7 +58,7 @@ export class RedisRevocationStore implements RevocationStore {
   private readonly sentinelTimer: NodeJS.Timeout;
   private sentinelChecking = false;
   private lastFailureLog = 0;
-  private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private readonly waiters = new Waiters();
   private readonly onReady = (): void => this.requestCheck();
   private readonly onClose = (): void => this.invalidate();
 
@@ -118,24 +119,7 @@ export class RedisRevocationStore implements RevocationStore {
   ready(timeoutMs?: number): Promise<void> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('redis'));
     if (this.seeded) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const waiter = { resolve, reject };
-      this.waiters.push(waiter);
-      if (timeoutMs === undefined) return;
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new StoreUnavailableError('redis', new Error(`revocation store not ready after ${timeoutMs} ms`)));
-      }, timeoutMs);
-      timer.unref();
-      waiter.resolve = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      waiter.reject = (err) => {
-        clearTimeout(timer);
-        reject(err);
-      };
-    });
+    return this.waiters.wait(timeoutMs, () => new StoreUnavailableError('redis', new Error(`revocation store not ready after ${timeoutMs} ms`)));
   }
 
   async revokeToken(jti: string, exp: number, clientId: string | null): Promise<void> {
@@ -211,9 +195,7 @@ export class RedisRevocationStore implements RevocationStore {
     clearInterval(this.sentinelTimer);
     this.conn.redis.off('ready', this.onReady);
     this.conn.redis.off('close', this.onClose);
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w.reject(new StoreUnavailableError('redis', new Error('closed')));
+    this.waiters.rejectAll(new StoreUnavailableError('redis', new Error('closed')));
     await this.conn.release();
   }
 
@@ -315,9 +297,7 @@ export class RedisRevocationStore implements RevocationStore {
         if (this.closed) return;
         if (generation !== this.generation || this.recheck) return this.requestCheck();
         this.seeded = true;
-        const waiters = this.waiters;
-        this.waiters = [];
-        for (const w of waiters) w.resolve();
+        this.waiters.resolveAll();
       },
       (err: unknown) => {
         this.checking = false;
