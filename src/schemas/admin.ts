@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { ACCESS_TOKEN_ALGS, CLIENT_AUTH_METHODS } from '../protocol/index.js';
 
 const DateTime = Type.String({ format: 'date-time' });
@@ -34,7 +34,6 @@ export const ClientView = Type.Object({
   last_used_at: NullableDateTime,
   secrets: Type.Array(SecretView),
 });
-export type ClientViewT = Static<typeof ClientView>;
 
 export const ClientPage = Type.Object({ items: Type.Array(ClientView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
