@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import { adminAuth } from '../../plugins/admin-auth.js';
+import { adminAuth } from './auth.js';
 import type { Runtime } from '../../runtime.js';
 import { adminClientRoutes } from './clients.js';
 import { adminAuditRoutes } from './audit.js';

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { InsufficientScope, InvalidToken } from '../errors/oauth-errors.js';
-import { liveAccessToken } from '../oauth/access-token.js';
-import { bearerCredential } from '../routes/http.js';
-import type { Runtime } from '../runtime.js';
+import { InsufficientScope, InvalidToken } from '../../errors/oauth-errors.js';
+import { liveAccessToken } from '../../oauth/access-token.js';
+import { bearerCredential } from '../http.js';
+import type { Runtime } from '../../runtime.js';
 
 export const ADMIN_SCOPE = 'tokenmill:admin';
 
