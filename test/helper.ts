@@ -69,8 +69,8 @@ export async function build(t: Test, env: Record<string, string> = {}, options: 
   return { rt, apps, app: apps.public, clock, config, logs, dataDir };
 }
 
-export const basic = (id: string, secret: string): string =>
-  'Basic ' + Buffer.from(`${encodeURIComponent(id).replace(/%20/g, '+')}:${encodeURIComponent(secret).replace(/%20/g, '+')}`).toString('base64');
+/** RFC 6749 §2.3.1 Basic credentials (form-urlencoded halves). */
+export { basicCredentials as basic } from '@tokenmill/verify/protocol';
 
 export const form = (params: Record<string, string | string[]>): string => {
   const sp = new URLSearchParams();

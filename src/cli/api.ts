@@ -1,3 +1,5 @@
+import type { Static } from '@sinclair/typebox';
+import type * as Schemas from '../schemas/admin.js';
 import { CliError } from './errors.js';
 import { send } from './http.js';
 
@@ -36,69 +38,15 @@ export const seg = (id: string): string => {
   return encodeURIComponent(id);
 };
 
-// The shapes the admin API answers with (src/schemas/admin.ts).
-export interface SecretView {
-  secret_id: string;
-  prefix: string;
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  status: 'active' | 'expired';
-}
-export interface ClientView {
-  client_id: string;
-  client_name: string | null;
-  status: 'active' | 'disabled';
-  token_endpoint_auth_method: string;
-  token_endpoint_auth_signing_alg: string | null;
-  access_token_signing_alg: string | null;
-  grant_types: string[];
-  scope: string;
-  audience: string[];
-  access_token_ttl: number | null;
-  jwks: { keys: Record<string, unknown>[] } | null;
-  jwks_uri: string | null;
-  created_at: string;
-  updated_at: string;
-  last_used_at: string | null;
-  secrets: SecretView[];
-}
+// The shapes the admin API answers with: the TypeBox schemas its routes are declared with.
+export type SecretView = Static<typeof Schemas.SecretView>;
+export type ClientView = Static<typeof Schemas.ClientView>;
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
 }
-export interface CreatedClient {
-  client: ClientView;
-  client_secret: string | null;
-  secret_id: string | null;
-}
-export interface RotatedSecret {
-  secret_id: string;
-  client_secret: string;
-  expires_at: string | null;
-  prefix: string;
-}
-export interface RotatedRegistrationToken {
-  registration_access_token: string;
-  registration_client_uri: string;
-}
-export interface KeyView {
-  kid: string;
-  alg: string;
-  state: 'published' | 'active' | 'retired';
-  origin: string;
-  created_at: string;
-  activates_at: string;
-  retires_at: string | null;
-  remove_at: string | null;
-}
-export interface AuditView {
-  id: string;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  outcome: 'success' | 'failure';
-  request_id: string | null;
-  status: number | null;
-}
+export type CreatedClient = Static<typeof Schemas.CreatedClient>;
+export type RotatedSecret = Static<typeof Schemas.RotatedSecret>;
+export type RotatedRegistrationToken = Static<typeof Schemas.RotatedRegistrationToken>;
+export type KeyView = Static<typeof Schemas.KeyView>;
+export type AuditView = Static<typeof Schemas.AuditView>;

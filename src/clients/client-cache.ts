@@ -2,7 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import type { ClientStore } from '../storage/types.js';
 import { StoreUnavailableError } from '../storage/types.js';
 import type { Client } from './client.js';
-import { MAX_CLIENT_ID, isVschar } from '../oauth/params.js';
+import { MAX_CLIENT_ID, isVschar } from '../protocol/index.js';
 
 export interface ClientCacheOptions {
   /** how long a record is served without a database read */

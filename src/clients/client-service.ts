@@ -1,12 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../lib/clock.js';
 import { checksum, randomBase62 } from '../lib/random.js';
-import type { Revocations } from '../oauth/revocation.js';
 import type { ClientPatch, ClientStore, InvalidationBus } from '../storage/types.js';
 import { isSecretMethod, type Client, type ClientSecret } from './client.js';
 import type { ClientMetadata } from './registration.js';
 import { newClientSecret } from './secret.js';
-import { MAX_CLIENT_ID, isVschar } from '../oauth/params.js';
+import { MAX_CLIENT_ID, isVschar } from '../protocol/index.js';
 
 export const newClientId = (): string => `tmc_${randomBase62(22)}`;
 export const newSecretId = (): string => `sec_${randomBase62(16)}`;
@@ -29,6 +28,11 @@ export interface RotatedSecret {
   clientSecret: string;
 }
 
+/** What the service needs of the revocations (oauth/revocation's `Revocations`): a client-wide revocation. */
+export interface ClientRevocations {
+  revokeClient(clientId: string): Promise<{ revokedBefore: number }>;
+}
+
 /**
  * Every write to a client goes through here: the store, then cache invalidation on every node
  * (the bus), and for deletion a client-wide revocation first, so no token of a deleted client
@@ -37,12 +41,12 @@ export interface RotatedSecret {
 export class ClientService {
   private readonly store: ClientStore;
   private readonly bus: InvalidationBus;
-  private readonly revocations: Revocations;
+  private readonly revocations: ClientRevocations;
   private readonly clock: Clock;
   private readonly defaultSecretTtlMs: number | null;
   private readonly ensureSigningAlg: (alg: string) => Promise<void>;
 
-  constructor(deps: { store: ClientStore; bus: InvalidationBus; revocations: Revocations; clock: Clock; defaultSecretTtlMs: number | null; ensureSigningAlg: (alg: string) => Promise<void> }) {
+  constructor(deps: { store: ClientStore; bus: InvalidationBus; revocations: ClientRevocations; clock: Clock; defaultSecretTtlMs: number | null; ensureSigningAlg: (alg: string) => Promise<void> }) {
     this.ensureSigningAlg = deps.ensureSigningAlg;
     this.store = deps.store;
     this.bus = deps.bus;

@@ -1,10 +1,8 @@
 import type { JSONWebKeySet } from 'jose';
+import type { AccessTokenAlg, ClientAuthMethod } from '../protocol/index.js';
 
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
-export type AuthMethod = (typeof AUTH_METHODS)[number];
-
-export const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
-export type SigningAlg = (typeof SIGNING_ALGS)[number];
+export type AuthMethod = ClientAuthMethod;
+export type SigningAlg = AccessTokenAlg;
 
 export type ClientStatus = 'active' | 'disabled';
 

@@ -1,9 +1,9 @@
 import { importJWK, type JWK, type JSONWebKeySet } from 'jose';
 import { InvalidClientMetadata } from '../errors/oauth-errors.js';
 import { isPrivateHost } from '../lib/private-address.js';
-import { parseScope } from '../oauth/scope.js';
 import { checkAudienceBounds, checkScopeBounds } from './metadata-bounds.js';
-import { AUTH_METHODS, SIGNING_ALGS, isSecretMethod, type AuthMethod, type Client, type SigningAlg } from './client.js';
+import { ACCESS_TOKEN_ALGS as SIGNING_ALGS, CLIENT_AUTH_METHODS as AUTH_METHODS, parseScope } from '../protocol/index.js';
+import { isSecretMethod, type AuthMethod, type Client, type SigningAlg } from './client.js';
 
 /** The metadata a registration (RFC 7591 §2) or an update may set, validated. */
 export type ClientMetadata = Pick<

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ACCESS_TOKEN_ALGS, type AccessTokenAlg } from '../protocol/index.js';
 
 /**
  * Every environment variable tokenmill reads, with its default and meaning. `load.ts` is the only
@@ -18,7 +19,7 @@ export const ConfigSchema = Type.Object({
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'embedded database and generated secrets' }),
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
   KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: '32 random bytes, base64url (43 characters): encrypts private signing keys at rest' })),
-  SIGNING_ALG: Type.Union([Type.Literal('ES256'), Type.Literal('RS256'), Type.Literal('PS256'), Type.Literal('EdDSA')], { default: 'ES256', description: 'default access-token signing algorithm' }),
+  SIGNING_ALG: Type.Union(ACCESS_TOKEN_ALGS.map((a) => Type.Literal(a)), { default: 'ES256', description: 'default access-token signing algorithm' }),
   ACCESS_TOKEN_TTL: Type.Integer({ minimum: 1, maximum: 86400, default: 3600, description: 'default access-token lifetime, seconds' }),
   JWKS_MAX_AGE: Type.Integer({ minimum: 0, maximum: 86400, default: 300, description: 'Cache-Control max-age of the JWKS, seconds; a new key is published this long before it signs' }),
   KEY_ROTATION_INTERVAL: Type.Integer({ minimum: 0, default: 2592000, description: 'seconds between automatic signing-key rotations (0 = never)' }),
@@ -57,7 +58,7 @@ export interface Config {
   production: boolean;
   nodeEnv: 'development' | 'production' | 'test';
   keyEncryptionKey: string | null;
-  signingAlg: 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
+  signingAlg: AccessTokenAlg;
   accessTokenTtl: number;
   jwksMaxAge: number;
   keyRotationInterval: number;

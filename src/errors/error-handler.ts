@@ -1,14 +1,11 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { StoreUnavailableError } from '../storage/types.js';
 import { errorFields } from '../logger.js';
-import { OAuthError, sanitizeDescription } from './oauth-error.js';
+import { sanitizeDescription } from '../protocol/index.js';
+import { OAuthError } from './oauth-error.js';
 import { InsufficientScope, InvalidClient, InvalidClientMetadata, InvalidRequest, InvalidToken, PayloadTooLarge, TemporarilyUnavailable } from './oauth-errors.js';
 
 declare module 'fastify' {
-  interface FastifyRequest {
-    /** what the one-line request log records about a failure (code and private detail, never input) */
-    failure: { error: string; detail?: string } | null;
-  }
   interface FastifyContextConfig {
     /** the OAuth error code for a schema violation on this route (default invalid_request) */
     schemaErrorCode?: 'invalid_request' | 'invalid_client_metadata';

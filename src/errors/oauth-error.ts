@@ -1,14 +1,5 @@
-/**
- * RFC 6749 §5.2 / SECURITY C1: error_description holds only %x20-21 / %x23-5B / %x5D-7E, so no
- * quote, backslash, control character or non-ASCII reaches a client (or a WWW-Authenticate value).
- */
-export function sanitizeDescription(text: string): string {
-  return text
-    .replace(/§\s?/g, 'section ')
-    .replace(/"/g, "'")
-    .replace(/\\/g, '/')
-    .replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?');
-}
+// RFC 6749 §5.2 / SECURITY C1: error_description holds only %x20-21 / %x23-5B / %x5D-7E (one rule, shared with the verifier).
+import { sanitizeDescription } from '../protocol/index.js';
 
 /**
  * Base of every protocol error. `description` is public (RFC 6749 §5.2 charset, never echoes input);

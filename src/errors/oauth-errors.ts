@@ -127,15 +127,3 @@ export class Conflict extends OAuthError {
     super(409, 'conflict', description);
   }
 }
-
-export class Forbidden extends OAuthError {
-  constructor(description: string) {
-    super(403, 'forbidden', description);
-  }
-}
-
-export class TooManyRequests extends OAuthError {
-  constructor(retryAfterSeconds: number) {
-    super(429, 'too_many_requests', 'too many failed attempts; retry later', { headers: { 'retry-after': String(retryAfterSeconds) } });
-  }
-}

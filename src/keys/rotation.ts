@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
-import { MAX_TOKEN_LIFETIME } from '../oauth/revocation.js';
+import { MAX_TOKEN_LIFETIME } from '../protocol/index.js';
 import type { InvalidationBus, KeyStore, StoredKey } from '../storage/types.js';
 import type { Keyring } from './keyring.js';
 

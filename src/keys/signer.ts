@@ -1,5 +1,6 @@
 import { constants, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
+import { ACCESS_TOKEN_TYP } from '../protocol/index.js';
 
 /**
  * Produces compact JWS for access tokens. The key is imported once (jose holds every other key
@@ -37,7 +38,7 @@ function signOptions(alg: string, key: KeyObject): SignOptions {
 export function createSigner(privateJwk: JWK, kid: string, alg: string): JwsSigner {
   const key = createPrivateKey({ key: privateJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
   const { hash, key: keyOptions } = signOptions(alg, key);
-  const header = Buffer.from(JSON.stringify({ alg, typ: 'at+jwt', kid })).toString('base64url');
+  const header = Buffer.from(JSON.stringify({ alg, typ: ACCESS_TOKEN_TYP, kid })).toString('base64url');
   return {
     kid,
     alg,

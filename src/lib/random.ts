@@ -1,4 +1,4 @@
-import { randomBytes, randomFillSync, randomInt } from 'node:crypto';
+import { randomFillSync, randomInt } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -19,10 +19,6 @@ export function base62Fixed(value: number, width: number): string {
     v = Math.floor(v / 62);
   }
   return out;
-}
-
-export function randomId(bytes = 16): string {
-  return randomBytes(bytes).toString('base64url');
 }
 
 /** CRC32 checksum of a token body in 6 base62 characters, as secret scanners expect (GitHub-style tokens). */

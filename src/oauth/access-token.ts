@@ -1,17 +1,16 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import type { AccessTokenClaims } from '@tokenmill/verify';
 import type { Client } from '../clients/client.js';
 import { TemporarilyUnavailable } from '../errors/oauth-errors.js';
 import type { Keyring } from '../keys/keyring.js';
 import { epochSeconds } from '../lib/clock.js';
 import { randomId16 } from '../lib/random.js';
+import { ACCESS_TOKEN_ALGS, ACCESS_TOKEN_TYP, type AccessTokenClaims } from '../protocol/index.js';
 import type { OAuthContext } from './context.js';
 
-export const ACCESS_TOKEN_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
 const MAX_TOKEN_LENGTH = 8192;
 
 /** RFC 9068 §2.2 claims, as tokenmill/verify documents them for resource servers. */
-export type { AccessTokenClaims };
+export type { AccessTokenClaims } from '../protocol/index.js';
 
 export interface IssuedToken {
   accessToken: string;
@@ -50,8 +49,8 @@ export async function verifyOwnAccessToken(token: string, ctx: OAuthContext, opt
   try {
     const { payload } = await jwtVerify(token, ownKeySet(ctx.keyring), {
       issuer: ctx.config.issuer,
-      typ: 'at+jwt',
-      algorithms: ACCESS_TOKEN_ALGS,
+      typ: ACCESS_TOKEN_TYP,
+      algorithms: [...ACCESS_TOKEN_ALGS],
       requiredClaims: ['iss', 'sub', 'client_id', 'aud', 'exp', 'iat', 'jti'],
       currentDate: new Date(options.allowExpired ? 0 : ctx.clock.now()),
     });
@@ -60,4 +59,23 @@ export async function verifyOwnAccessToken(token: string, ctx: OAuthContext, opt
   } catch {
     return null;
   }
+}
+
+/**
+ * A token this server minted that is live now: signature, typ, iss and exp hold, `accept` (run
+ * before any lookup; it may throw) passes, its client still exists and is active, and it is not
+ * revoked (a revocation store that cannot answer throws StoreUnavailableError: 503). Null otherwise.
+ * Introspection and admin authentication both decide "active" with it.
+ */
+export async function liveAccessToken(
+  token: string,
+  ctx: OAuthContext,
+  accept: (claims: AccessTokenClaims) => boolean = () => true,
+): Promise<{ claims: AccessTokenClaims; client: Client } | null> {
+  const claims = await verifyOwnAccessToken(token, ctx);
+  if (!claims || !accept(claims)) return null;
+  const client = await ctx.clients.get(claims.client_id);
+  if (!client || client.status !== 'active') return null;
+  if (await ctx.revocations.isRevoked(claims.jti, claims.client_id, claims.iat)) return null;
+  return { claims, client };
 }

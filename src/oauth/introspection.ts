@@ -1,5 +1,5 @@
 import { InvalidRequest } from '../errors/oauth-errors.js';
-import { verifyOwnAccessToken, type AccessTokenClaims } from './access-token.js';
+import { liveAccessToken, type AccessTokenClaims } from './access-token.js';
 import { CLIENT_AUTH_PARAMS, authenticateCaller, type Caller } from './client-auth/index.js';
 import type { OAuthContext } from './context.js';
 import { readParams, rejectQueryParams } from './params.js';
@@ -23,12 +23,9 @@ function mayIntrospect(caller: Caller, claims: AccessTokenClaims): boolean {
  * 503: REQ-I6), and the caller may see it. Anything else is `{"active": false}` with no other member.
  */
 export async function introspect(token: string, caller: Caller, ctx: OAuthContext): Promise<IntrospectionResponse> {
-  const claims = await verifyOwnAccessToken(token, ctx);
-  if (!claims || !mayIntrospect(caller, claims)) return { active: false };
-  const client = await ctx.clients.get(claims.client_id);
-  if (!client || client.status !== 'active') return { active: false };
-  if (await ctx.revocations.isRevoked(claims.jti, claims.client_id, claims.iat)) return { active: false };
-  return { active: true, token_type: 'Bearer', ...claims };
+  const live = await liveAccessToken(token, ctx, (claims) => mayIntrospect(caller, claims));
+  if (!live) return { active: false };
+  return { active: true, token_type: 'Bearer', ...live.claims };
 }
 
 export interface IntrospectRequest {

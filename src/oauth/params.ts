@@ -77,11 +77,3 @@ export function rejectQueryParams(query: unknown, names: readonly string[]): voi
     if (Object.hasOwn(query, name)) throw new InvalidRequest('parameters must be sent in the request body, not the URL');
   }
 }
-
-/** RFC 6749 App. A: VSCHAR = %x20-7E. */
-export function isVschar(value: string, maxLength: number): boolean {
-  return value.length > 0 && value.length <= maxLength && /^[\x20-\x7E]+$/.test(value);
-}
-
-export const MAX_CLIENT_ID = 255;
-export const MAX_CLIENT_SECRET = 512;

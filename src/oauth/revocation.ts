@@ -1,9 +1,8 @@
 import type { Clock } from '../lib/clock.js';
 import { epochSeconds } from '../lib/clock.js';
+import { MAX_TOKEN_LIFETIME } from '../protocol/index.js';
 import type { RevocationEvent, RevocationFeedPage, RevocationLog, RevocationStore } from '../storage/types.js';
 
-/** Longest lifetime any token can have (ACCESS_TOKEN_TTL and access_token_ttl are capped at 86400 s). */
-export const MAX_TOKEN_LIFETIME = 86_400;
 /** Leeway added to client-wide revocations so tokens from a clock-skewed node are covered too. */
 const SKEW = 60;
 /** How far ahead a revoked token's `exp` can lie: no token this server issues lives longer. */

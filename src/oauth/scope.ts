@@ -1,18 +1,5 @@
 import { InvalidScope } from '../errors/oauth-errors.js';
-
-/** RFC 6749 §3.3 / App. A.4: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
-
-export function isScopeToken(value: string): boolean {
-  return SCOPE_TOKEN.test(value);
-}
-
-/** Parses a scope parameter; null when the grammar is violated. */
-export function parseScope(value: string): string[] | null {
-  const tokens = value.split(' ');
-  if (tokens.some((t) => !isScopeToken(t))) return null;
-  return [...new Set(tokens)];
-}
+import { parseScope } from '../protocol/index.js';
 
 /**
  * The scopes to grant (RFC 6749 §3.3): every requested scope must be allowed for the client, else

@@ -4,6 +4,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** the authenticated client, when there is one (a non-secret identifier, safe to log) */
     clientId: string | null;
+    /** what the one-line request log records about a failure (code and private detail, never input) */
+    failure: { error: string; detail?: string } | null;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { withTimeout } from '../lib/wait.js';
 import type { Runtime } from '../runtime.js';
 
 const CHECK_TIMEOUT_MS = 1000;
@@ -11,15 +12,12 @@ export function healthRoutes(app: FastifyInstance, rt: Runtime, state: { shuttin
     const notes: Record<string, string> = {};
     await Promise.all(
       rt.dependencies.map(async (d) => {
-        let timer: NodeJS.Timeout | undefined;
         try {
-          const note = await Promise.race([d.check(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS)))]);
+          const note = await withTimeout(d.check(), CHECK_TIMEOUT_MS, () => new Error('timeout'));
           checks[d.name] = 'ok';
           if (typeof note === 'string') notes[d.name] = note;
         } catch {
           checks[d.name] = 'unavailable';
-        } finally {
-          clearTimeout(timer);
         }
       }),
     );

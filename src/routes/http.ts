@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
-import { InvalidRequest, InvalidToken, MethodNotAllowed, NotFound } from '../errors/oauth-errors.js';
+import { InvalidRequest, InvalidToken, MethodNotAllowed } from '../errors/oauth-errors.js';
 import { splitAuthorization } from '../oauth/client-auth/client-secret-basic.js';
 
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
@@ -40,10 +40,6 @@ export function noStore(app: FastifyInstance): void {
     reply.header('pragma', 'no-cache');
     done();
   });
-}
-
-export function notFoundHandler(): never {
-  throw new NotFound();
 }
 
 /**

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { ACCESS_TOKEN_ALGS } from '../oauth/access-token.js';
+import { ACCESS_TOKEN_ALGS, CLIENT_AUTH_METHODS } from '../protocol/index.js';
 import type { Runtime } from '../runtime.js';
 import { methodNotAllowed } from './http.js';
 
 /** RFC 8414 §2 metadata, built from configuration only (never from Host: REQ-T9). */
 export function buildMetadata(rt: Runtime): Record<string, unknown> {
   const issuer = rt.config.issuer;
-  const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+  const authMethods = [...CLIENT_AUTH_METHODS];
   const assertionAlgs = rt.config.assertionAlgs;
   return {
     issuer,
@@ -24,7 +24,7 @@ export function buildMetadata(rt: Runtime): Record<string, unknown> {
     introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     revocation_endpoint_auth_methods_supported: authMethods,
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
-    access_token_signing_alg_values_supported: ACCESS_TOKEN_ALGS,
+    access_token_signing_alg_values_supported: [...ACCESS_TOKEN_ALGS],
     scopes_supported: [],
     service_documentation: 'https://github.com/tokenmill/tokenmill#readme',
   };

@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import { ACCESS_TOKEN_ALGS, CLIENT_AUTH_METHODS } from '../protocol/index.js';
 
 const DateTime = Type.String({ format: 'date-time' });
 const NullableDateTime = Type.Union([DateTime, Type.Null()]);
@@ -33,7 +34,6 @@ export const ClientView = Type.Object({
   last_used_at: NullableDateTime,
   secrets: Type.Array(SecretView),
 });
-export type ClientViewT = Static<typeof ClientView>;
 
 export const ClientPage = Type.Object({ items: Type.Array(ClientView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
@@ -42,7 +42,7 @@ export const ClientListQuery = Type.Object(
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
     cursor: Type.Optional(Type.String({ maxLength: 500 })),
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
-    auth_method: Type.Optional(Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'), Type.Literal('private_key_jwt')])),
+    auth_method: Type.Optional(Type.Union(CLIENT_AUTH_METHODS.map((m) => Type.Literal(m)))),
     name_prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
   { additionalProperties: false },
@@ -113,7 +113,7 @@ export const KeyView = Type.Object({
   remove_at: NullableDateTime,
 });
 export const KeyList = Type.Object({ keys: Type.Array(KeyView) });
-export const RotateKeyBody = Type.Object({ alg: Type.Optional(Type.Union(['ES256', 'RS256', 'PS256', 'EdDSA'].map((a) => Type.Literal(a)))), activate_in: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) }, { additionalProperties: false });
+export const RotateKeyBody = Type.Object({ alg: Type.Optional(Type.Union(ACCESS_TOKEN_ALGS.map((a) => Type.Literal(a)))), activate_in: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) }, { additionalProperties: false });
 
 export const AuditView = Type.Object({
   id: Type.String(),

@@ -8,12 +8,6 @@ export const TokenResponse = Type.Object({
   scope: Type.String(),
 });
 
-/** RFC 6749 §5.2 error body. */
-export const ErrorResponse = Type.Object({
-  error: Type.String(),
-  error_description: Type.Optional(Type.String()),
-});
-
 /** The revocation feed served to offline verifiers. */
 export const RevocationFeed = Type.Object({
   tokens: Type.Array(Type.Object({ jti: Type.String(), exp: Type.Integer() })),

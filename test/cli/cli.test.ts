@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { basicCredentials } from '../../src/cli/commands/token.js';
+import { basicCredentials } from '@tokenmill/verify/protocol';
 import { metadataUrl, remaining } from '../../src/cli/commands/inspect.js';
 import { shortDate, table } from '../../src/cli/table.js';
 import { ROOT, freePort, inheritedEnv, serverEnv, serverPorts, spawnServer, waitReady, type ExitInfo } from '../helpers/server-process.js';

@@ -10,6 +10,7 @@ import type { Server } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import { assertion, clientKey, type ClientKey } from '../fixtures/assertion.js';
 import { freePort, registerClient, startServer } from '../e2e/support.js';
+import { basicCredentials as basic } from '@tokenmill/verify/protocol';
 
 // Real processes start slowly on a loaded machine (PGlite); the runner's default per-file limit is 30 s when run directly.
 t.setTimeout(240_000);
@@ -115,8 +116,6 @@ interface Row {
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-const form = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
-const basic = (id: string, secret: string) => `Basic ${b64(`${form(id)}:${form(secret)}`)}`;
 const now = () => Math.floor(Date.now() / 1000);
 const cc = { grant_type: 'client_credentials' };
 const withBasic = (extra: Record<string, string | string[]> = {}): Req => ({ headers: { authorization: basic(basicClient.id, basicClient.secret) }, form: { ...cc, ...extra } });

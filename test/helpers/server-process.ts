@@ -250,5 +250,4 @@ export async function fetchJson(url: string, init?: RequestInit, timeoutMs?: num
 }
 
 /** RFC 6749 §2.3.1 Basic credentials (form-urlencoded halves). */
-export const basicAuth = (id: string, secret: string): string =>
-  'Basic ' + Buffer.from(`${encodeURIComponent(id).replace(/%20/g, '+')}:${encodeURIComponent(secret).replace(/%20/g, '+')}`).toString('base64');
+export { basicCredentials as basicAuth } from '@tokenmill/verify/protocol';

@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
-import { isScopeToken, parseScope, resolveScopes } from '../../src/oauth/scope.js';
+import { resolveScopes } from '../../src/oauth/scope.js';
+import { isScopeToken, parseScope } from '../../src/protocol/index.js';
 import { isResourceIndicator, resolveAudience } from '../../src/oauth/audience.js';
 import { OAuthError } from '../../src/errors/oauth-error.js';
 import { InvalidRequest, InvalidScope, InvalidTarget } from '../../src/errors/oauth-errors.js';

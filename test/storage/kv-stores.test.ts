@@ -4,7 +4,7 @@ import t from 'tap';
 import { systemClock } from '../../src/lib/clock.js';
 import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from '../../src/storage/kv/memory-store.js';
 import { ASSERTION_MAX_FUTURE_IAT_SECONDS as F, REPLAY_UNTRUSTED_WINDOW_SECONDS } from '../../src/storage/types.js';
-import { openRedis, RedisConnection, type OpenRedisOptions, type RedisLogger, type RedisStores } from '../../src/storage/kv/redis-store.js';
+import { openRedis, RedisConnection, type OpenRedisOptions, type RedisLogger, type RedisStores } from '../../src/storage/kv/redis/index.js';
 import type { RevocationEvent } from '../../src/storage/types.js';
 import { StoreUnavailableError } from '../../src/storage/types.js';
 import { backendOrSkip, deleteRedisPrefix, eventually, redisTestPrefix, sleep, type TestContext } from '../helpers/backends.js';

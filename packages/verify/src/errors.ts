@@ -3,6 +3,9 @@
  *
  * @packageDocumentation
  */
+import { sanitizeDescription } from './protocol/index.js';
+
+export { sanitizeDescription } from './protocol/index.js';
 
 /**
  * The error codes a {@link VerifyError} carries.
@@ -39,14 +42,6 @@ export interface VerifyErrorInit {
   retryAfter?: number;
   /** The underlying cause, for logs only (never sent to the client). */
   cause?: unknown;
-}
-
-/**
- * Keeps only the characters RFC 6749 §5.2 / RFC 6750 §3 allow in `error_description`
- * (%x20-21 / %x23-5B / %x5D-7E): no `"`, no `\`, no control or non-ASCII characters.
- */
-export function sanitizeDescription(text: string): string {
-  return text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '').slice(0, 200);
 }
 
 /** Quotes a value for an auth-param (RFC 9110 §11.2 quoted-string), escaping `"` and `\`. */

@@ -6,8 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extractBearerToken } from './bearer.js';
 import { VerifyError } from './errors.js';
-import { createVerifier, normalizeScopes } from './verifier.js';
-import type { AccessTokenClaims, Verifier, VerifierOptions, VerifyOptions } from './verifier.js';
+import { normalizeScopes, type VerifierOptions, type VerifyOptions } from './options.js';
+import { createVerifier, type AccessTokenClaims, type Verifier } from './verifier.js';
 
 /** A request that went through the middleware: `auth` holds the verified claims. */
 export type AuthenticatedRequest = IncomingMessage & { auth?: AccessTokenClaims };

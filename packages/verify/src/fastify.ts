@@ -6,8 +6,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { extractBearerToken } from './bearer.js';
 import { VerifyError } from './errors.js';
-import { createVerifier, normalizeScopes } from './verifier.js';
-import type { AccessTokenClaims, Verifier, VerifierOptions, VerifyOptions } from './verifier.js';
+import { normalizeScopes, type VerifierOptions, type VerifyOptions } from './options.js';
+import { createVerifier, type AccessTokenClaims, type Verifier } from './verifier.js';
 
 /** Options of {@link tokenmillAuth}: verifier options, or an existing verifier. */
 export type TokenmillAuthOptions = (VerifierOptions | { verifier: Verifier }) & {

@@ -7,24 +7,12 @@
  *
  * @packageDocumentation
  */
-export {
-  createVerifier,
-  normalizeScopes,
-  VerifierConfigError,
-  DEFAULT_ALGORITHMS,
-  MAX_TOKEN_LENGTH,
-  REQUIRED_CLAIMS,
-} from './verifier.js';
-export type {
-  AccessTokenClaims,
-  PollRevocationOptions,
-  RedisRevocationOptions,
-  Verifier,
-  VerifierAlgorithm,
-  VerifierOptions,
-  VerifierStats,
-  VerifyOptions,
-} from './verifier.js';
+export { createVerifier } from './verifier.js';
+export type { AccessTokenClaims, Verifier, VerifierStats } from './verifier.js';
+export { normalizeScopes, DEFAULT_ALGORITHMS } from './options.js';
+export type { PollRevocationOptions, RedisRevocationOptions, VerifierAlgorithm, VerifierOptions, VerifyOptions } from './options.js';
+export { VerifierConfigError } from './metadata.js';
+export { MAX_TOKEN_LENGTH, REQUIRED_CLAIMS } from './claims.js';
 export { VerifyError, bearerChallenge, sanitizeDescription } from './errors.js';
 export type { VerifyErrorCode, VerifyErrorInit, VerifyErrorStatus } from './errors.js';
 export { extractBearerToken } from './bearer.js';

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { DenySet } from './deny-set.js';
+import { basicCredentials } from './protocol/index.js';
 import { SyncBase, SyncError, backoffDelay, isId, isNumericDate, nowSeconds } from './sync.js';
 
 /** Options of {@link PollSource}. */
@@ -38,21 +39,6 @@ interface FeedPage {
   hasMore: boolean;
 }
 
-/**
- * `application/x-www-form-urlencoded` encoding of one credential half, as RFC 6749 §2.3.1 requires for
- * `client_secret_basic` (space → `+`, everything but unreserved characters percent-encoded).
- */
-export function formEncode(value: string): string {
-  return encodeURIComponent(value)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%20/g, '+');
-}
-
-/** The `Authorization: Basic …` value for `client_secret_basic`. */
-export function basicAuthorization(clientId: string, clientSecret: string): string {
-  return `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`, 'utf8').toString('base64')}`;
-}
-
 function parsePage(body: unknown): FeedPage {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new SyncError('revocation feed: body is not a JSON object');
   const b = body as Record<string, unknown>;
@@ -85,7 +71,7 @@ export class PollSource extends SyncBase {
   constructor(opts: PollSourceOptions) {
     super();
     this.#opts = opts;
-    this.#authorization = basicAuthorization(opts.clientId, opts.clientSecret);
+    this.#authorization = basicCredentials(opts.clientId, opts.clientSecret);
   }
 
   /** The cursor the next poll will send (`undefined` before the first successful poll). */

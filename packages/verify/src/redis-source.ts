@@ -5,6 +5,7 @@
  */
 import type { Redis as RedisClient } from 'ioredis';
 import { DenySet } from './deny-set.js';
+import { REVOCATION_ENTRY as E, redisKeys, type RedisKeys } from './protocol/index.js';
 import { SyncBase, SyncError, backoffDelay, isId, isNumericDate, nowSeconds } from './sync.js';
 
 /** Options of {@link RedisSource}. */
@@ -88,6 +89,7 @@ function parseNum(v: string | undefined): number | undefined {
 export class RedisSource extends SyncBase {
   readonly mode = 'redis' as const;
   readonly #opts: RedisSourceOptions;
+  readonly #keys: RedisKeys;
   readonly #stream: string;
   #redis: RedisClient | undefined;
   #lastId = '0-0';
@@ -99,7 +101,8 @@ export class RedisSource extends SyncBase {
   constructor(opts: RedisSourceOptions) {
     super();
     this.#opts = opts;
-    this.#stream = `${opts.keyPrefix}revocations`;
+    this.#keys = redisKeys(opts.keyPrefix);
+    this.#stream = this.#keys.revocationStream;
   }
 
   start(): void {
@@ -163,7 +166,7 @@ export class RedisSource extends SyncBase {
 
   /** Fails the round unless the server's seed marker is present (and, after a connect, names this run). */
   async #checkSeeded(redis: RedisClient): Promise<void> {
-    const marker = await redis.get(`${this.#opts.keyPrefix}rev:seeded`);
+    const marker = await redis.get(this.#keys.seeded);
     if (marker === null) throw new SyncError('Redis does not hold the revocation state (rev:seeded marker missing)');
     if (!this.#checkRunId) return;
     if (/^[0-9a-f]{40}$/.test(marker)) {
@@ -215,14 +218,17 @@ export class RedisSource extends SyncBase {
   }
 
   #applyEntry(f: Record<string, string>, target: DenySet, now: number): void {
-    if (f.type === 'token') {
-      const exp = parseNum(f.exp) ?? parseNum(f.until);
-      if (isId(f.jti) && exp !== undefined) target.addToken(f.jti, exp, now);
+    const type = f[E.type];
+    if (type === E.token) {
+      const jti = f[E.jti];
+      const exp = parseNum(f[E.exp]) ?? parseNum(f[E.until]);
+      if (isId(jti) && exp !== undefined) target.addToken(jti, exp, now);
       else this.malformed();
-    } else if (f.type === 'client') {
-      const revokedBefore = parseNum(f.revoked_before);
-      const until = parseNum(f.until) ?? parseNum(f.exp);
-      if (isId(f.client_id) && revokedBefore !== undefined && until !== undefined) target.addClient(f.client_id, revokedBefore, until, now);
+    } else if (type === E.client) {
+      const clientId = f[E.clientId];
+      const revokedBefore = parseNum(f[E.revokedBefore]);
+      const until = parseNum(f[E.until]) ?? parseNum(f[E.exp]);
+      if (isId(clientId) && revokedBefore !== undefined && until !== undefined) target.addClient(clientId, revokedBefore, until, now);
       else this.malformed();
     }
     // Unknown types are ignored (forward compatibility).
@@ -266,10 +272,9 @@ export class RedisSource extends SyncBase {
 
   /** Adds every `rev:jti:*` and `rev:client:*` key (exp from the key's TTL or NumericDate value). */
   async #scanKeys(redis: RedisClient, target: DenySet): Promise<void> {
-    const prefix = this.#opts.keyPrefix;
     const kinds: Array<['jti' | 'client', string]> = [
-      ['jti', `${prefix}rev:jti:`],
-      ['client', `${prefix}rev:client:`],
+      ['jti', this.#keys.revokedTokenPrefix],
+      ['client', this.#keys.revokedClientPrefix],
     ];
     for (const [kind, keyPrefix] of kinds) {
       let cursor = '0';

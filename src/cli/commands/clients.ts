@@ -1,11 +1,10 @@
 import { Option, type Command } from 'commander';
+import { ACCESS_TOKEN_ALGS, CLIENT_AUTH_METHODS as AUTH_METHODS } from '../../protocol/index.js';
 import { seg, type ClientView, type CreatedClient, type Page, type RotatedRegistrationToken } from '../api.js';
 import { Context, type Io } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { collect, lifetime, positive, readJwks } from '../parse.js';
 import { clientDetails, clientsTable, secretBlock, secretsTable } from '../views.js';
-
-const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 
 interface MetadataOptions {
   name?: string;
@@ -29,7 +28,7 @@ function metadataOptions(cmd: Command): Command {
     .option('--jwks-file <file>', 'public keys (JWK Set or one JWK, JSON) for private_key_jwt')
     .option('--jwks-uri <url>', 'where the client publishes its keys, for private_key_jwt')
     .option('--signing-alg <alg>', 'the algorithm the client signs its assertions with (private_key_jwt)')
-    .option('--token-alg <alg>', 'the algorithm its access tokens are signed with (ES256, RS256, PS256, EdDSA)');
+    .option('--token-alg <alg>', `the algorithm its access tokens are signed with (${ACCESS_TOKEN_ALGS.join(', ')})`);
 }
 
 function metadataBody(o: MetadataOptions): Record<string, unknown> {

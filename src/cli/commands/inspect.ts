@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { JWTPayload, ProtectedHeaderParameters } from 'jose';
 import { Context, fromStdinIfDash, type Io } from '../context.js';
 import { CliError, networkReason } from '../errors.js';
+import { ACCESS_TOKEN_TYP } from '../../protocol/index.js';
 import { send } from '../http.js';
 import { details, shortEpoch } from '../table.js';
 
@@ -75,7 +76,7 @@ export function inspectCommand(program: Command, io: Io): void {
       const jwks = createRemoteJWKSet(new URL(jwksUri));
       let claims: JWTPayload;
       try {
-        ({ payload: claims } = await jwtVerify(token, jwks, { issuer, typ: 'at+jwt', ...(algs ? { algorithms: algs } : {}) }));
+        ({ payload: claims } = await jwtVerify(token, jwks, { issuer, typ: ACCESS_TOKEN_TYP, ...(algs ? { algorithms: algs } : {}) }));
       } catch (err) {
         if (err instanceof TypeError || err instanceof errors.JWKSTimeout) throw new CliError(`cannot reach ${jwksUri}: ${networkReason(err)}`);
         // An expired token whose signature verified: show what it was, then refuse it.

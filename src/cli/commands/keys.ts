@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { KeyView } from '../api.js';
 import { Context, type Io } from '../context.js';
 import { integer } from '../parse.js';
+import { ACCESS_TOKEN_ALGS } from '../../protocol/index.js';
 import { keysTable } from '../views.js';
 
 export function keysCommand(program: Command, io: Io): void {
@@ -20,7 +21,7 @@ export function keysCommand(program: Command, io: Io): void {
   keys
     .command('rotate')
     .description('a new signing key, published now and signing after --activate-in seconds')
-    .addOption(new Option('--alg <alg>', 'algorithm (default: the configured one)').choices(['ES256', 'RS256', 'PS256', 'EdDSA']))
+    .addOption(new Option('--alg <alg>', 'algorithm (default: the configured one)').choices(ACCESS_TOKEN_ALGS))
     .option('--activate-in <seconds>', 'seconds before it signs (default: the JWKS cache max-age)', integer)
     .action(async (opts: { alg?: string; activateIn?: number }, cmd: Command) => {
       const ctx = Context.of(cmd, io);

@@ -1,18 +1,9 @@
 import { Option, type Command } from 'commander';
+import { basicCredentials } from '../../protocol/index.js';
 import { Context, type Io } from '../context.js';
 import { UsageError } from '../errors.js';
 import { send } from '../http.js';
 import { collect } from '../parse.js';
-
-/** application/x-www-form-urlencoded encoding of one value (RFC 6749 Appendix B): what §2.3.1 asks of Basic credentials. */
-export function formEncode(value: string): string {
-  return new URLSearchParams([['v', value]]).toString().slice(2);
-}
-
-/** `Basic base64(urlencode(client_id) ":" urlencode(client_secret))` (RFC 6749 §2.3.1). */
-export function basicCredentials(clientId: string, clientSecret: string): string {
-  return `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`, 'utf8').toString('base64')}`;
-}
 
 interface TokenOptions {
   clientId: string;

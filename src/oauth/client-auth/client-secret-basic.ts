@@ -1,5 +1,5 @@
 import { InvalidRequest } from '../../errors/oauth-errors.js';
-import { MAX_CLIENT_ID, MAX_CLIENT_SECRET, isVschar } from '../params.js';
+import { MAX_CLIENT_ID, MAX_CLIENT_SECRET, isVschar } from '../../protocol/index.js';
 
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });

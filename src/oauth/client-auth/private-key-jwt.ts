@@ -6,7 +6,7 @@ import { epochSeconds } from '../../lib/clock.js';
 import { publicOnlyFetch } from '../../lib/public-fetch.js';
 import type { OAuthContext } from '../context.js';
 import { ASSERTION_MAX_FUTURE_IAT_SECONDS } from '../../storage/types.js';
-import { MAX_CLIENT_ID, isVschar } from '../params.js';
+import { MAX_CLIENT_ID, isVschar } from '../../protocol/index.js';
 import { toKeyObject, verifyJwsSignature } from './assertion-signature.js';
 
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

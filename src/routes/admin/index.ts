@@ -1,9 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import { adminAuth } from '../../plugins/admin-auth.js';
+import { adminAuth } from './auth.js';
 import type { Runtime } from '../../runtime.js';
 import { adminClientRoutes } from './clients.js';
-import { adminAuditRoutes, adminKeyRoutes, adminTokenRoutes } from './tokens-keys-audit.js';
+import { adminAuditRoutes } from './audit.js';
+import { adminKeyRoutes } from './keys.js';
+import { adminTokenRoutes } from './tokens.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** audit target for routes whose target is not in the URL (e.g. a created client) */
+    auditTarget: string | null;
+  }
+}
 
 /**
  * The admin API under /admin/v1 (SPEC "Admin"): JSON in and out, authenticated and audited on

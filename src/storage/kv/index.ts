@@ -36,7 +36,7 @@ export interface FastStoreOptions {
 export async function openFastStores(config: Config, clock: Clock, logger: Logger, options: FastStoreOptions): Promise<FastStores> {
   if (config.redisUrl) {
     // Loaded only when configured: an embedded node does not carry ioredis in memory.
-    const { openRedis } = await import('./redis-store.js');
+    const { openRedis } = await import('./redis/index.js');
     const redis = openRedis(config.redisUrl, {
       keyPrefix: config.redisKeyPrefix,
       reseed: options.reseed,

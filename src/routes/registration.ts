@@ -4,8 +4,7 @@ import { ClientService } from '../clients/client-service.js';
 import { clientToMetadata, parseClientMetadata } from '../clients/registration.js';
 import { selfServiceMetadata, selfServicePatch } from '../clients/self-service-policy.js';
 import { InvalidRequest, InvalidToken } from '../errors/oauth-errors.js';
-import { hashSecret } from '../clients/secret.js';
-import { timingSafeEqual } from 'node:crypto';
+import { matchSecret } from '../clients/secret.js';
 import type { Runtime } from '../runtime.js';
 import { bearerCredential, methodNotAllowed, requireJson } from './http.js';
 
@@ -84,9 +83,7 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
     // RFC 7592 §2.2: client_id must be present and unchanged; a client_secret, if sent, must be a current one.
     if (!body || typeof body !== 'object' || body.client_id !== client.clientId) throw new InvalidRequest('client_id must be included and match');
     if (body.client_secret !== undefined) {
-      const presented = typeof body.client_secret === 'string' ? hashSecret(body.client_secret) : null;
-      const now = rt.clock.now();
-      const ok = presented !== null && client.secrets.some((s) => (s.expiresAt === null || s.expiresAt > now) && timingSafeEqual(s.hash, presented));
+      const ok = typeof body.client_secret === 'string' && matchSecret(body.client_secret, client.secrets, rt.clock.now()) !== null;
       if (!ok) throw new InvalidRequest('client_secret does not match the current secret');
     }
     // Self-service changes only what grants nothing, whoever presents the token: privileges are

@@ -359,7 +359,7 @@ t.test('RFC 7592: another client’s token, no token, or an unknown client is 40
   t.equal((await manage('GET', a.client_id as string, ADMIN_TOKEN)).statusCode, 200, 'a still exists');
 });
 
-t.test('RFC 7592 PUT: changes the name; requires a matching client_id; refuses a scope change (see register-self-service.test.ts)', async (t) => {
+t.test('RFC 7592 PUT: changes the name; requires a matching client_id; refuses a scope change (see registration-self-service.test.ts)', async (t) => {
   const reg = await registerOk(t, { client_name: 'put-me', scope: 'api:read api:write', audience: [API] });
   const id = reg.client_id as string;
   const rat = reg.registration_access_token as string;

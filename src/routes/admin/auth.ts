@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { InsufficientScope, InvalidToken } from '../errors/oauth-errors.js';
-import { verifyOwnAccessToken } from '../oauth/access-token.js';
-import { bearerCredential } from '../routes/http.js';
-import type { Runtime } from '../runtime.js';
+import { InsufficientScope, InvalidToken } from '../../errors/oauth-errors.js';
+import { liveAccessToken } from '../../oauth/access-token.js';
+import { bearerCredential } from '../http.js';
+import type { Runtime } from '../../runtime.js';
 
 export const ADMIN_SCOPE = 'tokenmill:admin';
 
@@ -27,13 +27,13 @@ declare module 'fastify' {
 export async function authenticateAdmin(request: FastifyRequest, rt: Runtime): Promise<string> {
   const token = bearerCredential(request, 'admin credentials are required');
   if (rt.isAdminToken(token)) return rt.adminToken.id;
-  const claims = await verifyOwnAccessToken(token, rt);
-  if (!claims) throw new InvalidToken();
-  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-  if (!aud.includes(rt.config.issuer)) throw new InvalidToken('the access token is not meant for this server');
-  const client = await rt.clients.get(claims.client_id);
-  if (!client || client.status !== 'active') throw new InvalidToken();
-  if (await rt.revocations.isRevoked(claims.jti, claims.client_id, claims.iat)) throw new InvalidToken();
+  const live = await liveAccessToken(token, rt, (claims) => {
+    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!aud.includes(rt.config.issuer)) throw new InvalidToken('the access token is not meant for this server');
+    return true;
+  });
+  if (!live) throw new InvalidToken();
+  const { claims, client } = live;
   // The caller is known from here on: a 403 is audited under its name, not as unauthenticated.
   request.adminActor = `client:${claims.client_id}`;
   if (!(claims.scope ?? '').split(' ').includes(ADMIN_SCOPE)) throw new InsufficientScope(ADMIN_SCOPE);
@@ -71,11 +71,4 @@ export function adminAuth(app: FastifyInstance, rt: Runtime): void {
       })
       .catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message } }, 'audit write failed'));
   });
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** audit target for routes whose target is not in the URL (e.g. a created client) */
-    auditTarget: string | null;
-  }
 }

@@ -1,0 +1,88 @@
+// One measurement: warm-up, load, RSS and CPU samples, and the rate it found. (Part of bench/run.mjs.)
+import { randomBytes } from 'node:crypto';
+import { existsSync, openSync, closeSync, rmSync, ftruncateSync, statSync, createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { sampleRss } from './system.mjs';
+import { generateAssertions } from './assertions.mjs';
+import { load } from './load.mjs';
+
+export const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Scans a server log (tokenmill: pino JSON lines) for warnings and errors, then empties it. */
+export async function drainLog(file) {
+  const found = { warn: 0, error: 0, samples: [] };
+  if (!existsSync(file) || statSync(file).size === 0) return found;
+  const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  for await (const line of rl) {
+    if (!line) continue;
+    let level = 30, msg = line;
+    if (line.startsWith('{')) {
+      try { const j = JSON.parse(line); level = j.level ?? 30; msg = `${j.msg ?? ''}${j.err ? ` ${JSON.stringify(j.err).slice(0, 200)}` : ''}${j.status ? ` status=${j.status}` : ''}`; } catch { level = 50; }
+    } else {
+      level = 50; // plain text on a JSON-logging server: stderr
+    }
+    if (level >= 50) found.error++;
+    else if (level >= 40) found.warn++;
+    else continue;
+    if (found.samples.length < 5 && !found.samples.includes(msg)) found.samples.push(msg.slice(0, 300));
+  }
+  const fd = openSync(file, 'r+');
+  ftruncateSync(fd, 0);
+  closeSync(fd);
+  return found;
+}
+
+export const GUESS = { ours: 12000, peer: 4000, ceiling: 20000 };
+export const lastRate = new Map();
+export const bestRate = new Map();
+
+export async function measure(opts, ctx, row, role, t, client) {
+  const key = `${row.id}/${role}`;
+  const auth = row.auth;
+  const keyPem = ctx.clientKeyPem;
+  const files = [];
+  const assertionsFor = async (seconds, rate) => {
+    if (auth !== 'pkjwt') return null;
+    // ceiling: assertions are not checked there; a fixed set may wrap
+    const count = role === 'ceiling' ? 20000 : Math.max(2000, Math.ceil(rate * seconds * 1.5));
+    const f = join(ctx.tmp, `assertions-${randomBytes(4).toString('hex')}.txt`);
+    files.push(f);
+    const t0 = Date.now();
+    await generateAssertions(f, count, { clientId: client.id, aud: t.issuer, keyPem });
+    return { file: f, count, ms: Date.now() - t0 };
+  };
+  try {
+    let warmRate = 0;
+    if (opts.warmup > 0) {
+      const a = await assertionsFor(opts.warmup, lastRate.get(key) ?? GUESS[role]);
+      const w = await load(opts, { url: t.url, auth, client, assertions: a?.file, duration: opts.warmup });
+      warmRate = w.ok / w.secs;
+    }
+    if (t.entry) await drainLog(t.entry.logFile);
+    // expected rate: the warm-up's, this row's last measurement, the best this target did on any
+    // row so far (a private_key_jwt row cannot beat the same server's client_secret_basic), or a
+    // generous guess (a short warm-up of a cold server underestimates)
+    const a = await assertionsFor(opts.duration, Math.max(warmRate, lastRate.get(key) ?? 0, bestRate.get(t.name) ?? 0, GUESS[role]));
+    const stopSampling = sampleRss(t.entry.child.pid);
+    const r = await load(opts, { url: t.url, auth, client, assertions: a?.file, duration: opts.duration, onSpawn: stopSampling.watch });
+    const s = stopSampling();
+    const logs = t.entry && t.kind === 'ours' ? await drainLog(t.entry.logFile) : null;
+    if (t.entry.exited) throw new Error(`${t.name} exited during the load (code ${t.entry.code}, signal ${t.entry.signal})`);
+    const tps = r.ok / r.secs;
+    lastRate.set(key, tps);
+    bestRate.set(t.name, Math.max(bestRate.get(t.name) ?? 0, tps));
+    return {
+      row: row.id, role, target: t.name, tps, p50: r.p50, p90: r.p90, p99: r.p99, max: r.max, requests: r.requests, non2xx: r.non2xx,
+      sockErr: r.sockErr, timeouts: r.timeouts, wraps: role === 'ceiling' ? 0 : r.wraps, assertions: a?.count ?? null, ...s,
+      logWarnings: logs?.warn ?? 0, logErrors: logs?.error ?? 0, logSamples: logs?.samples ?? [],
+    };
+  } finally {
+    for (const f of files) rmSync(f, { force: true });
+  }
+}

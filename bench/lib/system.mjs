@@ -1,0 +1,79 @@
+// /proc sampling: RSS and CPU of a process tree, and how busy the rest of the machine is. (Part of bench/run.mjs.)
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+export function descendants(pid) {
+  const byParent = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!byParent.has(ppid)) byParent.set(ppid, []);
+      byParent.get(ppid).push(Number(d));
+    } catch { /* raced */ }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(byParent.get(out[i]) ?? []));
+  return out;
+}
+
+export function rssKb(pid) {
+  try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { return 0; }
+}
+
+export function cpuTicks(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime
+  } catch { return 0; }
+}
+export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** Busy and total jiffies of the whole machine (/proc/stat), to see how busy it was during a run. */
+export function systemTicks() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3] + (f[4] ?? 0);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** Samples the max RSS (sum over the process tree, and the largest single process) until stopped. */
+export function sampleRss(rootPid) {
+  const pids = descendants(rootPid);
+  const loadgen = new Map(); // pid of the load generator -> [first, last] CPU ticks seen
+  const self0 = process.cpuUsage();
+  const cpu0 = pids.reduce((a, p) => a + cpuTicks(p), 0);
+  const t0 = process.hrtime.bigint();
+  const sys0 = systemTicks();
+  let maxTotal = 0, maxOne = 0;
+  const tick = () => {
+    let total = 0;
+    for (const p of pids) { const k = rssKb(p); total += k; if (k > maxOne) maxOne = k; }
+    if (total > maxTotal) maxTotal = total;
+    for (const [p, v] of loadgen) { const c = cpuTicks(p); if (c) v[1] = c; }
+  };
+  tick();
+  const timer = setInterval(tick, 200);
+  const stop = () => {
+    clearInterval(timer);
+    tick();
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = (pids.reduce((a, p) => a + cpuTicks(p), 0) - cpu0) / CLK_TCK / secs;
+    const sys1 = systemTicks();
+    const machineBusy = ((sys1.busy - sys0.busy) / (sys1.total - sys0.total)) * availableParallelism();
+    const loadgenCores = [...loadgen.values()].reduce((a, [f, l]) => a + (l - f), 0) / CLK_TCK / secs;
+    const self = process.cpuUsage(self0);
+    const harnessCores = (self.user + self.system) / 1e6 / secs;
+    // CPU used by anything else on the machine during the measurement: another job disturbs it
+    const otherCores = Math.max(0, machineBusy - cpu - loadgenCores - harnessCores);
+    return { rssMaxMB: maxTotal / 1024, rssMaxOneMB: maxOne / 1024, processes: pids.length, cpuCores: cpu, machineBusyCores: machineBusy,
+      loadgenCores, otherCores, disturbed: otherCores > DISTURBED_CORES };
+  };
+  stop.watch = (pid) => { const c = cpuTicks(pid); loadgen.set(pid, [c, c]); };
+  return stop;
+}
+/** A measurement during which other processes used more than this many cores is "disturbed". */
+export const DISTURBED_CORES = 0.3;
