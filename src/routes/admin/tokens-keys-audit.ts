@@ -6,7 +6,7 @@ import { epochSeconds } from '../../lib/clock.js';
 import { verifyOwnAccessToken } from '../../oauth/access-token.js';
 import { MAX_REVOCATION_AHEAD } from '../../oauth/revocation.js';
 import type { Runtime } from '../../runtime.js';
-import { AdminError, AuditPage, KeyList, KeyView, PageQuery, RevokeTokenBody, RevokedToken, RotateKeyBody } from '../../schemas/admin.js';
+import { AdminError, AuditListQuery, AuditPage, KeyList, KeyView, RevokeTokenBody, RevokedToken, RotateKeyBody } from '../../schemas/admin.js';
 import { auditView, keyView } from './views.js';
 
 const errors = { 400: AdminError, 401: AdminError, 403: AdminError, 404: AdminError, 503: AdminError };
@@ -58,10 +58,12 @@ export function adminKeyRoutes(app: FastifyInstance, rt: Runtime): void {
 }
 
 export function adminAuditRoutes(app: FastifyInstance, rt: Runtime): void {
-  app.get<{ Querystring: Static<typeof PageQuery> }>('/audit', { config: { action: 'audit.list' }, schema: { tags: ['audit'], querystring: PageQuery, response: { 200: AuditPage, ...errors } } }, async (request) => {
-    const cursor = request.query.cursor ?? null;
+  app.get<{ Querystring: Static<typeof AuditListQuery> }>('/audit', { config: { action: 'audit.list' }, schema: { tags: ['audit'], querystring: AuditListQuery, response: { 200: AuditPage, ...errors } } }, async (request) => {
+    const { cursor = null, actor, action, target, since } = request.query;
     if (cursor !== null && !/^\d{1,18}$/.test(cursor)) throw new InvalidRequest('cursor: is not a cursor this server issued');
-    const page = await rt.audit.list(request.query.limit ?? 50, cursor);
+    const sinceMs = since === undefined ? undefined : Date.parse(since);
+    if (sinceMs !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(since ?? '') || !Number.isFinite(sinceMs))) throw new InvalidRequest('since: must be an RFC 3339 date-time, e.g. 2026-01-31T12:00:00Z');
+    const page = await rt.audit.list(request.query.limit ?? 50, cursor, { actor, action, target, since: sinceMs });
     return { items: page.items.map(auditView), next_cursor: page.nextCursor };
   });
 }
