@@ -196,7 +196,13 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
 
     // last_used_at without a database write per token request: batched.
     let lastUsed = new Map<string, number>();
+    let clientsUsed = new Map<string, number>();
     const flushLastUsed = async () => {
+      if (clientsUsed.size > 0) {
+        const clientBatch = clientsUsed;
+        clientsUsed = new Map();
+        await clientStore.touchClients(clientBatch).catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'recording client last use failed'));
+      }
       if (lastUsed.size === 0) return;
       const batch = lastUsed;
       lastUsed = new Map();
@@ -246,6 +252,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       generatedAdminToken: admin.generated,
       isAdminToken: (presented) => admin.token.matches(presented),
       secretUsed: (secretId, at) => void lastUsed.set(secretId, at),
+      clientUsed: (clientId, at) => void clientsUsed.set(clientId, at),
       stores: { database: config.databaseUrl ? 'postgresql' : options.inMemoryDatabase ? 'pglite (in memory)' : `pglite (${join(config.dataDir, 'pglite')})`, revocations: fast.description },
       dependencies,
       metrics,

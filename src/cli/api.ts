@@ -1,14 +1,17 @@
 import type { Static } from '@sinclair/typebox';
 import type * as Schemas from '../schemas/admin.js';
-import { CliError } from './errors.js';
+import { CliError, HttpError } from './errors.js';
 import { send } from './http.js';
+import { publicListenerHint } from './hints.js';
 
 /** The admin API (`/admin/v1` on the admin listener), Bearer-authenticated. Never echoes its token. */
 export class AdminApi {
+  readonly #root: string;
   readonly #base: string;
   readonly #token: string;
 
   constructor(base: string, token: string) {
+    this.#root = base;
     this.#base = `${base}/admin/v1`;
     this.#token = token;
   }
@@ -20,8 +23,14 @@ export class AdminApi {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
-    const res = await send(`${this.#base}${path}`, init);
-    return res.body as T;
+    try {
+      const res = await send(`${this.#base}${path}`, init);
+      return res.body as T;
+    } catch (err) {
+      // A 404 from a server that has no admin API at all: most likely the public listener.
+      if (err instanceof HttpError && err.status === 404) err.hint ??= await publicListenerHint(this.#root, this.#token);
+      throw err;
+    }
   }
 
   get<T = unknown>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {

@@ -3,6 +3,7 @@ import { AdminApi } from './api.js';
 import { CliError, UsageError } from './errors.js';
 import { baseUrl } from './http.js';
 import { safeJson } from './sanitize.js';
+import { configPath, profileName, readConfig, type Profile } from './profiles.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8081';
 export const DEFAULT_ISSUER = 'http://127.0.0.1:8080';
@@ -12,6 +13,7 @@ export interface GlobalOptions {
   issuer?: string;
   adminToken?: string;
   json?: boolean;
+  profile?: string;
 }
 
 export interface Io {
@@ -24,6 +26,10 @@ export interface Io {
    * option in errors.
    */
   readStdin?(what: string): Promise<string>;
+  /** A value never to print (an admin token read from a profile): redacted from all output. */
+  secret?(value: string): void;
+  /** --json was given: errors are printed as JSON too (see index.ts). */
+  jsonErrors?: boolean;
 }
 
 /** A token or secret given as `-` is read from stdin (the process list shows only the `-`). */
@@ -33,11 +39,16 @@ export async function fromStdinIfDash(io: Io, value: string, what: string): Prom
   return io.readStdin(what);
 }
 
-/** What every command needs: output, --json, and the admin API / issuer resolved from flags, then env, then defaults. */
+/**
+ * What every command needs: output, --json, and the admin API / issuer resolved from flags, then
+ * the environment (TOKENMILL_URL, TOKENMILL_ISSUER, TOKENMILL_ADMIN_TOKEN), then the profile
+ * (--profile, TOKENMILL_PROFILE, or `default`, saved by `tokenmill login`), then defaults.
+ */
 export class Context {
   readonly io: Io;
   readonly json: boolean;
   readonly #opts: GlobalOptions;
+  #profile: Profile | null | undefined;
 
   constructor(io: Io, opts: GlobalOptions) {
     this.io = io;
@@ -49,14 +60,40 @@ export class Context {
     return new Context(io, cmd.optsWithGlobals<GlobalOptions>());
   }
 
-  /** The admin listener's base URL: --url, TOKENMILL_URL, or the default. */
-  get url(): string {
-    return baseUrl(this.#opts.url ?? (this.io.env.TOKENMILL_URL || DEFAULT_URL), '--url / TOKENMILL_URL');
+  /** The profile's name, and whether it was asked for (--profile, TOKENMILL_PROFILE). */
+  get profileName(): { name: string; explicit: boolean } {
+    return profileName(this.#opts.profile, this.io.env);
   }
 
-  /** The public base URL (the issuer): --issuer, TOKENMILL_ISSUER, or the default. */
+  /**
+   * The saved profile, read only when a flag or variable leaves something to it; null when there
+   * is none (an error when one was asked for by name).
+   */
+  profile(): Profile | null {
+    if (this.#profile !== undefined) return this.#profile;
+    const { name, explicit } = this.profileName;
+    const path = configPath(this.io.env);
+    const found = readConfig(path).profiles[name] ?? null;
+    if (!found && explicit) throw new CliError(`no profile ${name} in ${path}: run \`tokenmill login --profile ${name}\``);
+    if (found) this.io.secret?.(found.admin_token);
+    this.#profile = found;
+    return found;
+  }
+
+  /** The admin listener's base URL: --url, TOKENMILL_URL, the profile, or the default. */
+  get url(): string {
+    const given = this.#opts.url ?? (this.io.env.TOKENMILL_URL || undefined);
+    if (given !== undefined) return baseUrl(given, '--url / TOKENMILL_URL');
+    const saved = this.profile()?.url;
+    return baseUrl(saved ?? DEFAULT_URL, saved ? `the url of profile ${this.profileName.name}` : '--url / TOKENMILL_URL');
+  }
+
+  /** The public base URL (the issuer): --issuer, TOKENMILL_ISSUER, the profile, or the default. */
   get issuer(): string {
-    return baseUrl(this.#opts.issuer ?? (this.io.env.TOKENMILL_ISSUER || DEFAULT_ISSUER), '--issuer / TOKENMILL_ISSUER');
+    const given = this.#opts.issuer ?? (this.io.env.TOKENMILL_ISSUER || undefined);
+    if (given !== undefined) return baseUrl(given, '--issuer / TOKENMILL_ISSUER');
+    const saved = this.profile()?.issuer;
+    return baseUrl(saved ?? DEFAULT_ISSUER, saved ? `the issuer of profile ${this.profileName.name}` : '--issuer / TOKENMILL_ISSUER');
   }
 
   /** Whether --issuer was given on the command line (serve passes it on as ISSUER). */
@@ -68,14 +105,14 @@ export class Context {
     return this.#opts.adminToken;
   }
 
-  /** The admin token, for redaction: never printed. */
+  /** The admin token (--admin-token, TOKENMILL_ADMIN_TOKEN, the profile): never printed. */
   get adminToken(): string | undefined {
-    return this.#opts.adminToken ?? (this.io.env.TOKENMILL_ADMIN_TOKEN || undefined);
+    return this.#opts.adminToken ?? (this.io.env.TOKENMILL_ADMIN_TOKEN || undefined) ?? this.profile()?.admin_token;
   }
 
   admin(): AdminApi {
     const token = this.adminToken;
-    if (!token) throw new CliError('no admin token: set TOKENMILL_ADMIN_TOKEN or pass --admin-token');
+    if (!token) throw new CliError('no admin token: run `tokenmill login`, set TOKENMILL_ADMIN_TOKEN or pass --admin-token');
     return new AdminApi(this.url, token);
   }
 

@@ -1,4 +1,4 @@
-import { CliError, httpErrorLine, networkReason } from './errors.js';
+import { CliError, HttpError, NetworkError, networkReason } from './errors.js';
 
 const TIMEOUT_MS = 30_000;
 
@@ -31,9 +31,9 @@ export async function send(url: string, init: RequestInit): Promise<Response> {
     res = await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
     text = await res.text();
   } catch (err) {
-    throw new CliError(`cannot reach ${url}: ${networkReason(err)}`);
+    throw new NetworkError(`cannot reach ${url}: ${networkReason(err)}`);
   }
-  if (res.status < 200 || res.status > 299) throw new CliError(httpErrorLine(res.status, res.statusText, text));
+  if (res.status < 200 || res.status > 299) throw new HttpError(res.status, res.statusText, text);
   let body: unknown = null;
   if (text) {
     try {

@@ -2,17 +2,19 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.js';
 import { clientsCommand } from './commands/clients.js';
+import { completionCommand } from './commands/completion.js';
 import { exportImportCommands } from './commands/export-import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { keysCommand } from './commands/keys.js';
+import { loginCommands } from './commands/login.js';
 import { migrateCommand } from './commands/migrate.js';
 import { secretsCommand } from './commands/secrets.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
 import { tokensCommand } from './commands/tokens.js';
 import { DEFAULT_ISSUER, DEFAULT_URL, fromStdinIfDash, type GlobalOptions, type Io } from './context.js';
-import { CliError, UsageError } from './errors.js';
-import { safeText } from './sanitize.js';
+import { CliError, HttpError, UsageError } from './errors.js';
+import { safeJson, safeText } from './sanitize.js';
 
 function version(): string {
   try {
@@ -31,15 +33,19 @@ export function buildProgram(io: Io): Command {
     .configureOutput({
       writeOut: (s) => io.out(s),
       writeErr: (s) => io.err(s),
-      // One line: `tokenmill: <reason>`.
-      outputError: (s, write) => write(`tokenmill: ${s.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`),
+      // One line: `tokenmill: <reason>` (with --json: the JSON error object, on stderr too).
+      outputError: (s, write) => {
+        const reason = s.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+        write(io.jsonErrors ? `${safeJson({ error: 'usage_error', error_description: reason }).replace(/\n\s*/g, ' ')}\n` : `tokenmill: ${reason}\n`);
+      },
     })
     .configureHelp({ showGlobalOptions: true })
     .option('--url <url>', `admin listener base URL (env TOKENMILL_URL, default ${DEFAULT_URL})`)
     .option('--issuer <url>', `public base URL, the issuer, for token and inspect (env TOKENMILL_ISSUER, default ${DEFAULT_ISSUER})`)
     .option('--admin-token <token>', 'admin bearer token, or - to read it from stdin (env TOKENMILL_ADMIN_TOKEN; a value given as a flag shows in `ps`)')
-    .option('--json', 'print JSON for scripts instead of tables')
-    .addHelpText('after', '\nExit codes: 0 ok, 1 error (one line on stderr), 2 usage error.')
+    .option('--json', 'print JSON for scripts instead of tables; errors too: {"error","error_description"} on stderr')
+    .option('--profile <name>', 'the saved login to use (env TOKENMILL_PROFILE, default "default"); see `tokenmill login`')
+    .addHelpText('after', '\nSettings: flags, then TOKENMILL_URL / TOKENMILL_ISSUER / TOKENMILL_ADMIN_TOKEN, then the profile saved by `tokenmill login`.\nExit codes: 0 ok, 1 error (one line on stderr; with --json a JSON object), 2 usage error.')
     // Secrets given as `-` come from stdin, before any command runs (one of them per run).
     .hook('preAction', async (root, action) => {
       const adminToken = root.opts<GlobalOptions>().adminToken;
@@ -59,6 +65,8 @@ export function buildProgram(io: Io): Command {
   inspectCommand(program, io);
   migrateCommand(program, io);
   exportImportCommands(program, io);
+  loginCommands(program, io);
+  completionCommand(program, io);
   return program;
 }
 
@@ -83,6 +91,28 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return text;
 }
 
+/** Whether --json is among the arguments (before a `--`): errors are then printed as JSON. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/**
+ * An error as printed: one line `tokenmill: <message>[; hint: …]`, or with --json the object
+ * `{"error", "error_description", "status"?, "hint"?}` (on stderr as well: stdout carries only
+ * results). Exit codes are the same either way.
+ */
+export function errorText(err: unknown, json: boolean): string {
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
+  const hint = err instanceof CliError ? err.hint : undefined;
+  if (!json) return `tokenmill: ${message}${hint ? `; hint: ${hint}` : ''}\n`;
+  const body: Record<string, unknown> = { error: err instanceof CliError ? err.code : 'cli_error', error_description: err instanceof HttpError ? (err.description ?? message) : message };
+  if (err instanceof HttpError) body.status = err.status;
+  if (hint) body.hint = hint;
+  // One line, like the text form (the newlines of safeJson's indentation are outside strings).
+  return `${safeJson(body).replace(/\n\s*/g, ' ')}\n`;
+}
+
 /**
  * Runs the CLI on `argv` (process.argv shape) and resolves with the exit code. Everything printed
  * passes through the redactor (the admin token, secrets read from stdin) and then safeText, so no
@@ -92,7 +122,12 @@ export async function run(argv: readonly string[] = process.argv, env: Record<st
   const secrets = secretsIn(argv, env);
   const redact = redactor(secrets);
   let stdinRead = false;
+  const jsonErrors = wantsJson(argv);
   const io: Io = {
+    jsonErrors,
+    secret: (value) => {
+      if (value.length >= 8) secrets.push(value);
+    },
     out: (s) => void process.stdout.write(safeText(redact(s))),
     err: (s) => void process.stderr.write(safeText(redact(s))),
     env,
@@ -111,12 +146,7 @@ export async function run(argv: readonly string[] = process.argv, env: Record<st
     return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof CliError) {
-      io.err(`tokenmill: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
-      return err.exitCode;
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    io.err(`tokenmill: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
-    return 1;
+    io.err(errorText(err, jsonErrors));
+    return err instanceof CliError ? err.exitCode : 1;
   }
 }

@@ -45,6 +45,8 @@ export interface Client {
   tokensRevokedBefore: number | null;
   createdAt: number;
   updatedAt: number;
+  /** last authentication with an assertion (private_key_jwt), epoch ms; secrets record their own */
+  lastUsedAt?: number | null;
 }
 
 export function isSecretMethod(method: AuthMethod): boolean {

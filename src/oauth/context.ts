@@ -15,6 +15,8 @@ export interface OAuthContext {
   revocations: Revocations;
   /** batched last-used bookkeeping for secrets */
   secretUsed(secretId: string, at: number): void;
+  /** batched last-used bookkeeping for clients that authenticate with an assertion (private_key_jwt) */
+  clientUsed?(clientId: string, at: number): void;
   /** the bootstrap admin credential, compared in constant time */
   isAdminToken(presented: string): boolean;
 }

@@ -131,3 +131,16 @@ export const AuditView = Type.Object({
 });
 export const AuditPage = Type.Object({ items: Type.Array(AuditView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 export const PageQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), cursor: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false });
+
+/** GET /admin/v1/audit: a page, optionally filtered (exact matches; `since` is inclusive). */
+export const AuditListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 100 })),
+    actor: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'only events by this actor (e.g. admin-token:…, client:ID)' })),
+    action: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'only events with this action (e.g. client.create)' })),
+    target: Type.Optional(Type.String({ minLength: 1, maxLength: 600, description: 'only events about this target (a client_id, client_id/secret_id, kid:…, jti:…)' })),
+    since: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'only events at or after this time (RFC 3339 date-time, e.g. 2026-01-31T12:00:00Z)' })),
+  },
+  { additionalProperties: false },
+);

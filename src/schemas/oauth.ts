@@ -8,6 +8,12 @@ export const TokenResponse = Type.Object({
   scope: Type.String(),
 });
 
+/** RFC 6749 §5.2 error body, as every public endpoint answers a refusal (documented in the OpenAPI document). */
+export const ErrorResponse = Type.Object({
+  error: Type.String(),
+  error_description: Type.Optional(Type.String()),
+});
+
 /** The revocation feed served to offline verifiers. */
 export const RevocationFeed = Type.Object({
   tokens: Type.Array(Type.Object({ jti: Type.String(), exp: Type.Integer() })),

@@ -67,6 +67,8 @@ export interface ClientStore {
   deleteSecret(clientId: string, secretId: string): Promise<boolean>;
   /** Batched last-used bookkeeping: secretId → epoch ms. */
   touchSecrets(lastUsed: ReadonlyMap<string, number>): Promise<void>;
+  /** Batched last-used bookkeeping of assertion (private_key_jwt) clients: clientId → epoch ms. */
+  touchClients(lastUsed: ReadonlyMap<string, number>): Promise<void>;
   /** The per-client access-token algorithms registered (each needs an active key). */
   signingAlgsInUse(): Promise<string[]>;
 }
@@ -178,9 +180,17 @@ export interface AuditEvent {
   detail?: Record<string, unknown> | null;
 }
 
+/** Exact-match filters of the audit log; `since` in epoch ms, inclusive. */
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  target?: string;
+  since?: number;
+}
+
 export interface AuditLog {
   record(event: AuditEvent): Promise<void>;
-  list(limit: number, cursor: string | null): Promise<Page<AuditEvent>>;
+  list(limit: number, cursor: string | null, filter?: AuditFilter): Promise<Page<AuditEvent>>;
   /** Deletes the events recorded before `before` (epoch ms): AUDIT_RETENTION. */
   prune(before: number): Promise<void>;
 }

@@ -59,7 +59,10 @@ interface Run {
   stderr: string;
 }
 const transcript: string[] = [];
-const cliEnv = { ...inheritedEnv(), TOKENMILL_URL: ADMIN_URL, TOKENMILL_ADMIN_TOKEN: ADMIN_TOKEN, TOKENMILL_ISSUER: ISSUER };
+// No saved profile of whoever runs the tests is ever read: an empty config directory.
+const configHome = mkdtempSync(join(tmpdir(), 'tokenmill-cli-config-'));
+t.teardown(() => rmSync(configHome, { recursive: true, force: true }));
+const cliEnv = { ...inheritedEnv(), XDG_CONFIG_HOME: configHome, TOKENMILL_URL: ADMIN_URL, TOKENMILL_ADMIN_TOKEN: ADMIN_TOKEN, TOKENMILL_ISSUER: ISSUER };
 
 function cli(args: string[], env: Record<string, string> = cliEnv, bin = BIN): Promise<Run> {
   return new Promise((ok) => {
@@ -237,7 +240,7 @@ t.test('secrets rotate with a grace period, then secrets delete', async (tt) => 
   tt.not(fresh, secret);
   tt.equal(r.stdout.match(SECRET)?.length, 1, 'the new secret appears once');
   tt.match(r.stdout, WARNING);
-  tt.match(r.stdout, /keep working for 60s/);
+  tt.match(r.stdout, /old secrets end at \d{4}-\d{2}-\d{2}T\S+ \(grace 60s\)/);
 
   await ok(tt, ['token', '--client-id', clientId, '--client-secret', secret]);
   await ok(tt, ['token', '--client-id', clientId, '--client-secret', fresh]);
@@ -257,10 +260,10 @@ t.test('secrets rotate with a grace period, then secrets delete', async (tt) => 
   tt.equal(missing.code, 1);
   tt.match(missing.stderr, /^tokenmill: 404 /);
 
-  const j = JSON.parse((await ok(tt, ['secrets', 'rotate', clientId, '--json'])).stdout) as { client_secret: string; secret_id: string };
+  const j = JSON.parse((await ok(tt, ['secrets', 'rotate', clientId, '--now', '--json'])).stdout) as { client_secret: string; secret_id: string };
   tt.match(j.client_secret, /^tmsec_/);
   const now = await cli(['token', '--client-id', clientId, '--client-secret', secret]);
-  tt.equal(now.code, 1, 'without --grace the previous secret ends at once');
+  tt.equal(now.code, 1, 'with --now the previous secret ends at once');
   secret = j.client_secret;
 });
 
@@ -321,7 +324,7 @@ t.test('errors: one line, the right exit code, never the admin token', async (tt
 
   const viaFlag = await cli(['--admin-token', ADMIN_TOKEN, 'clients', 'list', '--json'], { ...cliEnv, TOKENMILL_ADMIN_TOKEN: '' });
   tt.equal(viaFlag.code, 0, '--admin-token works');
-  const noToken = await cli(['clients', 'list'], { ...inheritedEnv(), TOKENMILL_URL: ADMIN_URL });
+  const noToken = await cli(['clients', 'list'], { ...inheritedEnv(), XDG_CONFIG_HOME: configHome, TOKENMILL_URL: ADMIN_URL });
   tt.equal(noToken.code, 1);
   tt.match(noToken.stderr, /^tokenmill: no admin token/);
 

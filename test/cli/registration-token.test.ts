@@ -1,6 +1,6 @@
 // `tokenmill clients registration-token rotate|revoke ID` against a listening tokenmill (the CLI's
 // program run in process, its output captured), and the one-call "credentials leaked" step:
-// `tokenmill secrets rotate ID` ends the secret and the registration access token.
+// `tokenmill secrets rotate ID --now` ends the secret and the registration access token.
 import t from 'tap';
 import { createServer, type AddressInfo } from 'node:net';
 import { buildProgram } from '../../src/cli/index.js';
@@ -64,9 +64,9 @@ t.test('clients registration-token revoke: 204 → a one-line confirmation; the 
   t.match(unknown.err, /404/);
 });
 
-t.test('credentials leaked: `secrets rotate ID` ends the old secret and the registration access token in one call', async (t) => {
+t.test('credentials leaked: `secrets rotate ID --now` ends the old secret and the registration access token in one call', async (t) => {
   const c = await register(b.app, { client_name: 'cli-leak' });
-  const r = await cli('secrets', 'rotate', c.client_id);
+  const r = await cli('secrets', 'rotate', c.client_id, '--now');
   t.equal(r.code, 0, r.err);
   t.match(r.out, /previous secrets and the registration access token have ended/);
   t.equal((await ratGet(c.client_id, c.registration_access_token)).statusCode, 401);

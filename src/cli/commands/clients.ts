@@ -48,9 +48,11 @@ function metadataBody(o: MetadataOptions): Record<string, unknown> {
 export function clientsCommand(program: Command, io: Io): void {
   const clients = program.command('clients').description('register and manage clients');
 
-  metadataOptions(clients.command('create').description('register a client; its secret is shown once'))
+  metadataOptions(clients.command('create').description('register a client (--name is required); its secret is shown once'))
     .option('--secret-expires <lifetime>', 'secret lifetime: 7d, 30d, 60d, 90d, 180d, 1y, never, or seconds', lifetime)
     .action(async (opts: MetadataOptions & { secretExpires?: number | string }, cmd: Command) => {
+      // A client without a name is a row nobody can recognise in a list or an audit trail.
+      if (opts.name === undefined || opts.name.trim() === '') throw new UsageError('clients create needs --name <name>');
       const ctx = Context.of(cmd, io);
       const body = metadataBody(opts);
       if (opts.secretExpires !== undefined) body.secret_expires_in = opts.secretExpires;

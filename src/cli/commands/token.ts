@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { basicCredentials } from '../../protocol/index.js';
+import { clientAssertion, readPrivateJwk } from '../assertion.js';
 import { Context, type Io } from '../context.js';
 import { UsageError } from '../errors.js';
 import { send } from '../http.js';
@@ -11,6 +12,8 @@ interface TokenOptions {
   scope?: string;
   resource?: string[];
   auth: 'basic' | 'post';
+  key?: string;
+  alg?: string;
 }
 
 export function tokenCommand(program: Command, io: Io): void {
@@ -22,15 +25,25 @@ export function tokenCommand(program: Command, io: Io): void {
     .option('--scope <scopes>', 'scopes to ask for, space-separated (default: the client default)')
     .option('--resource <url>', 'audience to ask for (RFC 8707), repeatable', collect)
     .addOption(new Option('--auth <method>', 'how to send the credentials: basic (client_secret_basic) or post (client_secret_post)').choices(['basic', 'post']).default('basic'))
+    .option('--key <file>', 'private_key_jwt: the client\'s private key (a JWK, JSON); signs an RFC 7523 assertion (iss = sub = client_id, aud = the issuer, 60 s)')
+    .addOption(new Option('--alg <alg>', 'the assertion\'s algorithm, with --key (default: the JWK\'s alg, else from its key type)').choices(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA']))
     .action(async (opts: TokenOptions, cmd: Command) => {
       const ctx = Context.of(cmd, io);
-      const secret = opts.clientSecret ?? (io.env.TOKENMILL_CLIENT_SECRET || undefined);
-      if (!secret) throw new UsageError('pass --client-secret or set TOKENMILL_CLIENT_SECRET');
       const form = new URLSearchParams({ grant_type: 'client_credentials' });
       if (opts.scope !== undefined) form.set('scope', opts.scope);
       for (const r of opts.resource ?? []) form.append('resource', r);
       const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-      if (opts.auth === 'post') {
+      const secret = opts.key === undefined ? (opts.clientSecret ?? (io.env.TOKENMILL_CLIENT_SECRET || undefined)) : undefined;
+      if (opts.key !== undefined) {
+        if (opts.clientSecret !== undefined) throw new UsageError('pass either --key (private_key_jwt) or --client-secret, not both');
+        if (cmd.getOptionValueSource('auth') === 'cli') throw new UsageError('--auth is for secrets: --key always sends a client assertion (private_key_jwt)');
+        const key = readPrivateJwk(opts.key);
+        form.set('client_id', opts.clientId);
+        form.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+        form.set('client_assertion', await clientAssertion(key, opts.clientId, ctx.issuer, opts.alg));
+      } else if (!secret) {
+        throw new UsageError('pass --client-secret (or set TOKENMILL_CLIENT_SECRET), or --key for private_key_jwt');
+      } else if (opts.auth === 'post') {
         form.set('client_id', opts.clientId);
         form.set('client_secret', secret);
       } else {

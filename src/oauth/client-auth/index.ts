@@ -87,7 +87,9 @@ async function authenticateOnce(params: Params, authorization: string | undefine
   }
   if (assertion !== undefined || assertionType !== undefined) {
     if (assertion === undefined) throw new InvalidRequest('client_assertion is missing');
-    return { kind: 'client', client: await authenticateAssertion(assertion, assertionType, bodyClientId, ctx) };
+    const client = await authenticateAssertion(assertion, assertionType, bodyClientId, ctx);
+    ctx.clientUsed?.(client.clientId, ctx.clock.now());
+    return { kind: 'client', client };
   }
   // RFC 6749 §5.2: "no client authentication included" is invalid_client.
   throw new InvalidClient(bodyClientId === undefined ? 'no client authentication' : 'client_id without credentials', 'missing');

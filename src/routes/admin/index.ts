@@ -4,6 +4,7 @@ import { adminAuth } from './auth.js';
 import type { Runtime } from '../../runtime.js';
 import { adminClientRoutes } from './clients.js';
 import { adminAuditRoutes } from './audit.js';
+import { docsRoutes, swaggerOptions } from './openapi.js';
 import { adminKeyRoutes } from './keys.js';
 import { adminTokenRoutes } from './tokens.js';
 
@@ -19,19 +20,14 @@ declare module 'fastify' {
  * every call; its OpenAPI document, generated from the route schemas, at /admin/v1/openapi.json.
  */
 export async function adminRoutes(app: FastifyInstance, rt: Runtime): Promise<void> {
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'tokenmill admin API', version: '1' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, or an access token with scope tokenmill:admin' } } },
-      security: [{ bearer: [] }],
-    },
-    hideUntagged: true,
-  });
+  await app.register(swagger, swaggerOptions(rt));
+  // Swagger UI: the page is public (it holds no data); the document it loads needs the admin token.
+  docsRoutes(app);
   await app.register(
     async (admin) => {
       admin.decorateRequest('auditTarget', null);
       adminAuth(admin, rt);
-      admin.get('/openapi.json', { config: { action: 'openapi.read' } }, async () => app.swagger());
+      admin.get('/openapi.json', { config: { action: 'openapi.read' }, schema: { tags: ['meta'], response: { 200: { type: 'object', additionalProperties: true } } } }, async () => app.swagger());
       adminClientRoutes(admin, rt);
       adminTokenRoutes(admin, rt);
       adminKeyRoutes(admin, rt);

@@ -7,7 +7,8 @@ const isoOrNull = (ms: number | null): string | null => (ms === null ? null : is
 
 /** The admin view of a client: metadata, status, secrets' metadata (never a secret or its hash). */
 export function clientView(c: Client, now: number) {
-  const lastUsed = c.secrets.reduce<number | null>((a, s) => (s.lastUsedAt !== null && (a === null || s.lastUsedAt > a) ? s.lastUsedAt : a), null);
+  // The latest of its secrets' last use and its own (assertion clients, private_key_jwt).
+  const lastUsed = c.secrets.reduce<number | null>((a, s) => (s.lastUsedAt !== null && (a === null || s.lastUsedAt > a) ? s.lastUsedAt : a), c.lastUsedAt ?? null);
   return {
     client_id: c.clientId,
     client_name: c.clientName,

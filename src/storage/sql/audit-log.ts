@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditLog, Page, SqlQueryable } from '../types.js';
+import type { AuditEvent, AuditFilter, AuditLog, Page, SqlQueryable } from '../types.js';
 
 interface AuditRow {
   id: string | number;
@@ -24,12 +24,21 @@ export class SqlAuditLog implements AuditLog {
     ]);
   }
 
-  async list(limit: number, cursor: string | null): Promise<Page<AuditEvent>> {
+  async list(limit: number, cursor: string | null, filter: AuditFilter = {}): Promise<Page<AuditEvent>> {
     const before = cursor !== null && /^\d{1,18}$/.test(cursor) ? cursor : null;
-    const { rows } = await this.sql.query<AuditRow>(
-      `SELECT * FROM audit_log ${before ? 'WHERE id < $2' : ''} ORDER BY id DESC LIMIT $1`,
-      before ? [limit + 1, before] : [limit + 1],
-    );
+    // Every value is a bound parameter; only the fixed column names below enter the SQL text.
+    const params: unknown[] = [limit + 1];
+    const where: string[] = [];
+    const add = (condition: string, value: unknown) => {
+      params.push(value);
+      where.push(condition.replace('?', `$${params.length}`));
+    };
+    if (before) add('id < ?', before);
+    if (filter.actor !== undefined) add('actor = ?', filter.actor);
+    if (filter.action !== undefined) add('action = ?', filter.action);
+    if (filter.target !== undefined) add('target = ?', filter.target);
+    if (filter.since !== undefined) add('at >= ?', new Date(filter.since));
+    const { rows } = await this.sql.query<AuditRow>(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $1`, params);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {

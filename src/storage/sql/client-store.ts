@@ -19,6 +19,7 @@ interface ClientRow {
   tokens_revoked_before: string | number | null;
   created_at: Date;
   updated_at: Date;
+  last_used_at?: Date | null;
 }
 interface SecretRow {
   secret_id: string;
@@ -64,6 +65,8 @@ function toClient(r: ClientRow, secrets: ClientSecret[]): Client {
     tokensRevokedBefore: r.tokens_revoked_before === null || r.tokens_revoked_before === undefined ? null : Number(r.tokens_revoked_before),
     createdAt: r.created_at.getTime(),
     updatedAt: r.updated_at.getTime(),
+    // Only once the client has authenticated with an assertion (secrets keep their own).
+    ...(r.last_used_at ? { lastUsedAt: r.last_used_at.getTime() } : {}),
   };
 }
 
@@ -233,6 +236,17 @@ export class SqlClientStore implements ClientStore {
     await this.sql.query(
       `UPDATE client_secrets s SET last_used_at = GREATEST(COALESCE(s.last_used_at, u.t), u.t)
        FROM unnest($1::text[], $2::timestamptz[]) AS u(id, t) WHERE s.secret_id = u.id`,
+      [ids, times],
+    );
+  }
+
+  async touchClients(lastUsed: ReadonlyMap<string, number>): Promise<void> {
+    if (lastUsed.size === 0) return;
+    const ids = [...lastUsed.keys()];
+    const times = ids.map((id) => new Date(lastUsed.get(id) ?? 0));
+    await this.sql.query(
+      `UPDATE clients c SET last_used_at = GREATEST(COALESCE(c.last_used_at, u.t), u.t)
+       FROM unnest($1::text[], $2::timestamptz[]) AS u(id, t) WHERE c.client_id = u.id`,
       [ids, times],
     );
   }
