@@ -53,7 +53,7 @@ function baseInstance(rt: Runtime, state: ShutdownState): FastifyInstance {
     genReqId: nextRequestId,
     requestIdHeader: false,
     trustProxy: rt.config.trustProxy,
-    // TLS_CERT_FILE / TLS_KEY_FILE: both listeners serve HTTPS themselves (SPEC: no plain HTTP in production unless behind a trusted proxy).
+    // TLS_CERT_FILE / TLS_KEY_FILE: both listeners serve HTTPS themselves (contract: no plain HTTP in production unless behind a trusted proxy).
     ...(rt.config.tls ? { https: { cert: rt.config.tls.cert, key: rt.config.tls.key } } : {}),
     bodyLimit: rt.config.bodyLimit,
     onProtoPoisoning: 'error',
@@ -69,7 +69,7 @@ function baseInstance(rt: Runtime, state: ShutdownState): FastifyInstance {
     keepAliveTimeout: 72_000,
     routerOptions: { maxParamLength: 300 },
   }) as unknown as FastifyInstance;
-  // SECURITY §3.7: once the listeners close, a request on a kept-alive connection gets a 503 it can
+  // threat model §3.7: once the listeners close, a request on a kept-alive connection gets a 503 it can
   // retry elsewhere, with our headers, and the connection is closed.
   // Callback style: no promise per request on the hot path.
   app.addHook('onRequest', (_request, reply, done) => {

@@ -46,7 +46,7 @@ async function serve(config: Config, open = openRuntime): Promise<void> {
     if (err) logger.error({ err: errorFields(err) }, 'closing after an error');
     apps.state.shuttingDown = true;
     if (signal && config.shutdownDelay > 0) {
-      // SECURITY §3.7: readiness false first, so the load balancer stops routing before the listeners close.
+      // threat model §3.7: readiness false first, so the load balancer stops routing before the listeners close.
       logger.info({ signal, delay: config.shutdownDelay }, 'shutting down: not ready; serving until the delay ends');
       await new Promise((resolve) => setTimeout(resolve, config.shutdownDelay * 1000));
     }

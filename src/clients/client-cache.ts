@@ -7,9 +7,9 @@ import { MAX_CLIENT_ID, isVschar } from '../protocol/index.js';
 export interface ClientCacheOptions {
   /** how long a record is served without a database read */
   ttlMs: number;
-  /** how long "no such client" is remembered (short: SECURITY §3.2) */
+  /** how long "no such client" is remembered (short: threat model §3.2) */
   negativeTtlMs: number;
-  /** how long a positive record may be served while the database is unreachable (SECURITY §3.2) */
+  /** how long a positive record may be served while the database is unreachable (threat model §3.2) */
   staleIfErrorMs: number;
   /** most client records held (default 100,000); the oldest-loaded is dropped first */
   maxEntries?: number;
@@ -57,7 +57,7 @@ export class ClientCache {
   private readonly loading = new Map<string, Promise<Client | null>>();
   private generation = 0;
   private lastTrim = 0;
-  /** set when the store failed; the first success afterwards drops every entry (SECURITY §3.2) */
+  /** set when the store failed; the first success afterwards drops every entry (threat model §3.2) */
   private degraded = false;
   /** lookups so far, read by the metrics at scrape time */
   readonly stats = { hit: 0, miss: 0, negativeHit: 0 };

@@ -3,7 +3,7 @@ import { InvalidClientMetadata } from '../errors/oauth-errors.js';
 /**
  * Bounds on registered metadata that ends up in access tokens. With them the largest token a
  * client can be issued (every scope, the longest audience) stays well under the 8 KiB a verifier
- * accepts (SECURITY REQ-JWT7), leaving room for the issuer, org ids and RSA-4096 signatures.
+ * accepts (threat model REQ-JWT7), leaving room for the issuer, org ids and RSA-4096 signatures.
  */
 export const MAX_SCOPE_TOKEN_LENGTH = 128;
 export const MAX_SCOPE_TOKENS = 100;

@@ -3,7 +3,7 @@ import { checksum, randomBase62 } from '../lib/random.js';
 import type { ClientSecret } from './client.js';
 
 export const SECRET_PREFIX = 'tmsec_';
-const BODY_LENGTH = 43; // 43 base62 characters ≈ 256 bits (RFC 6749 §10.10, SECURITY REQ-B5)
+const BODY_LENGTH = 43; // 43 base62 characters ≈ 256 bits (RFC 6749 §10.10, threat model REQ-B5)
 const SHOWN_PREFIX_LENGTH = SECRET_PREFIX.length + 6;
 const SECRET_SHAPE = /^tmsec_[0-9A-Za-z]{49}$/;
 
@@ -33,12 +33,12 @@ export function newClientSecret(secretId: string, now: number, expiresAt: number
   };
 }
 
-/** Compared against when the client is unknown, so both paths do the same work (SECURITY REQ-A4). */
+/** Compared against when the client is unknown, so both paths do the same work (threat model REQ-A4). */
 const DUMMY_HASH = hashSecret('tokenmill-dummy-secret-for-constant-work');
 
 /**
  * Finds the live secret matching `presented`, comparing SHA-256 digests in constant time
- * (SECURITY REQ-A5). Every live secret is compared, and with none a dummy is, so the work does not
+ * (threat model REQ-A5). Every live secret is compared, and with none a dummy is, so the work does not
  * reveal which one matched or whether the client exists. Returns the matching secret's id.
  */
 export function matchSecret(presented: string, secrets: readonly ClientSecret[] | null, now: number): string | null {

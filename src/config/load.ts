@@ -198,7 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (weakKeyEncryptionKey(raw.KEY_ENCRYPTION_KEY)) throw new ConfigError('weak KEY_ENCRYPTION_KEY: its 32 bytes have very few distinct values or repeat a block (all zeros, a pattern); NODE_ENV=production requires random bytes; generate one with `node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"`');
   }
   const tls = loadTls(raw.TLS_CERT_FILE, raw.TLS_KEY_FILE);
-  // SPEC "Running it": no plain HTTP in production unless behind a trusted proxy (which terminates TLS).
+  // contract "Running it": no plain HTTP in production unless behind a trusted proxy (which terminates TLS).
   if (production && !tls && !raw.TRUST_PROXY) {
     throw new ConfigError('no TLS: NODE_ENV=production serves no plain HTTP; set TLS_CERT_FILE and TLS_KEY_FILE (PEM) to serve HTTPS, or TRUST_PROXY=true when a reverse proxy in front terminates TLS');
   }

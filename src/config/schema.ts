@@ -40,7 +40,7 @@ export const ConfigSchema = Type.Object({
 });
 export type RawConfig = Static<typeof ConfigSchema>;
 
-/** The typed configuration every module receives (camelCase inside, per DESIGN). */
+/** The typed configuration every module receives (camelCase inside, per architecture "Rules we keep"). */
 export interface Config {
   port: number;
   adminPort: number;

@@ -43,9 +43,9 @@ function toOAuthError(err: FastifyError | Error, request: FastifyRequest): OAuth
 }
 
 /**
- * The only serializer of errors (DESIGN): `{"error","error_description"}` with the status and the
+ * The only serializer of errors (architecture "Errors"): `{"error","error_description"}` with the status and the
  * headers the RFCs require — a Basic challenge on invalid_client unless the credentials came in
- * the body (RFC 6749 §5.2, SECURITY C3) and RFC 6750 §3 Bearer challenges.
+ * the body (RFC 6749 §5.2, threat model C3) and RFC 6750 §3 Bearer challenges.
  */
 export function createErrorHandler(issuer: string) {
   const realm = `realm="${issuer}"`;

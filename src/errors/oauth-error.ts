@@ -1,4 +1,4 @@
-// RFC 6749 §5.2 / SECURITY C1: error_description holds only %x20-21 / %x23-5B / %x5D-7E (one rule, shared with the verifier).
+// RFC 6749 §5.2 / threat model C1: error_description holds only %x20-21 / %x23-5B / %x5D-7E (one rule, shared with the verifier).
 import { sanitizeDescription } from '../protocol/index.js';
 
 /**

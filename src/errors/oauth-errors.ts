@@ -8,9 +8,9 @@ export class InvalidRequest extends OAuthError {
 }
 
 /**
- * RFC 6749 §5.2 invalid_client, always 401. The public body is identical for every cause (SECURITY
+ * RFC 6749 §5.2 invalid_client, always 401. The public body is identical for every cause (threat model
  * C4); the cause is `detail`, for the log only. `challenge`: whether the answer carries
- * `WWW-Authenticate: Basic` (SECURITY C3) — yes when the client used the Authorization header
+ * `WWW-Authenticate: Basic` (threat model C3) — yes when the client used the Authorization header
  * (RFC 6749 §5.2 requires it) or sent no credentials at all; no when the credentials came in the
  * body, as oidc-provider does, since standard clients (openid-client) turn any challenge into a
  * challenge error instead of an invalid_client error.

@@ -35,7 +35,7 @@ const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
   OKP: ['kty', 'crv', 'x'],
 };
 
-/** Only the public members of a JWK, plus kid, alg and use (RFC 7517; SECURITY REQ-M3). */
+/** Only the public members of a JWK, plus kid, alg and use (RFC 7517; threat model REQ-M3). */
 export function publicOnly(jwk: JWK, kid: string, alg: string): JWK {
   const members = PUBLIC_MEMBERS[jwk.kty ?? ''];
   if (!members) throw new Error(`unsupported key type ${String(jwk.kty)}`);
@@ -148,7 +148,7 @@ export class Keyring {
     return [...new Set(this.keys.filter((k) => this.stateOf(k) === 'active').map((k) => k.alg))];
   }
 
-  /** Every key not yet removed: published, active and retired (SECURITY §3.4). */
+  /** Every key not yet removed: published, active and retired (threat model §3.4). */
   jwks(): JSONWebKeySet {
     const now = this.clock.now();
     if (this.jwksCache && now - this.jwksCache.at < 1000) return this.jwksCache.jwks;
@@ -157,7 +157,7 @@ export class Keyring {
     return jwks;
   }
 
-  /** Creates a key for each algorithm that has none usable, under the cluster-wide key lock (SECURITY §3.6). */
+  /** Creates a key for each algorithm that has none usable, under the cluster-wide key lock (threat model §3.6). */
   async ensureActiveKeys(algs: readonly string[]): Promise<string[]> {
     const created = await this.store.withLock(async (locked) => {
       const existing = await locked.list();

@@ -4,7 +4,7 @@ import { MAX_TOKEN_LIFETIME } from '../protocol/index.js';
 import type { InvalidationBus, KeyStore, StoredKey } from '../storage/types.js';
 import type { Keyring } from './keyring.js';
 
-/** Leeway for clocks of resource servers and nodes (SECURITY §3.5). */
+/** Leeway for clocks of resource servers and nodes (threat model §3.5). */
 export const CLOCK_SKEW_MS = 60_000;
 
 export interface RotationPolicy {

@@ -33,7 +33,7 @@ function isPublicAddress(address: ipaddr.IPv4 | ipaddr.IPv6): boolean {
 }
 
 /**
- * A host a production server must not fetch from (SECURITY REQ-D8): local names (`localhost`,
+ * A host a production server must not fetch from (threat model REQ-D8): local names (`localhost`,
  * `*.local`, `*.internal`), and any IP address outside public unicast space (see isPublicAddress):
  * private, loopback, link-local, CGNAT, unspecified, broadcast, multicast, documentation,
  * benchmarking, reserved, unique-local, site-local, discard, NAT64, 6to4, Teredo, IPv4-mapped and

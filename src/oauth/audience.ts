@@ -12,7 +12,7 @@ export function isResourceIndicator(value: string): boolean {
 }
 
 /**
- * The token's audience. `resource` (RFC 8707; at most one for this grant, SECURITY REQ-G6) or
+ * The token's audience. `resource` (RFC 8707; at most one for this grant, threat model REQ-G6) or
  * `audience` must be one the client is allowed; none means the client's default (its first),
  * or the issuer when the client has no audience registered.
  */

@@ -9,7 +9,7 @@ export const REVOKE_PARAMS = ['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]
 /**
  * RFC 7009 §2.1: the authenticated client revokes one of its own tokens. Unknown, malformed,
  * expired or already revoked tokens succeed silently (§2.2); another client's token is refused
- * (SECURITY REQ-R4). Returns once the revocation is stored; a storage failure throws (503).
+ * (threat model REQ-R4). Returns once the revocation is stored; a storage failure throws (503).
  */
 export async function revocationEndpoint(req: { body: unknown; query: unknown; authorization: string | undefined }, ctx: OAuthContext, onCaller?: (clientId: string) => void): Promise<{ clientId: string }> {
   rejectQueryParams(req.query, REVOKE_PARAMS);

@@ -3,7 +3,7 @@ import { parseScope } from '../protocol/index.js';
 
 /**
  * The scopes to grant (RFC 6749 §3.3): every requested scope must be allowed for the client, else
- * invalid_scope (rejected, never silently narrowed: SECURITY REQ-G4); no request means the
+ * invalid_scope (rejected, never silently narrowed: threat model REQ-G4); no request means the
  * client's registered scopes.
  */
 export function resolveScopes(requested: string | undefined, allowed: readonly string[]): string[] {

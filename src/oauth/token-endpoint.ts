@@ -18,7 +18,7 @@ export interface TokenResult extends IssuedToken {
 }
 
 /**
- * POST /oauth2/token, in the order of SECURITY C6: parameters, grant type, client authentication,
+ * POST /oauth2/token, in the order of threat model C6: parameters, grant type, client authentication,
  * then the grant (allowed, scope, audience) and the signed token. `onCaller` learns the
  * authenticated client before the grant is decided (the request log names it on a refusal too).
  */

@@ -20,7 +20,7 @@ const FEED_ROUTE = '/oauth2/revocations';
 
 /**
  * One JSON line per request (pino), with no secret, token, assertion, header or query string in
- * it (SECURITY REQ-O1): method, route path, status, time, the client address (`ip`: the peer, or
+ * it (threat model REQ-O1): method, route path, status, time, the client address (`ip`: the peer, or
  * with TRUST_PROXY the forwarded address), the authenticated client_id where there is one, the
  * admin caller (`actor`, a non-secret identifier) and, for failures, the error code and its
  * private detail. A successful revocation-feed poll is logged at `debug`, not `info`: pollers

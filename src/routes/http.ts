@@ -13,7 +13,7 @@ export function methodNotAllowed(app: FastifyInstance, url: string, allowed: rea
 
 /**
  * Token, introspection and revocation accept `application/x-www-form-urlencoded` (UTF-8) only
- * (RFC 6749 §3.2, SECURITY REQ-T2): JSON, which Fastify would parse, is refused here.
+ * (RFC 6749 §3.2, threat model REQ-T2): JSON, which Fastify would parse, is refused here.
  */
 export function requireForm(request: FastifyRequest): void {
   const header = request.headers['content-type'];

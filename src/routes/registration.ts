@@ -8,7 +8,7 @@ import { matchSecret } from '../clients/secret.js';
 import type { Runtime } from '../runtime.js';
 import { bearerCredential, methodNotAllowed, requireJson } from './http.js';
 
-const REGISTRATION_BODY_LIMIT = 64 * 1024; // SECURITY REQ-D2
+const REGISTRATION_BODY_LIMIT = 64 * 1024; // threat model REQ-D2
 const REGISTRATION_ACTIONS: Record<string, string> = { GET: 'client.read', PUT: 'client.update', DELETE: 'client.delete' };
 
 async function audit(rt: Runtime, request: FastifyRequest, actor: string, action: string, target: string | null, outcome: 'success' | 'failure'): Promise<void> {

@@ -1,4 +1,4 @@
-// Admin API authentication (SPEC "Admin"; RFC 6750 §3, §3.1): ADMIN_TOKEN or an access token this
+// Admin API authentication (contract "Admin"; RFC 6750 §3, §3.1): ADMIN_TOKEN or an access token this
 // server minted with scope tokenmill:admin; missing or bad → 401, valid without the scope → 403,
 // and every call, failed ones included, in the audit log.
 import t from 'tap';

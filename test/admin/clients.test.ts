@@ -1,4 +1,4 @@
-// The admin API's client, secret and token calls (SPEC "Admin" table), with exact bodies.
+// The admin API's client, secret and token calls (contract "Admin" table), with exact bodies.
 import t from 'tap';
 import { ADMIN_TOKEN, ISSUER, build, form } from '../helper.js';
 import { assertion, clientKey, type ClientKey } from '../fixtures/assertion.js';

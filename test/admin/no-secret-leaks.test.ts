@@ -1,6 +1,6 @@
 // No plaintext secret, access token, registration access token or ADMIN_TOKEN ever leaves the request
 // that carried it: not in admin list/read bodies, log lines, audit rows or any database table
-// (SPEC "Admin": never a secret; "Operations": never a secret or a token in a log line; REQ-O1).
+// (contract "Admin": never a secret; "Operations": never a secret or a token in a log line; REQ-O1).
 import t, { type Test } from 'tap';
 import { ADMIN_TOKEN, ISSUER, basic, build, form, register } from '../helper.js';
 import { assertion, clientKey } from '../fixtures/assertion.js';

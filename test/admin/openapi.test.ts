@@ -1,4 +1,4 @@
-// GET /admin/v1/openapi.json: an OpenAPI 3 document listing every call of SPEC's admin table, with
+// GET /admin/v1/openapi.json: an OpenAPI 3 document listing every call of the contract "Admin" table, with
 // request and response schemas that match what the API really sends.
 import t from 'tap';
 import { ADMIN_TOKEN, build } from '../helper.js';
@@ -16,7 +16,7 @@ const anonymous = await api.inject({ method: 'GET', url: '/admin/v1/openapi.json
 const res = await api.inject({ method: 'GET', url: '/admin/v1/openapi.json', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 const doc = res.json() as Doc;
 
-/** SPEC "Admin" table, plus creation (POST /clients): method, path, success status, request body? */
+/** contract "Admin" table, plus creation (POST /clients): method, path, success status, request body? */
 const CALLS: [string, string, string, boolean][] = [
   ['get', '/admin/v1/clients', '200', false],
   ['post', '/admin/v1/clients', '201', true],
@@ -85,7 +85,7 @@ t.test('query parameters: paging and filters', async (t) => {
   t.match(op('get', '/admin/v1/clients')?.parameters?.find((p) => p.name === 'limit')?.schema, { type: 'integer' });
 });
 
-t.test('request bodies name the fields SPEC gives', async (t) => {
+t.test('request bodies name the fields the contract gives', async (t) => {
   t.same(props(bodySchema(op('post', '/admin/v1/clients/{client_id}/secrets'))), ['expires_in', 'previous_secret_ttl']);
   t.same(props(bodySchema(op('post', '/admin/v1/keys/rotate'))), ['activate_in', 'alg']);
   const revoke = bodySchema(op('post', '/admin/v1/tokens/revoke'));

@@ -1,6 +1,6 @@
 // The largest token a client can be issued — every scope and the longest audience its metadata
 // allows — verifies with tokenmill/verify and stays well under the verifier's 8 KiB cap
-// (SECURITY REQ-JWT7), with room left for longer issuers, future claims and larger RSA signatures.
+// (threat model REQ-JWT7), with room left for longer issuers, future claims and larger RSA signatures.
 import t from 'tap';
 import { createVerifier } from '@tokenmill/verify';
 import { MAX_TOKEN_LENGTH } from '@tokenmill/verify';

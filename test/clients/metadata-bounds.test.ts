@@ -1,5 +1,5 @@
 // Registered metadata has bounds, so that the largest token a client can be issued stays well under
-// the 8 KiB a verifier accepts (SECURITY REQ-JWT7): a 30 KB scope would otherwise mint tokens that
+// the 8 KiB a verifier accepts (threat model REQ-JWT7): a 30 KB scope would otherwise mint tokens that
 // every resource server refuses.
 import t from 'tap';
 import type { Test } from 'tap';

@@ -5,7 +5,7 @@ import type { ClientSecret } from '../../src/clients/client.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 
-t.test('SPEC / REQ-B5: secrets are tmsec_ + 43 base62 (≈256 bits) + a 6-character checksum', async (t) => {
+t.test('contract / REQ-B5: secrets are tmsec_ + 43 base62 (≈256 bits) + a 6-character checksum', async (t) => {
   const seen = new Set<string>();
   for (let i = 0; i < 200; i++) {
     const s = generateSecretValue();
@@ -18,7 +18,7 @@ t.test('SPEC / REQ-B5: secrets are tmsec_ + 43 base62 (≈256 bits) + a 6-charac
   t.equal(SECRET_PREFIX, 'tmsec_');
 });
 
-t.test('SPEC: the checksum lets scanners verify offline; any change breaks it', async (t) => {
+t.test('contract: the checksum lets scanners verify offline; any change breaks it', async (t) => {
   const s = generateSecretValue();
   t.ok(hasValidChecksum(s));
   const flip = (c: string) => (c === 'a' ? 'b' : 'a');

@@ -2,7 +2,7 @@
 // healthchecks, two tokenmill nodes from one image built once, in production mode, that wait for
 // both to be healthy, take ISSUER, ADMIN_TOKEN and KEY_ENCRYPTION_KEY from one env file (never from
 // the compose file itself), point at those services, publish their admin listeners on the host's
-// loopback only, and set only variables tokenmill knows (SPEC "Running it"; an unknown variable is
+// loopback only, and set only variables tokenmill knows (contract "Running it"; an unknown variable is
 // silently ignored, which is how typos hide). The Dockerfile compiles the server only and runs it
 // as an unprivileged user. Docker itself is not needed: the files are parsed.
 import t from 'tap';

@@ -21,7 +21,7 @@ function configError(t: Test, env: Record<string, string>, variable: string): st
   return message;
 }
 
-t.test('SPEC "Running it": defaults', async (t) => {
+t.test('contract "Running it": defaults', async (t) => {
   const c = loadConfig({});
   t.equal(c.port, 8080, 'PORT 8080');
   t.equal(c.adminPort, 8081, 'ADMIN_PORT 8081');
@@ -39,10 +39,10 @@ t.test('SPEC "Running it": defaults', async (t) => {
   t.equal(c.assertionAudienceTokenEndpoint, false, 'token endpoint URL as aud is opt-in');
   t.notOk(c.assertionAlgs.some((a) => /^(none|HS)/i.test(a)), 'assertion algorithms are asymmetric');
   t.equal(c.trustProxy, false);
-  t.ok(c.clientCacheTtl <= 60, 'client cache TTL ≤ 60 s (SECURITY §3.2)');
+  t.ok(c.clientCacheTtl <= 60, 'client cache TTL ≤ 60 s (threat model §3.2)');
 });
 
-t.test('SPEC: ISSUER defaults to http://127.0.0.1:$PORT for a configured PORT', async (t) => {
+t.test('contract: ISSUER defaults to http://127.0.0.1:$PORT for a configured PORT', async (t) => {
   t.equal(loadConfig({ PORT: '9090' }).issuer, 'http://127.0.0.1:9090');
   t.equal(loadConfig({ PORT: '9090' }).port, 9090);
 });
@@ -85,11 +85,11 @@ t.test('REQ-O4: production requires an https ISSUER', async (t) => {
   configError(t, { NODE_ENV: 'production', ADMIN_TOKEN: ADMIN, KEY_ENCRYPTION_KEY: KEK }, 'ISSUER');
 });
 
-t.test('SPEC: production requires ADMIN_TOKEN', async (t) => {
+t.test('contract: production requires ADMIN_TOKEN', async (t) => {
   configError(t, { NODE_ENV: 'production', ISSUER: 'https://auth.example.com', KEY_ENCRYPTION_KEY: KEK }, 'ADMIN_TOKEN');
 });
 
-t.test('SPEC: production requires KEY_ENCRYPTION_KEY', async (t) => {
+t.test('contract: production requires KEY_ENCRYPTION_KEY', async (t) => {
   configError(t, { NODE_ENV: 'production', ISSUER: 'https://auth.example.com', ADMIN_TOKEN: ADMIN }, 'KEY_ENCRYPTION_KEY');
 });
 

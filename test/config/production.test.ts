@@ -1,4 +1,4 @@
-// Production refuses weak secrets and plain HTTP (SPEC "Running it": NODE_ENV=production turns on
+// Production refuses weak secrets and plain HTTP (contract "Running it": NODE_ENV=production turns on
 // required secrets and "no plain HTTP unless behind a trusted proxy"); the admin listener binds its
 // own ADMIN_HOST.
 import { randomBytes } from 'node:crypto';

@@ -1,8 +1,8 @@
 // Differential test: the same table of bad token requests against tokenmill (a real process) and
 // node-oidc-provider v9 (in-process, client-credentials only, configured like
-// /work/shared/bench/peer.mjs), with equivalent clients (same ids, secrets and key). Where SPEC
-// agrees with oidc-provider both must answer the same status and `error`; where SPEC deliberately
-// differs the row says why in `differs`, tokenmill is held to SPEC and oidc-provider to the
+// bench/peer.mjs), with equivalent clients (same ids, secrets and key). Where the contract
+// agrees with oidc-provider both must answer the same status and `error`; where the contract deliberately
+// differs the row says why in `differs`, tokenmill is held to the contract and oidc-provider to the
 // documented peer behaviour (so a stale annotation fails too).
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
@@ -108,9 +108,9 @@ interface Row {
   req: (s: Side) => Req | Promise<Req>;
   /** sent first on each side and expected to be 200 (e.g. the original of a replay) */
   prime?: (s: Side) => Req | Promise<Req>;
-  /** what SPEC requires of tokenmill */
+  /** what the contract requires of tokenmill */
   spec: Expect;
-  /** where SPEC deliberately differs from oidc-provider: why, and what oidc-provider answers */
+  /** where the contract deliberately differs from oidc-provider: why, and what oidc-provider answers */
   differs?: { reason: string; peer: Expect };
 }
 
@@ -134,7 +134,7 @@ const rows: Row[] = [
     name: 'wrong method (GET)',
     req: () => ({ method: 'GET', headers: { authorization: basic(basicClient.id, basicClient.secret) } }),
     spec: { status: 405, error: 'invalid_request' },
-    differs: { reason: 'SPEC: 405 invalid_request with Allow: POST (RFC 9110 §15.5.6); oidc-provider has no GET route and answers a plain-text 404', peer: { status: 404 } },
+    differs: { reason: 'contract: 405 invalid_request with Allow: POST (RFC 9110 §15.5.6); oidc-provider has no GET route and answers a plain-text 404', peer: { status: 404 } },
   },
   {
     name: 'charset=latin1',
@@ -234,7 +234,7 @@ const rows: Row[] = [
     name: 'assertion: exp 1 h ahead',
     req: (s) => pk(s, { exp: now() + 3600 }),
     spec: { status: 401, error: 'invalid_client' },
-    differs: { reason: 'SPEC/REQ-J5: exp at most 5 minutes ahead; oidc-provider has no lifetime cap', peer: { status: 200 } },
+    differs: { reason: 'contract/REQ-J5: exp at most 5 minutes ahead; oidc-provider has no lifetime cap', peer: { status: 200 } },
   },
   { name: 'assertion: unregistered key', req: async (s) => ({ form: { ...cc, client_assertion_type: ASSERTION_TYPE, client_assertion: await assertion(await clientKey('ES256', key.kid), pkClientId, s.issuer, now()) } }), spec: { status: 401, error: 'invalid_client' } },
   { name: 'assertion: iss != sub', req: (s) => pk(s, { iss: basicClient.id }), spec: { status: 401, error: 'invalid_client' } },
@@ -307,7 +307,7 @@ for (const row of rows) {
     const ours = got.tokenmill!;
     const peer = got['oidc-provider']!;
 
-    // tokenmill against SPEC
+    // tokenmill against the contract
     t.equal(ours.status, row.spec.status, `tokenmill status (${ours.text.slice(0, 120)})`);
     t.equal(ours.error, row.spec.error, 'tokenmill error');
     t.equal(ours.headers.get('cache-control'), 'no-store', 'C2 Cache-Control');
@@ -336,9 +336,9 @@ for (const row of rows) {
       t.type(ours.body?.access_token, 'string');
     }
 
-    // oidc-provider: the same where SPEC agrees, the documented difference otherwise
+    // oidc-provider: the same where the contract agrees, the documented difference otherwise
     const peerExpected = row.differs?.peer ?? row.spec;
-    t.equal(peer.status, peerExpected.status, `oidc-provider status${row.differs ? ' (documented difference)' : ' (agrees with SPEC)'} (${peer.text.slice(0, 120)})`);
+    t.equal(peer.status, peerExpected.status, `oidc-provider status${row.differs ? ' (documented difference)' : ' (agrees with the contract)'} (${peer.text.slice(0, 120)})`);
     t.equal(peer.error, peerExpected.error, 'oidc-provider error');
     if (peer.status === 200 || peer.status === 400 || peer.status === 401) t.equal(peer.headers.get('cache-control'), 'no-store', 'oidc-provider sends no-store too');
 

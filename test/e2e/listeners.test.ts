@@ -1,4 +1,4 @@
-// The listeners of a production process (SPEC "Running it"): HTTPS served by tokenmill itself when
+// The listeners of a production process (contract "Running it"): HTTPS served by tokenmill itself when
 // TLS_CERT_FILE / TLS_KEY_FILE are set, on both listeners; no plain HTTP otherwise unless behind a
 // trusted proxy; and the admin listener on ADMIN_HOST (127.0.0.1 by default), so a public HOST does
 // not expose the admin API or /metrics. Loopback only: 127.0.0.2 stands in for a public address.

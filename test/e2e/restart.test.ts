@@ -282,7 +282,7 @@ t.test('SIGTERM drains a request held up by a slow jwks_uri; a request pipelined
   t.match(first ? JSON.parse(first.body).access_token : '', /^eyJ/, 'with a token');
   t.equal(second?.status, 503, 'the request that arrived during the drain is 503');
   t.equal(second?.headers.connection, 'close', 'with Connection: close');
-  // SPEC "Failure behaviour": every token response, errors included, carries no-store and Pragma (C2);
+  // contract "Failure behaviour": every token response, errors included, carries no-store and Pragma (C2);
   // errors are RFC 6749 §5.2 JSON (C1), a 503 is temporarily_unavailable with Retry-After (C7).
   t.equal(second?.headers['cache-control'], 'no-store', 'C2: Cache-Control: no-store on the 503');
   t.equal(second?.headers.pragma, 'no-cache', 'C2: Pragma: no-cache on the 503');

@@ -1,6 +1,6 @@
 // Two real tokenmill processes on one PostgreSQL database and one Redis prefix, started at the same
 // moment on an empty database (migration and key-bootstrap races), sharing clients, keys,
-// revocations and replay markers (SPEC "Running it", "Failure behaviour"; SECURITY §3.6).
+// revocations and replay markers (contract "Running it", "Failure behaviour"; threat model §3.6).
 import t from 'tap';
 import pg from 'pg';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
@@ -159,7 +159,7 @@ t.test('two nodes, one PostgreSQL, one Redis', async (t) => {
     t.equal(denied.body?.error, 'invalid_client');
   });
 
-  // SECURITY §3.2: secret rotation propagates like disable and delete.
+  // threat model §3.2: secret rotation propagates like disable and delete.
   t.test('a secret rotated on A: B refuses the old secret within 1 s and accepts the new one', async (t) => {
     const c = await registerOk(A, ADMIN, { client_name: 'fleet-rotate', scope: 'api:read', audience: [API] });
     t.equal((await tokenBasic(B, c.client_id, c.client_secret)).status, 200, 'B issues with the first secret (and caches the client)');

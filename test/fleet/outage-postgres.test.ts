@@ -1,4 +1,4 @@
-// PostgreSQL stops under a running node and comes back: SECURITY §3.2, SPEC "Failure behaviour".
+// PostgreSQL stops under a running node and comes back: threat model §3.2, contract "Failure behaviour".
 // Cached clients keep getting tokens, writes are 503 temporarily_unavailable with Retry-After,
 // readiness names the database, JWKS and metadata are served from memory; afterwards everything
 // works again without a restart. A node cannot start without its PostgreSQL or its Redis, and says
@@ -60,7 +60,7 @@ t.test('PostgreSQL stopped and restarted under a running node', async (t) => {
       const res = await tokenBasic(node, c.client_id, c.client_secret);
       t.equal(res.status, 200, `token request ${i + 1} for the cached client: 200`, res.status === 200 ? {} : { body: res.text.slice(0, 300) });
     }
-    // CLIENT_CACHE_TTL=1: past the TTL the record is served stale-if-error (SECURITY §3.2, ≤ 5 min).
+    // CLIENT_CACHE_TTL=1: past the TTL the record is served stale-if-error (threat model §3.2, ≤ 5 min).
     await sleep(1500);
     const stale = await tokenBasic(node, c.client_id, c.client_secret);
     t.equal(stale.status, 200, 'past the cache TTL: still 200 (stale-if-error)', stale.status === 200 ? {} : { body: stale.text.slice(0, 300) });
@@ -78,7 +78,7 @@ t.test('PostgreSQL stopped and restarted under a running node', async (t) => {
     t.match(reg.headers.get('cache-control') ?? '', /no-store/, 'registration 503: Cache-Control: no-store');
 
     checkUnavailable(t, await admin(node, ADMIN, 'PATCH', `/clients/${c.client_id}`, { client_name: 'renamed' }), 'admin PATCH');
-    // SECURITY §3.2: a store error is not "no such client" (401 would tell the client its credentials are bad).
+    // threat model §3.2: a store error is not "no such client" (401 would tell the client its credentials are bad).
     checkUnavailable(t, await tokenBasic(node, 'no-such-client', 'x'), 'token request for an uncached client');
 
     const ready = await fetchJson(`${node.url}/readyz`);

@@ -1,4 +1,4 @@
-// Redis dies under a running node and comes back EMPTY (no persistence): SECURITY §3.1, SPEC
+// Redis dies under a running node and comes back EMPTY (no persistence): threat model §3.1, contract
 // "Failure behaviour". During the outage nothing that needs the revocation list or the replay
 // cache answers a wrong 200; secret clients keep getting tokens. Afterwards, without a restart,
 // everything works again and revocations made before the outage are re-seeded from PostgreSQL.
@@ -57,7 +57,7 @@ t.test('Redis killed and restarted empty under a running node', async (t) => {
   t.same((await introspect(node, ADMIN, t1)).body, { active: false }, 'T1 inactive');
   const t2: string = (await tokenBasic(node, basic.client_id, basic.client_secret)).body.access_token;
   t.equal((await introspect(node, ADMIN, t2)).body?.active, true, 'T2 active before the outage');
-  // An assertion used before the outage: single use until its exp "on every node" (SPEC), also across the outage.
+  // An assertion used before the outage: single use until its exp "on every node" (contract), also across the outage.
   const usedBefore = await assertion(key, pk.client_id, issuer, now(), { exp: now() + 240 });
   t.equal((await tokenAssertion(node, usedBefore)).status, 200, 'private_key_jwt works before the outage');
   t.equal((await tokenAssertion(node, usedBefore)).status, 401, 'and its replay is refused');
@@ -135,7 +135,7 @@ t.test('Redis killed and restarted empty under a running node', async (t) => {
     t.equal(body?.checks?.redis, 'ok', 'checks.redis = ok');
   });
 
-  // SPEC: the assertion jti is "single-use until exp on every node"; SECURITY C7 / §3.1: never a token
+  // contract: the assertion jti is "single-use until exp on every node"; threat model C7 / §3.1: never a token
   // whose replay check was skipped. Redis came back without its replay markers, so a marker written
   // before the outage is gone: the server must still refuse the replay (or answer 503 until it can tell).
   t.test('an assertion used before the outage stays single-use after Redis came back empty', async (t) => {

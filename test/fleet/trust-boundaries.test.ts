@@ -1,5 +1,5 @@
 // Two real tokenmill processes on one PostgreSQL database and one Redis prefix: an admin change made
-// at node A reaches node B and offline resource servers within one second (SPEC "Failure behaviour").
+// at node A reaches node B and offline resource servers within one second (contract "Failure behaviour").
 // - Admin rights come from the client's current state: tokenmill:admin removed at A → its admin
 //   token is refused at B.
 // - Disabling at A publishes a client-wide revocation: a tokenmill/verify verifier (Redis source,

@@ -1,4 +1,4 @@
-// Signing-key lifecycle (SPEC "JWKS", "Admin" keys; SECURITY §3.3, §3.4, §3.6): pre-publication,
+// Signing-key lifecycle (contract "JWKS", "Admin" keys; threat model §3.3, §3.4, §3.6): pre-publication,
 // activation, retirement, removal only after the last token expired, scheduled rotation under the
 // lock, RFC 7638 kids, operator key import and the key-encryption key.
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';

@@ -1,4 +1,4 @@
-// SECURITY §3.4: a key rotation in the middle of steady traffic costs a resource server nothing.
+// threat model §3.4: a key rotation in the middle of steady traffic costs a resource server nothing.
 // A real listener, the system clock, a jose remote-JWKS verifier with a short cooldown; tokens are
 // requested and verified continuously for ~3 s while a rotation with activate_in = 1 s happens.
 import type { AddressInfo } from 'node:net';
@@ -28,7 +28,7 @@ async function getToken(): Promise<string> {
 const verify = (token: string, keys: typeof jwks = jwks) => jwtVerify(token, keys, { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt', algorithms: ['ES256'] });
 // A second resource server that fetches the JWKS once, right after the new key is published, and
 // then cannot refetch for a minute: it must accept the new key's tokens from that snapshot alone
-// (SECURITY §3.4: "N+1 tokens are accepted by an RS that cached the JWKS at phase 1").
+// (threat model §3.4: "N+1 tokens are accepted by an RS that cached the JWKS at phase 1").
 const snapshotJwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`), { cooldownDuration: 60_000, cacheMaxAge: 600_000, timeoutDuration: 10_000 });
 
 t.test('no valid token fails verification across a rotation', async (t) => {

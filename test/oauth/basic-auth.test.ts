@@ -7,7 +7,7 @@ import { OAuthError } from '../../src/errors/oauth-error.js';
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
-/** Asserts `fn` throws a 400 invalid_request (SECURITY C5) and returns its public description. */
+/** Asserts `fn` throws a 400 invalid_request (threat model C5) and returns its public description. */
 function rejects(t: Test, fn: () => unknown, description = 'the Authorization header is malformed'): void {
   let thrown: unknown = null;
   try {

@@ -404,7 +404,7 @@ t.test('REQ-A2: a secret client sending an assertion is refused; an unknown sub 
   expect401(t, await tokenRequest(app, { grant_type: 'client_credentials', client_id: p.c.client_id, client_secret: 'anything' }), 'post for a private_key_jwt client');
 });
 
-t.test('SPEC: a disabled private_key_jwt client is refused, and not after re-enabling', async (t) => {
+t.test('contract: a disabled private_key_jwt client is refused, and not after re-enabling', async (t) => {
   const p = await pkjClient('ES256');
   await rt.clientService.update(p.c.client_id, { status: 'disabled' });
   const a = await make(p);

@@ -1,4 +1,4 @@
-// SPEC: an unknown client and a wrong secret are indistinguishable in timing. Every invalid_client
+// contract: an unknown client and a wrong secret are indistinguishable in timing. Every invalid_client
 // waits for one timer started when authentication began (src/oauth/client-auth/refusal-floor.ts).
 import t from 'tap';
 import { REFUSAL_FLOOR_MS, RefusalFloor } from '../../src/oauth/client-auth/refusal-floor.js';

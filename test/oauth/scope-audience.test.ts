@@ -27,7 +27,7 @@ function throwsOAuth(t: Test, fn: () => unknown, cls: new (...args: never[]) => 
 const scopeMalformed = { error: 'invalid_scope', error_description: 'the scope parameter is malformed' };
 const scopeNotAllowed = { error: 'invalid_scope', error_description: 'the requested scope is not allowed for this client' };
 
-t.test('REQ-G4 / SPEC: no scope means the client’s registered (default) scopes', async (t) => {
+t.test('REQ-G4 / contract: no scope means the client’s registered (default) scopes', async (t) => {
   t.same(resolveScopes(undefined, ['api:read', 'api:write']), ['api:read', 'api:write']);
   t.same(resolveScopes(undefined, []), []);
   // a copy: callers cannot mutate the client's list through the result
@@ -71,11 +71,11 @@ t.test('REQ-G4: every %x21 / %x23-5B / %x5D-7E character is a scope-token charac
   t.notOk(isScopeToken('\u007f'));
 });
 
-t.test('SPEC: no resource/audience means the client’s first audience', async (t) => {
+t.test('contract: no resource/audience means the client’s first audience', async (t) => {
   t.equal(resolveAudience(undefined, undefined, [API, BILLING], ISSUER), API);
 });
 
-t.test('SPEC: no audience registered falls back to the issuer', async (t) => {
+t.test('contract: no audience registered falls back to the issuer', async (t) => {
   t.equal(resolveAudience(undefined, undefined, [], ISSUER), ISSUER);
 });
 

@@ -344,7 +344,7 @@ interface Feed {
   has_more: boolean;
 }
 
-t.test('SPEC feed: unauthenticated is 401; a client (Basic) or the admin token gets the page shape', async (t) => {
+t.test('contract "Revocation feed": unauthenticated is 401; a client (Basic) or the admin token gets the page shape', async (t) => {
   const c = await newClient();
   expectError(t, await feed('', {}), 401, INVALID_CLIENT, CHALLENGE);
   expectError(t, await feed('', { authorization: basic(c.client_id, 'wrong') }), 401, INVALID_CLIENT, CHALLENGE);
@@ -363,7 +363,7 @@ t.test('SPEC feed: unauthenticated is 401; a client (Basic) or the admin token g
   t.match(post.headers.allow, /^GET/);
 });
 
-t.test('SPEC feed: paging with since', async (t) => {
+t.test('contract "Revocation feed": paging with since', async (t) => {
   const c = await newClient();
   const start = (await feed('', auth(c))).json() as Feed;
   const tokens = [await mint(c), await mint(c), await mint(c)];
@@ -406,7 +406,7 @@ t.test('SPEC feed: paging with since', async (t) => {
   t.equal(zero.json().error, 'invalid_request');
 });
 
-t.test('SPEC feed: deleting a client publishes a client-wide revocation with revoked_before', async (t) => {
+t.test('contract "Revocation feed": deleting a client publishes a client-wide revocation with revoked_before', async (t) => {
   const watcher = await newClient();
   const c = await newClient();
   const token = await mint(c);

@@ -196,7 +196,7 @@ t.test('REQ-D7: exact descriptions for the simple metadata errors', async (t) =>
 
 // ---------------------------------------------------------------- success (REQ-D3, D9, D10)
 
-t.test('REQ-D3: 201 with exactly the SPEC fields; a well-formed secret shown once', async (t) => {
+t.test('REQ-D3: 201 with exactly the contract fields; a well-formed secret shown once', async (t) => {
   const res = await post({ client_name: 'billing', scope: 'api:read api:write', audience: [API], access_token_ttl: 600 });
   t.equal(res.statusCode, 201);
   checkNoStore(t, res);
@@ -291,7 +291,7 @@ t.test('REQ-D9 / REQ-D10: unknown members ignored; client-supplied client_id and
   t.equal(rows.length, 0);
 });
 
-t.test('REQ-A5 / SPEC: the secret and the registration token are stored only as SHA-256 hashes', async (t) => {
+t.test('REQ-A5 / contract: the secret and the registration token are stored only as SHA-256 hashes', async (t) => {
   const body = await registerOk(t, { client_name: 'hashed' });
   const secret = body.client_secret as string;
   const rat = body.registration_access_token as string;

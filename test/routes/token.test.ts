@@ -126,7 +126,7 @@ t.test('REQ-G3: success is 200 with exactly access_token, token_type, expires_in
   t.not(decodeJwt(again.access_token as string).jti, payload.jti);
 });
 
-t.test('SPEC: client_secret_post succeeds for a client registered for it', async (t) => {
+t.test('contract: client_secret_post succeeds for a client registered for it', async (t) => {
   const c = await newClient({ token_endpoint_auth_method: 'client_secret_post' });
   const body = expectToken(t, await tokenRequest(app, cc({ client_id: c.client_id, client_secret: c.client_secret!, scope: 'api:read' })));
   t.equal(body.scope, 'api:read');
@@ -438,13 +438,13 @@ t.test('REQ-G6: resource / audience checks (invalid_target)', async (t) => {
   t.equal(decodeJwt(byDefault.access_token as string).aud, API, 'the first registered audience is the default');
 });
 
-t.test('SPEC: a client with no audience registered gets the issuer as aud', async (t) => {
+t.test('contract: a client with no audience registered gets the issuer as aud', async (t) => {
   const c = await newClient({ audience: [] });
   const body = expectToken(t, await tokenRequest(app, cc(), auth(c)));
   t.equal(decodeJwt(body.access_token as string).aud, ISSUER);
 });
 
-t.test('SPEC failure behaviour: a disabled client is refused (401) like a wrong secret, and works again once re-enabled', async (t) => {
+t.test('contract "Failure behaviour": a disabled client is refused (401) like a wrong secret, and works again once re-enabled', async (t) => {
   const c = await newClient();
   await stillWorks(t, c);
   await rt.clientService.update(c.client_id, { status: 'disabled' });
@@ -502,7 +502,7 @@ t.test('REQ-B1: a secret holding "+", "%", ":" works with correct Basic encoding
   expectToken(t, await tokenRequest(app, cc({ client_id: c.client_id, client_secret: secret })));
 });
 
-t.test('SPEC: per-client access_token_ttl sets expires_in and exp', async (t) => {
+t.test('contract: per-client access_token_ttl sets expires_in and exp', async (t) => {
   const c = await newClient({ access_token_ttl: 120 });
   const body = expectToken(t, await tokenRequest(app, cc(), auth(c)));
   t.equal(body.expires_in, 120);

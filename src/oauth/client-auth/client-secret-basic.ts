@@ -20,7 +20,7 @@ export interface BasicCredentials {
 
 /**
  * Decodes `Basic <credentials>` per RFC 6749 §2.3.1 and RFC 7617: strict base64, split at the first
- * `:`, then form-decode each half. Any syntax fault is invalid_request (SECURITY REQ-B1..B3).
+ * `:`, then form-decode each half. Any syntax fault is invalid_request (threat model REQ-B1..B3).
  * `credentials` is what follows the scheme and its single space.
  */
 export function parseBasicCredentials(credentials: string): BasicCredentials {

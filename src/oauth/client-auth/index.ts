@@ -40,7 +40,7 @@ export async function authenticateCaller(params: Params, authorization: string |
   } catch (err) {
     if (!(err instanceof InvalidClient)) throw err;
     await floor.wait();
-    // SECURITY C3: no challenge when the credentials came in the body (client_secret_post, an assertion).
+    // threat model C3: no challenge when the credentials came in the body (client_secret_post, an assertion).
     if (authorization === undefined && hasBodyCredentials(params)) throw new InvalidClient(err.detail ?? 'client authentication failed', err.reason, false);
     throw err;
   } finally {

@@ -12,8 +12,8 @@ import { toKeyObject, verifyJwsSignature } from './assertion-signature.js';
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const MAX_ASSERTION_LENGTH = 8192; // REQ-JWT7
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/; // REQ-J2: one compact JWS, nothing else
-const CLOCK_SKEW = 15; // seconds (SECURITY §3.5)
-const MAX_LIFETIME = 300; // seconds: exp at most 5 minutes ahead (SPEC, rfc7523bis)
+const CLOCK_SKEW = 15; // seconds (threat model §3.5)
+const MAX_LIFETIME = 300; // seconds: exp at most 5 minutes ahead (contract, rfc7523bis)
 const ACCEPTED_TYP = new Set(['jwt', 'client-authentication+jwt', 'application/client-authentication+jwt']);
 
 interface KeySetEntry {

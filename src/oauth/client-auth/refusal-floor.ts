@@ -1,7 +1,7 @@
 /**
  * A refused client authentication is answered no sooner than this after it began. Without it the
  * time of a refusal tells an unknown client_id (a database read: no cache holds it, ~0.5 ms) from
- * a known client with a wrong secret or a bad assertion (served from the cache); SPEC requires the
+ * a known client with a wrong secret or a bad assertion (served from the cache); the contract requires the
  * two to be indistinguishable in timing. Successes are not delayed.
  */
 export const REFUSAL_FLOOR_MS = 10;

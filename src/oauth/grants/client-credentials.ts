@@ -6,7 +6,7 @@ import type { OAuthContext } from '../context.js';
 import type { Params } from '../params.js';
 import { resolveScopes } from '../scope.js';
 
-/** RFC 6749 §4.4 for an authenticated client: grant allowed, then scope, then audience (SECURITY C6). */
+/** RFC 6749 §4.4 for an authenticated client: grant allowed, then scope, then audience (threat model C6). */
 export async function clientCredentialsGrant(client: Client, params: Params, ctx: OAuthContext): Promise<IssuedToken> {
   if (!client.grantTypes.includes('client_credentials')) throw new UnauthorizedClient();
   const scopes = resolveScopes(params.get('scope'), client.scopes);

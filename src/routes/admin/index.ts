@@ -16,7 +16,7 @@ declare module 'fastify' {
 }
 
 /**
- * The admin API under /admin/v1 (SPEC "Admin"): JSON in and out, authenticated and audited on
+ * The admin API under /admin/v1 (contract "Admin"): JSON in and out, authenticated and audited on
  * every call; its OpenAPI document, generated from the route schemas, at /admin/v1/openapi.json.
  */
 export async function adminRoutes(app: FastifyInstance, rt: Runtime): Promise<void> {

@@ -53,7 +53,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
       const url = new URL(config.redisUrl);
       throw new Error(`cannot reach Redis at ${url.protocol}//${url.host} within ${REDIS_START_TIMEOUT_MS / 1000} s (REDIS_URL): ${(err as Error).message}`, { cause: err });
     }
-    // An evicted replay claim or revocation is lost silently (SECURITY §3.9): only noeviction is safe.
+    // An evicted replay claim or revocation is lost silently (threat model §3.9): only noeviction is safe.
     const policy = await redis.evictionPolicy();
     if (policy !== null && policy !== 'noeviction') {
       logger.warn({ maxmemoryPolicy: policy }, 'Redis maxmemory-policy is not noeviction: evicted revocations and replay markers are lost; set maxmemory-policy noeviction');

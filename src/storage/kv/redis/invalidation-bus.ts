@@ -10,7 +10,7 @@ type InvalidationHandler = (channel: InvalidationChannel, id: string) => void;
 /**
  * Cross-node cache invalidation over Redis pub/sub. Messages are `{"channel","id"}` JSON on
  * `<prefix>invalidate`. Pub/sub does not queue for absent subscribers, so after the subscriber
- * re-connects every handler gets `('clients','*')` and `('keys','*')`: flush everything (SECURITY §3.2).
+ * re-connects every handler gets `('clients','*')` and `('keys','*')`: flush everything (threat model §3.2).
  */
 export class RedisInvalidationBus implements InvalidationBus {
   private readonly conn: RedisConnection;

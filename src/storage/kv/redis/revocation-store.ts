@@ -24,11 +24,11 @@ export interface RedisRevocationStoreOptions {
 }
 
 /**
- * Fleet-wide revocation state in Redis (DESIGN decision 5). A revoked jti is a key living until the
+ * Fleet-wide revocation state in Redis (architecture decision 5). A revoked jti is a key living until the
  * token's `exp`; a client-wide revocation is a key holding `revoked_before` until `until`; every
  * change is also appended to a stream (the feed) and nudged on pub/sub.
  *
- * Fail closed (SECURITY §3.1): the marker key `rev:seeded` says Redis holds every live revocation;
+ * Fail closed (threat model §3.1): the marker key `rev:seeded` says Redis holds every live revocation;
  * it holds the server's run_id. A second marker, `replay:epoch`, says Redis still holds every replay
  * claim made since the last seeding; claims are refused without it (see CLAIM), and a seeded store
  * checks both every SENTINEL_CHECK_MS, so a loss without a restart (FLUSHALL, eviction, DEL) is
