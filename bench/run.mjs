@@ -82,7 +82,7 @@ function parseOptions(argv) {
       case '--log-level': o.logLevel = val(); break;
       case '--no-pg': o.pg = false; break;
       case '--report': o.report = val(); break;
-      case '-h': case '--help': console.log(HELP); process.exit(0);
+      case '-h': case '--help': console.log(HELP); process.exit(0); break;
       default: throw new Error(`unknown option ${a}\n${HELP}`);
     }
   }
@@ -444,11 +444,11 @@ async function setUpRedisPrefix(redisUrl, label) {
     const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
     await r.connect();
     try {
-      let cursor = '0', n = 0;
+      let cursor = '0';
       do {
         const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
         cursor = next;
-        if (keys.length) n += await r.del(...keys);
+        if (keys.length) await r.del(...keys);
       } while (cursor !== '0');
     } finally { r.disconnect(); }
   });
@@ -472,7 +472,7 @@ async function drainLog(file) {
   const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
   for await (const line of rl) {
     if (!line) continue;
-    let level = 30, msg = line;
+    let level, msg = line;
     if (line.startsWith('{')) {
       try { const j = JSON.parse(line); level = j.level ?? 30; msg = `${j.msg ?? ''}${j.err ? ` ${JSON.stringify(j.err).slice(0, 200)}` : ''}${j.status ? ` status=${j.status}` : ''}`; } catch { level = 50; }
     } else {

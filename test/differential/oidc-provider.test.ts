@@ -1,6 +1,6 @@
 // Differential test: the same table of bad token requests against tokenmill (a real process) and
-// node-oidc-provider v9 (in-process, client-credentials only, configured like
-// /work/shared/bench/peer.mjs), with equivalent clients (same ids, secrets and key). Where SPEC
+// node-oidc-provider v9 (in-process, client-credentials only, configured like the benchmark's
+// reference peer, bench/peer.mjs), with equivalent clients (same ids, secrets and key). Where SPEC
 // agrees with oidc-provider both must answer the same status and `error`; where SPEC deliberately
 // differs the row says why in `differs`, tokenmill is held to SPEC and oidc-provider to the
 // documented peer behaviour (so a stale annotation fails too).
