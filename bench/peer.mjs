@@ -1,4 +1,4 @@
-// Copied from shared/bench/peer.mjs (the reference peer); started by bench/run.mjs with oidc-provider from
+// The reference peer of the benchmark; started by bench/run.mjs with oidc-provider from
 // tokenmill's own devDependencies and keys generated for the run (KEYS_DIR).
 // oidc-provider v9 peer: client_credentials only, JWT access tokens (RFC 9068) via resourceIndicators.
 // Env: PORT (3200) HOST (127.0.0.1) ALG (ES256|RS256|PS256|EdDSA) CLIENT_ID CLIENT_SECRET

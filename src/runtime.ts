@@ -7,7 +7,7 @@ import { KeyEncryption, resolveKeyEncryptionKey } from './keys/key-encryption.js
 import { Keyring } from './keys/keyring.js';
 import { importOperatorKeys } from './keys/import.js';
 import { scheduleRotation } from './keys/rotation.js';
-import { AdminToken, resolveAdminToken } from './lib/admin-token.js';
+import { type AdminToken, resolveAdminToken } from './lib/admin-token.js';
 import { secureDataDir } from './lib/data-dir.js';
 import { Metrics } from './lib/metrics-registry.js';
 import { systemClock, type Clock } from './lib/clock.js';

@@ -80,7 +80,7 @@ export async function importOperatorKeys(
             key = createPrivateKey(raw);
           }
         } catch (err) {
-          throw new Error(`${file}: not a private key (${(err as Error).message})`);
+          throw new Error(`${file}: not a private key (${(err as Error).message})`, { cause: err });
         }
         alg = algFor(key, file, jwkAlg);
       } catch (err) {

@@ -10,6 +10,7 @@ import { basicCredentials } from '@tokenmill/verify/protocol';
 import { metadataUrl, remaining } from '../../src/cli/commands/inspect.js';
 import { shortDate, table } from '../../src/cli/table.js';
 import { ROOT, freePort, inheritedEnv, serverEnv, serverPorts, spawnServer, waitReady, type ExitInfo } from '../helpers/server-process.js';
+import { pollUntil } from '../helpers/time.js';
 
 const BIN = join(ROOT, 'bin/tokenmill.js');
 const ADMIN_TOKEN = `cli-admin-${randomBytes(30).toString('base64url')}`;
@@ -199,8 +200,11 @@ t.test('token and inspect', async (tt) => {
 t.test('inspect of an expired token shows it and refuses it', async (tt) => {
   const c = JSON.parse((await ok(tt, ['clients', 'create', '--name', 'short-lived', '--ttl', '1', '--json'])).stdout) as { client: { client_id: string }; client_secret: string };
   const token = (await ok(tt, ['token', '--client-id', c.client.client_id, '--client-secret', c.client_secret])).stdout.trim();
-  await new Promise((r) => setTimeout(r, 2500));
-  const r = await cli(['inspect', token]);
+  // The token lives 1 s on the server's clock (a separate process): instead of sleeping past it,
+  // inspect until it is reported expired, under a generous deadline.
+  let r!: Awaited<ReturnType<typeof cli>>; // assigned by the first check, which runs at once
+  const expired = await pollUntil(async () => /expired \d+s ago/.test((r = await cli(['inspect', token])).stdout), { timeoutMs: 60_000, intervalMs: 250 });
+  tt.ok(expired.ok, `reported expired (after ${expired.elapsed.toFixed(0)} ms)`);
   tt.equal(r.code, 1);
   tt.match(r.stdout, /expired \d+s ago/);
   tt.match(r.stdout, new RegExp(`sub:\\s+${c.client.client_id}`));

@@ -5,6 +5,7 @@ import t, { type Test } from 'tap';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { sleep } from '../helpers/time.js';
 import { basicAuth, registerClient, startServer, type ServerHandle } from './support.js';
 
 // Real processes start slowly on a loaded machine (PGlite); the runner's default per-file limit is 30 s when run directly.
@@ -55,14 +56,15 @@ function rawHttp(port: number, chunks: (string | Buffer)[], { delayMs = 0, pause
     socket.on('error', () => {
       /* a reset after the response is fine; finish() reports what was received */
     });
-    socket.on('connect', async () => {
+    const send = async (): Promise<void> => {
       for (const [i, c] of chunks.entries()) {
         if (socket.destroyed || received.length > 0) break;
         socket.write(c);
         const pause = i === 0 && pauseAfterFirstMs ? pauseAfterFirstMs : delayMs;
-        if (pause) await new Promise((r) => setTimeout(r, pause));
+        if (pause) await sleep(pause);
       }
-    });
+    };
+    socket.on('connect', () => void send());
   });
 }
 
@@ -285,7 +287,7 @@ t.test('credentials in odd places are refused and not logged', async (t) => {
 });
 
 t.test('the logs hold no secret, token or Basic credential', async (t) => {
-  await new Promise((r) => setTimeout(r, 200)); // let the last request lines arrive
+  await sleep(200); // let the last request lines arrive
   const lines = s.lines();
   t.ok(lines.length > 20, `request lines were logged (${lines.length})`);
   for (const needle of ['tmsec_', 'eyJ', 'Basic ', secret, ADMIN_TOKEN]) {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import t from 'tap';
-import { serverEnv, serverPorts, sleep, spawnServer, type ServerProcess } from '../helpers/server-process.js';
+import { serverEnv, serverPorts, spawnServer, type ServerProcess } from '../helpers/server-process.js';
+import { sleep } from '../helpers/time.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
 
 t.setTimeout(180_000);

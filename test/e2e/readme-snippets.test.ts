@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, startServer } from './support.js';
+import { startServer } from './support.js';
+import { ROOT } from '../helpers/server-process.js';
 
 t.setTimeout(240_000);
 

@@ -35,7 +35,7 @@ function linesWith(h: ServerHandle, needle: string): { json: string[]; other: st
   const other: string[] = [];
   for (const l of h.lines()) {
     if (!l.includes(needle)) continue;
-    let isJson = false;
+    let isJson: boolean;
     try {
       isJson = typeof JSON.parse(l) === 'object';
     } catch {
@@ -156,7 +156,6 @@ t.test('SIGTERM while 200 token requests are in flight', async (t) => {
   t.equal((await rawToken(s, authorization)).status, 200, 'warm-up request');
 
   let done = 0;
-  let pendingAtSignal = -1;
   const outcomes = Array.from({ length: 200 }, () =>
     rawToken(s, authorization).then((o) => {
       done++;
@@ -165,7 +164,7 @@ t.test('SIGTERM while 200 token requests are in flight', async (t) => {
   );
   // Signal as soon as the first answers arrive, while most requests are still in flight.
   while (done < 5) await new Promise((r) => setImmediate(r));
-  pendingAtSignal = 200 - done;
+  const pendingAtSignal = 200 - done;
   const exit = s.stop('SIGTERM');
   const results = await Promise.all(outcomes);
   const info = await exit;

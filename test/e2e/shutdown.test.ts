@@ -5,7 +5,8 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { basicAuth, fetchJson, serverEnv, serverPorts, sleep, spawnServer, waitReady, type ServerProcess } from '../helpers/server-process.js';
+import { basicAuth, fetchJson, serverEnv, serverPorts, spawnServer, waitReady, type ServerProcess } from '../helpers/server-process.js';
+import { sleep } from '../helpers/time.js';
 import { registerClient } from './support.js';
 
 // Real processes start slowly on a loaded machine (PGlite); the runner's default per-file limit is 30 s when run directly.

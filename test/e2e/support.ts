@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import { fetchJson, serverEnv, serverPorts, spawnServer, waitReady, type ExitInfo, type ServerProcess } from '../helpers/server-process.js';
 
-export { ROOT, SERVER_ENTRY, basicAuth, fetchJson, freePort, waitReady, type ExitInfo } from '../helpers/server-process.js';
+export { basicAuth, fetchJson, freePort } from '../helpers/server-process.js';
 
 export interface StartOptions {
   /** do not fail the test when the process does not exit 0 at teardown (e.g. after SIGKILL) */

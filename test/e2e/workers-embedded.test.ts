@@ -6,7 +6,7 @@ import t from 'tap';
 import { request } from 'node:http';
 import { assertion, clientKey } from '../fixtures/assertion.js';
 import { basicAuth, registerClient, startServer, type ServerHandle } from './support.js';
-import { sleep } from '../helpers/server-process.js';
+import { sleep } from '../helpers/time.js';
 
 t.setTimeout(280_000);
 

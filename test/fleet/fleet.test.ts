@@ -6,6 +6,7 @@ import pg from 'pg';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { assertion, clientKey } from '../fixtures/assertion.js';
 import { backendOrSkip, pgTestDatabase, redisTestPrefix } from '../helpers/backends.js';
+import { pollUntil } from '../helpers/time.js';
 import {
   admin,
   fetchJson,
@@ -13,7 +14,6 @@ import {
   freePort,
   introspect,
   jwsHeader,
-  pollUntil,
   registerOk,
   revoke,
   spawnNode,

@@ -6,6 +6,7 @@
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { redisTestPrefix } from '../helpers/backends.js';
+import { pollUntil, sleep } from '../helpers/time.js';
 import {
   admin,
   fetchJson,
@@ -13,12 +14,10 @@ import {
   freePort,
   hasPostgresBinaries,
   introspect,
-  pollUntil,
   register,
   registerOk,
   revoke,
   runToExit,
-  sleep,
   startNode,
   throwawayPostgres,
   tokenBasic,

@@ -6,12 +6,12 @@ import t, { type Test } from 'tap';
 import { assertion, clientKey } from '../fixtures/assertion.js';
 import { backendOrSkip, pgTestDatabase } from '../helpers/backends.js';
 import { randomBytes } from 'node:crypto';
+import { pollUntil } from '../helpers/time.js';
 import {
   fetchJson,
   fleetSecrets,
   hasBinary,
   introspect,
-  pollUntil,
   registerOk,
   revoke,
   startNode,

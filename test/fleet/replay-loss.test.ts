@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { assertion, clientKey } from '../fixtures/assertion.js';
 import { backendOrSkip, pgTestDatabase } from '../helpers/backends.js';
-import { fetchJson, fleetSecrets, freePort, hasBinary, pollUntil, registerOk, startNode, throwawayRedis, tokenAssertion, type JsonResponse, type Node } from './support.js';
+import { pollUntil } from '../helpers/time.js';
+import { fetchJson, fleetSecrets, freePort, hasBinary, registerOk, startNode, throwawayRedis, tokenAssertion, type JsonResponse, type Node } from './support.js';
 import { ASSERTION_MAX_FUTURE_IAT_SECONDS as F } from '../../src/storage/types.js';
 
 t.setTimeout(240_000);

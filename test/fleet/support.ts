@@ -15,15 +15,15 @@ import {
   freePort,
   serverEnv,
   serverPorts,
-  sleep,
   spawnServer,
   waitReady,
   type ExitInfo,
   type JsonResponse,
   type ServerProcess,
 } from '../helpers/server-process.js';
+import { sleep } from '../helpers/time.js';
 
-export { ROOT, SERVER_ENTRY, basicAuth, freePort, sleep, waitReady, type ExitInfo, type JsonResponse } from '../helpers/server-process.js';
+export { basicAuth, freePort, waitReady, type ExitInfo, type JsonResponse } from '../helpers/server-process.js';
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 
 /** A temp directory removed at teardown. */
@@ -166,20 +166,6 @@ export function admin(node: Node, adminToken: string, method: string, path: stri
 /** The decoded protected header of a compact JWS. */
 export function jwsHeader(jws: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jws.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-}
-
-/**
- * Polls `check` (first at once, then every `intervalMs`) until it returns true or `timeoutMs` has
- * passed; resolves with whether it succeeded and the elapsed milliseconds since `since`.
- */
-export async function pollUntil(check: () => Promise<boolean>, options: { timeoutMs: number; intervalMs?: number; since?: number }): Promise<{ ok: boolean; elapsed: number }> {
-  const since = options.since ?? performance.now();
-  const end = since + options.timeoutMs;
-  for (;;) {
-    if (await check()) return { ok: true, elapsed: performance.now() - since };
-    if (performance.now() >= end) return { ok: false, elapsed: performance.now() - since };
-    await sleep(options.intervalMs ?? 20);
-  }
 }
 
 // ---- throwaway redis-server ----------------------------------------------------------------------

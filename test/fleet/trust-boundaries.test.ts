@@ -7,7 +7,8 @@
 import t from 'tap';
 import { createVerifier, VerifyError, type Verifier } from '@tokenmill/verify';
 import { backendOrSkip, pgTestDatabase, redisTestPrefix } from '../helpers/backends.js';
-import { admin, basicAuth, fleetSecrets, freePort, introspect, pollUntil, registerOk, spawnNode, tokenBasic, waitReady } from './support.js';
+import { pollUntil } from '../helpers/time.js';
+import { admin, basicAuth, fleetSecrets, freePort, introspect, registerOk, spawnNode, tokenBasic, waitReady } from './support.js';
 
 t.setTimeout(180_000);
 

@@ -90,18 +90,3 @@ export async function deleteRedisPrefix(url: string, prefix: string): Promise<nu
   }
   return deleted;
 }
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `check` every 20 ms until it returns true; false after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= end) return false;
-    await sleep(20);
-  }
-}

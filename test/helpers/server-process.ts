@@ -6,14 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep } from './time.js';
 
 /** The repository root: this file runs as dist/test/helpers/server-process.js. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SERVER_ENTRY = join(ROOT, 'dist/src/server.cjs');
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** A free TCP port on 127.0.0.1 (bind to port 0, read it, release it). */
 export function freePort(): Promise<number> {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT, freePort, inheritedEnv } from '../helpers/server-process.js';
-import { eventually } from '../helpers/backends.js';
+import { eventually } from '../helpers/time.js';
 
 const run = promisify(execFile);
 // npm install from the registry (cache first) dominates: give the file room.

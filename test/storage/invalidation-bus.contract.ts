@@ -1,5 +1,6 @@
 import type { InvalidationBus } from '../../src/storage/types.js';
-import { eventually, type TestContext } from '../helpers/backends.js';
+import type { TestContext } from '../helpers/backends.js';
+import { eventually } from '../helpers/time.js';
 
 /** Two ends of one bus: what `publisher` publishes reaches `subscriber`'s handlers (they may be one object). */
 export interface BusPair {

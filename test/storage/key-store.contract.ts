@@ -1,5 +1,6 @@
 import type { KeyStore, StoredKey } from '../../src/storage/types.js';
-import { sleep, type TestContext } from '../helpers/backends.js';
+import type { TestContext } from '../helpers/backends.js';
+import { sleep } from '../helpers/time.js';
 
 const T0 = 1_700_000_000_000;
 

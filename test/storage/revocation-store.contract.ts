@@ -1,14 +1,12 @@
 import type { RevocationEvent, RevocationStore } from '../../src/storage/types.js';
-import { sleep, type TestContext } from '../helpers/backends.js';
+import type { TestContext } from '../helpers/backends.js';
+import { sleepPast } from '../helpers/time.js';
 
 /** Real time: Redis enforces TTLs on its own clock, so expiry tests wait for real seconds. */
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
-/** Sleeps until the wall clock is past `epochSeconds` (plus a margin for Redis' expiry). */
-async function sleepPast(epochSeconds: number): Promise<void> {
-  const ms = epochSeconds * 1000 + 150 - Date.now();
-  if (ms > 0) await sleep(ms);
-}
+/** Margin past an expiry for Redis' own expiry (ms). */
+const EXPIRY_MARGIN_MS = 150;
 
 /**
  * The RevocationStore contract (memory and Redis). `open` returns an empty, seeded store whose
@@ -52,7 +50,7 @@ export function revocationStoreContract(t: TestContext, open: (t: TestContext) =
     await s.revokeToken(lasting.jti, lasting.exp, lasting.clientId);
     t.equal(await s.isRevoked('short', 'c1', now), true);
     t.equal(await s.isRevoked('x', 'c2', now), true);
-    await sleepPast(now + 1);
+    await sleepPast(now + 1, EXPIRY_MARGIN_MS);
     t.equal(await s.isRevoked('short', 'c1', now), false, 'a token revocation ends at exp');
     t.equal(await s.isRevoked('x', 'c2', now), false, 'a client revocation ends at until');
     t.equal(await s.isRevoked('long', 'c1', now), true);
@@ -130,7 +128,7 @@ export function revocationStoreContract(t: TestContext, open: (t: TestContext) =
     await s.revokeToken('short1', now + 1, null);
     await s.revokeToken('short2', now + 1, null);
     await s.revokeToken('long', now + 600, null);
-    await sleepPast(now + 1);
+    await sleepPast(now + 1, EXPIRY_MARGIN_MS);
     const seen: RevocationEvent[] = [];
     let cursor = start;
     for (let i = 0; i < 5; i++) {

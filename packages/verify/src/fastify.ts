@@ -107,5 +107,3 @@ function unencapsulated<T extends object>(plugin: T, meta: { fastify: string; na
  * The verifier it creates is closed in `onClose`; a verifier passed as `{ verifier }` is left to its owner.
  */
 export const tokenmillAuth = unencapsulated(plugin, { fastify: '5.x', name: 'tokenmill-auth' });
-
-export default tokenmillAuth;
