@@ -130,7 +130,6 @@ export const AuditView = Type.Object({
   source: Type.Union([Type.String(), Type.Null()]),
 });
 export const AuditPage = Type.Object({ items: Type.Array(AuditView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
-export const PageQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), cursor: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false });
 
 /** GET /admin/v1/audit: a page, optionally filtered (exact matches; `since` is inclusive). */
 export const AuditListQuery = Type.Object(

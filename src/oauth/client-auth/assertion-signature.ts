@@ -37,7 +37,6 @@ const PARAMS: Record<string, Params> = {
 };
 
 /** The JWS algorithms this module verifies (asymmetric only: never HS*, never none). */
-export const VERIFIABLE_ALGS: ReadonlySet<string> = new Set(Object.keys(PARAMS));
 
 const MIN_RSA_BITS = 2048;
 

@@ -12,8 +12,7 @@ import { RedisRevocationStore } from './revocation-store.js';
 export { RedisConnection, type RedisLogger } from './connection.js';
 export { RedisInvalidationBus } from './invalidation-bus.js';
 export { RedisReplayCache } from './replay-cache.js';
-export { RedisRevocationStore, type RedisRevocationStoreOptions } from './revocation-store.js';
-export type { LuaScript } from './scripts.js';
+export { RedisRevocationStore } from './revocation-store.js';
 
 /** Options of {@link openRedis}. */
 export interface OpenRedisOptions {
