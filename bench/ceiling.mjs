@@ -6,10 +6,13 @@
 import Fastify from 'fastify';
 import formbody from '@fastify/formbody';
 
-const PORT = +(process.env.PORT ?? 3100), HOST = process.env.HOST ?? '127.0.0.1';
+const PORT = +(process.env.PORT ?? 3100),
+  HOST = process.env.HOST ?? '127.0.0.1';
 const FIXED = JSON.stringify({
   access_token: 'eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImVjIn0.' + 'x'.repeat(570) + '.' + 'y'.repeat(86),
-  token_type: 'Bearer', expires_in: 300, scope: 'api:read api:write',
+  token_type: 'Bearer',
+  expires_in: 300,
+  scope: 'api:read api:write',
 });
 const app = Fastify({ logger: false });
 await app.register(formbody);

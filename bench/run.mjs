@@ -36,7 +36,15 @@ async function main() {
   if (!existsSync(DIST_SERVER)) throw new Error('dist/ is missing: run `npm run bench` (it builds first) or `npm run build`');
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  const hw = { nproc: availableParallelism(), cpu: cpuModel.trim(), memGiB: (totalmem() / 2 ** 30).toFixed(1), kernel: release(), loadStart: loadavg().map((x) => x.toFixed(2)).join(' ') };
+  const hw = {
+    nproc: availableParallelism(),
+    cpu: cpuModel.trim(),
+    memGiB: (totalmem() / 2 ** 30).toFixed(1),
+    kernel: release(),
+    loadStart: loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
+  };
   {
     // how busy is the machine right now (the load average still remembers `npm run build`)?
     const a = systemTicks();
@@ -45,9 +53,10 @@ async function main() {
     hw.busyAtStart = ((b.busy - a.busy) / (b.total - a.total)) * availableParallelism();
     if (hw.busyAtStart > 0.25) log(`warning: ${hw.busyAtStart.toFixed(2)} of ${availableParallelism()} cores busy before the run: the machine is not idle; figures will be low and noisy`);
   }
-  const loadgenVersion = opts.loadgen === 'wrk'
-    ? (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout || '').split('\n')[0].split(' [')[0].trim() || 'wrk'
-    : `autocannon ${JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version}`;
+  const loadgenVersion =
+    opts.loadgen === 'wrk'
+      ? (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout || '').split('\n')[0].split(' [')[0].trim() || 'wrk'
+      : `autocannon ${JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version}`;
   const peerVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules/oidc-provider/package.json'), 'utf8')).version;
   // tokenmill's own pool sizes (src/server.cts): cores − 1 for ES256/EdDSA deployments, every core for RSA ones.
   const uvThreads = Number(process.env.UV_THREADPOOL_SIZE) || Math.max(1, availableParallelism() - 1);
@@ -75,12 +84,26 @@ async function main() {
   for (const alg of algs) {
     for (const threads of [...new Set([uvThreads, rsaThreads, availableParallelism()])]) {
       const r = await runChild('signing-limit', process.execPath, [join(HERE, 'lib/signing-limit.mjs'), alg, '3'], { ...process.env, UV_THREADPOOL_SIZE: String(threads) }, 60_000);
-      try { ctx.signingLimits.push(JSON.parse(r.out.trim())); } catch { log(`signing limit ${alg} failed: ${r.err.slice(0, 300)}`); }
+      try {
+        ctx.signingLimits.push(JSON.parse(r.out.trim()));
+      } catch {
+        log(`signing limit ${alg} failed: ${r.err.slice(0, 300)}`);
+      }
     }
   }
   {
-    const r = await runChild('revocation-memory', process.execPath, ['--expose-gc', join(HERE, 'lib/revocation-memory.mjs'), join(ROOT, 'dist/src/storage/kv/memory-store.js'), '100000'], process.env, 120_000);
-    try { ctx.revocation = JSON.parse(r.out.trim()); } catch { log(`revocation memory measurement failed: ${r.err.slice(0, 500)}`); }
+    const r = await runChild(
+      'revocation-memory',
+      process.execPath,
+      ['--expose-gc', join(HERE, 'lib/revocation-memory.mjs'), join(ROOT, 'dist/src/storage/kv/memory-store.js'), '100000'],
+      process.env,
+      120_000,
+    );
+    try {
+      ctx.revocation = JSON.parse(r.out.trim());
+    } catch {
+      log(`revocation memory measurement failed: ${r.err.slice(0, 500)}`);
+    }
   }
 
   // 2. servers
@@ -88,21 +111,45 @@ async function main() {
   const targets = {};
   const ceilingPort = await freePort();
   {
-    const entry = startServer('ceiling', [join(HERE, 'ceiling.mjs')], { env: { ...process.env, PORT: String(ceilingPort), HOST: '127.0.0.1', NODE_ENV: 'production' }, logFile: join(tmp, 'ceiling.log') });
+    const entry = startServer('ceiling', [join(HERE, 'ceiling.mjs')], {
+      env: { ...process.env, PORT: String(ceilingPort), HOST: '127.0.0.1', NODE_ENV: 'production' },
+      logFile: join(tmp, 'ceiling.log'),
+    });
     const issuer = `http://127.0.0.1:${ceilingPort}`;
     await waitReady(entry, `${issuer}/`);
     targets.ceiling = { name: 'ceiling', kind: 'ceiling', entry, issuer, url: `${issuer}/oauth2/token`, tmp, keys, clients: { any: { id: 'bench-client', secret: 'x' } } };
   }
   for (const alg of [...new Set(ctx.rows.filter((r) => !r.compareWith).map((r) => r.alg))]) {
     const port = await freePort();
-    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', ALG: alg, KEYS_DIR: keys, CLIENT_ID: 'bench-client', CLIENT_SECRET: PEER_SECRET, NODE_ENV: 'production', TTL: String(TOKEN_TTL), AUDIENCE };
+    const env = {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ALG: alg,
+      KEYS_DIR: keys,
+      CLIENT_ID: 'bench-client',
+      CLIENT_SECRET: PEER_SECRET,
+      NODE_ENV: 'production',
+      TTL: String(TOKEN_TTL),
+      AUDIENCE,
+    };
     const entry = startServer(`peer-${alg}`, [join(HERE, 'peer.mjs')], { env, logFile: join(tmp, `peer-${alg}.log`) });
     const issuer = `http://127.0.0.1:${port}`;
     try {
       await waitReady(entry, `${issuer}/.well-known/openid-configuration`);
-      targets[`peer-${alg}`] = { name: `oidc-provider ${alg}`, kind: 'peer', entry, issuer, url: `${issuer}/oauth2/token`, tmp, keys,
-        clients: { basic: { id: 'bench-client', secret: PEER_SECRET }, post: { id: 'bench-client', secret: PEER_SECRET }, pkjwt: { id: 'bench-client-pkjwt' } } };
-    } catch (err) { log(`peer ${alg} did not start: ${err.message}`); }
+      targets[`peer-${alg}`] = {
+        name: `oidc-provider ${alg}`,
+        kind: 'peer',
+        entry,
+        issuer,
+        url: `${issuer}/oauth2/token`,
+        tmp,
+        keys,
+        clients: { basic: { id: 'bench-client', secret: PEER_SECRET }, post: { id: 'bench-client', secret: PEER_SECRET }, pkjwt: { id: 'bench-client-pkjwt' } },
+      };
+    } catch (err) {
+      log(`peer ${alg} did not start: ${err.message}`);
+    }
   }
   const deploys = [...new Set(ctx.rows.map((r) => r.deploy))];
   for (const deploy of deploys) {
@@ -117,7 +164,9 @@ async function main() {
       }
       log(`starting tokenmill (${deploy})…`);
       const t = await startTokenmill(`tokenmill-${deploy}`, { tmp, logLevel: opts.logLevel, keys, extraEnv, cfgKeys });
-      t.name = { embedded: 'tokenmill embedded', 'embedded-rsa': 'tokenmill embedded (SIGNING_ALG=RS256)', embedded2: 'tokenmill embedded ×2', pg: 'tokenmill pg+redis', pg2: 'tokenmill pg+redis ×2' }[deploy];
+      t.name = { embedded: 'tokenmill embedded', 'embedded-rsa': 'tokenmill embedded (SIGNING_ALG=RS256)', embedded2: 'tokenmill embedded ×2', pg: 'tokenmill pg+redis', pg2: 'tokenmill pg+redis ×2' }[
+        deploy
+      ];
       t.tmp = tmp;
       for (const row of ctx.rows.filter((r) => r.deploy === deploy)) {
         const k = `${row.alg}-${row.auth}`;
@@ -148,7 +197,9 @@ async function main() {
         try {
           const alg = await probe(t, row.auth, client);
           if (alg && alg !== row.alg) item.error = `${t.name} signed with ${alg}, expected ${row.alg}`;
-        } catch (err) { item.error = err.message; }
+        } catch (err) {
+          item.error = err.message;
+        }
       }
       if (item.error) log(`${row.id}/${role}: ${item.error}`);
       plan.push(item);
@@ -165,13 +216,25 @@ async function main() {
       for (const it of items) {
         if (interrupted) throw new Error('interrupted');
         const label = `round ${round}/${opts.rounds} ${row.id} ${it.role}`;
-        if (it.error) { results.push({ round, row: row.id, role: it.role, target: it.t?.name ?? it.role, error: it.error }); continue; }
+        if (it.error) {
+          results.push({ round, row: row.id, role: it.role, target: it.t?.name ?? it.role, error: it.error });
+          continue;
+        }
         try {
           const m = await measure(opts, ctx, row, it.role, it.t, it.client);
           m.round = round;
           results.push(m);
-          const flags = [m.non2xx ? `NON-2XX ${m.non2xx}` : '', m.sockErr ? `socket errors ${m.sockErr}` : '', m.wraps ? `assertion wraps ${m.wraps}` : '', m.logErrors || m.logWarnings ? `log: ${m.logErrors} errors ${m.logWarnings} warnings` : ''].filter(Boolean).join(', ');
-          log(`${label}: ${fmtInt(m.tps)} tokens/s p50 ${fmt(m.p50)} ms p99 ${fmt(m.p99)} ms RSS ${fmt(m.rssMaxMB, 0)} MB cpu ${fmt(m.cpuCores)} of ${fmt(m.machineBusyCores)} busy cores${flags ? ` — ${flags}` : ''}`);
+          const flags = [
+            m.non2xx ? `NON-2XX ${m.non2xx}` : '',
+            m.sockErr ? `socket errors ${m.sockErr}` : '',
+            m.wraps ? `assertion wraps ${m.wraps}` : '',
+            m.logErrors || m.logWarnings ? `log: ${m.logErrors} errors ${m.logWarnings} warnings` : '',
+          ]
+            .filter(Boolean)
+            .join(', ');
+          log(
+            `${label}: ${fmtInt(m.tps)} tokens/s p50 ${fmt(m.p50)} ms p99 ${fmt(m.p99)} ms RSS ${fmt(m.rssMaxMB, 0)} MB cpu ${fmt(m.cpuCores)} of ${fmt(m.machineBusyCores)} busy cores${flags ? ` — ${flags}` : ''}`,
+          );
         } catch (err) {
           log(`${label}: FAILED: ${err.message}`);
           results.push({ round, row: row.id, role: it.role, target: it.t.name, error: err.message });
@@ -181,7 +244,9 @@ async function main() {
   }
 
   // 4. report
-  ctx.hw.loadEnd = loadavg().map((x) => x.toFixed(2)).join(' ');
+  ctx.hw.loadEnd = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   const sum = summarise(ctx, results);
   const md = renderMarkdown(ctx, sum);
   process.stdout.write('\n' + md);
@@ -198,5 +263,8 @@ async function main() {
 }
 
 main()
-  .catch((err) => { if (!interrupted) log(`error: ${err.stack ?? err.message}`); process.exitCode = interrupted ? 130 : 2; })
+  .catch((err) => {
+    if (!interrupted) log(`error: ${err.stack ?? err.message}`);
+    process.exitCode = interrupted ? 130 : 2;
+  })
   .finally(() => cleanup());

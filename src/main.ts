@@ -123,4 +123,3 @@ export async function main(env: Record<string, string | undefined> = process.env
     else await runStorePrimary(config, { banner: (token) => printAdminTokenBanner(config, token) });
   } else await serve(config, cluster.isWorker && !shared ? openWorkerRuntime : openRuntime);
 }
-

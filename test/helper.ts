@@ -88,7 +88,12 @@ export interface RegisteredClient {
 
 /** Registers a client through POST /oauth2/register with the admin token; fails the test otherwise. */
 export async function register(app: FastifyInstance, metadata: Record<string, unknown> = {}): Promise<RegisteredClient> {
-  const res = await app.inject({ method: 'POST', url: '/oauth2/register', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: { client_name: 'test', scope: 'api:read api:write', audience: ['https://api.example.com'], ...metadata } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/oauth2/register',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    payload: { client_name: 'test', scope: 'api:read api:write', audience: ['https://api.example.com'], ...metadata },
+  });
   if (res.statusCode !== 201) throw new Error(`registration failed: ${res.statusCode} ${res.body}`);
   return res.json() as RegisteredClient;
 }

@@ -13,7 +13,10 @@ export async function generateAssertions(file, count, { clientId, aud, keyPem, k
   await new Promise((res, rej) => {
     let active = 0;
     const one = () => {
-      if (next >= count) { if (active === 0) res(); return; }
+      if (next >= count) {
+        if (active === 0) res();
+        return;
+      }
       const i = next++;
       active++;
       const input = `${hdr}.${Buffer.from(JSON.stringify({ iss: clientId, sub: clientId, aud, jti: randomUUID(), iat: now, exp: now + ASSERTION_LIFETIME })).toString('base64url')}`;

@@ -13,12 +13,29 @@ export function runChild(name, cmd, args, env, timeoutMs, onSpawn) {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     if (child.pid) onSpawn?.(child.pid);
     const entry = track(name, child);
-    let out = '', err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const t = setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, timeoutMs);
-    child.once('error', (e) => { clearTimeout(t); rej(e); });
-    entry.done.then(() => { clearTimeout(t); res({ code: entry.code, signal: entry.signal, out, err }); });
+    let out = '',
+      err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    const t = setTimeout(() => {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(t);
+      rej(e);
+    });
+    entry.done.then(() => {
+      clearTimeout(t);
+      res({ code: entry.code, signal: entry.signal, out, err });
+    });
   });
 }
 
@@ -26,16 +43,39 @@ export function runChild(name, cmd, args, env, timeoutMs, onSpawn) {
 export async function load(opts, { url, auth, client, assertions, duration, onSpawn }) {
   if (opts.loadgen === 'wrk') {
     const env = {
-      ...process.env, AUTH: auth, THREADS: String(opts.threads), SCOPE_ENC: '', ASSERTIONS: assertions ?? '',
-      CLIENT_ID_ENC: urlenc(client.id ?? ''), CLIENT_SECRET_ENC: urlenc(client.secret ?? ''),
+      ...process.env,
+      AUTH: auth,
+      THREADS: String(opts.threads),
+      SCOPE_ENC: '',
+      ASSERTIONS: assertions ?? '',
+      CLIENT_ID_ENC: urlenc(client.id ?? ''),
+      CLIENT_SECRET_ENC: urlenc(client.secret ?? ''),
       BASIC: basicCredentials(client.id ?? '', client.secret ?? '').slice('Basic '.length),
     };
     const r = await runChild('wrk', 'wrk', [`-t${opts.threads}`, `-c${opts.conns}`, `-d${duration}s`, '--timeout', '5s', '-s', join(HERE, 'token.lua'), url], env, (duration + 60) * 1000, onSpawn);
     const line = r.out.split('\n').find((l) => l.startsWith('RESULT '));
     if (!line) throw new Error(`wrk failed (code ${r.code}): ${(r.err || r.out).trim().slice(0, 500)}`);
-    const f = Object.fromEntries(line.slice(7).trim().split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
-    return { secs: f.secs, requests: f.requests, ok: f.requests - f.non2xx, non2xx: f.non2xx, sockErr: f.sock_err, timeouts: f.timeouts,
-      p50: f.p50_ms, p90: f.p90_ms, p99: f.p99_ms, max: f.max_ms, wraps: f.assertion_wraps };
+    const f = Object.fromEntries(
+      line
+        .slice(7)
+        .trim()
+        .split(' ')
+        .map((kv) => kv.split('='))
+        .map(([k, v]) => [k, Number(v)]),
+    );
+    return {
+      secs: f.secs,
+      requests: f.requests,
+      ok: f.requests - f.non2xx,
+      non2xx: f.non2xx,
+      sockErr: f.sock_err,
+      timeouts: f.timeouts,
+      p50: f.p50_ms,
+      p90: f.p90_ms,
+      p99: f.p99_ms,
+      max: f.max_ms,
+      wraps: f.assertion_wraps,
+    };
   }
   const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
   let body = 'grant_type=client_credentials';

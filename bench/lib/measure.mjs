@@ -21,9 +21,16 @@ export async function drainLog(file) {
   const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
   for await (const line of rl) {
     if (!line) continue;
-    let level = 30, msg = line;
+    let level = 30,
+      msg = line;
     if (line.startsWith('{')) {
-      try { const j = JSON.parse(line); level = j.level ?? 30; msg = `${j.msg ?? ''}${j.err ? ` ${JSON.stringify(j.err).slice(0, 200)}` : ''}${j.status ? ` status=${j.status}` : ''}`; } catch { level = 50; }
+      try {
+        const j = JSON.parse(line);
+        level = j.level ?? 30;
+        msg = `${j.msg ?? ''}${j.err ? ` ${JSON.stringify(j.err).slice(0, 200)}` : ''}${j.status ? ` status=${j.status}` : ''}`;
+      } catch {
+        level = 50;
+      }
     } else {
       level = 50; // plain text on a JSON-logging server: stderr
     }
@@ -78,9 +85,24 @@ export async function measure(opts, ctx, row, role, t, client) {
     lastRate.set(key, tps);
     bestRate.set(t.name, Math.max(bestRate.get(t.name) ?? 0, tps));
     return {
-      row: row.id, role, target: t.name, tps, p50: r.p50, p90: r.p90, p99: r.p99, max: r.max, requests: r.requests, non2xx: r.non2xx,
-      sockErr: r.sockErr, timeouts: r.timeouts, wraps: role === 'ceiling' ? 0 : r.wraps, assertions: a?.count ?? null, ...s,
-      logWarnings: logs?.warn ?? 0, logErrors: logs?.error ?? 0, logSamples: logs?.samples ?? [],
+      row: row.id,
+      role,
+      target: t.name,
+      tps,
+      p50: r.p50,
+      p90: r.p90,
+      p99: r.p99,
+      max: r.max,
+      requests: r.requests,
+      non2xx: r.non2xx,
+      sockErr: r.sockErr,
+      timeouts: r.timeouts,
+      wraps: role === 'ceiling' ? 0 : r.wraps,
+      assertions: a?.count ?? null,
+      ...s,
+      logWarnings: logs?.warn ?? 0,
+      logErrors: logs?.error ?? 0,
+      logSamples: logs?.samples ?? [],
     };
   } finally {
     for (const f of files) rmSync(f, { force: true });

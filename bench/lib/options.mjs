@@ -34,29 +34,69 @@ are set: a unique database and key prefix are created and dropped afterwards.`;
 
 export function parseOptions(argv) {
   const o = {
-    duration: Number(process.env.BENCH_DURATION ?? 10), warmup: null, rounds: process.env.BENCH_ROUNDS ? Number(process.env.BENCH_ROUNDS) : null,
-    conns: Number(process.env.BENCH_CONNS ?? 50), threads: 1, quick: process.env.BENCH_QUICK === '1', only: process.env.BENCH_ONLY ?? null,
-    loadgen: process.env.BENCH_LOADGEN ?? null, logLevel: 'info', pg: true,
+    duration: Number(process.env.BENCH_DURATION ?? 10),
+    warmup: null,
+    rounds: process.env.BENCH_ROUNDS ? Number(process.env.BENCH_ROUNDS) : null,
+    conns: Number(process.env.BENCH_CONNS ?? 50),
+    threads: 1,
+    quick: process.env.BENCH_QUICK === '1',
+    only: process.env.BENCH_ONLY ?? null,
+    loadgen: process.env.BENCH_LOADGEN ?? null,
+    logLevel: 'info',
+    pg: true,
   };
   let durationSet = Boolean(process.env.BENCH_DURATION);
   for (let i = 0; i < argv.length; i++) {
-    let a = argv[i], v = null;
+    let a = argv[i],
+      v = null;
     if (a.includes('=')) [a, v] = [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)];
-    const val = () => { if (v === null) v = argv[++i]; if (v === undefined) throw new Error(`${a} needs a value`); return v; };
+    const val = () => {
+      if (v === null) v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
     switch (a) {
-      case '--duration': o.duration = Number(val().replace(/s$/, '')); durationSet = true; break;
-      case '--warmup': o.warmup = Number(val().replace(/s$/, '')); break;
-      case '--rounds': o.rounds = Number(val()); break;
-      case '--conns': case '--connections': o.conns = Number(val()); break;
-      case '--threads': o.threads = Number(val()); break;
-      case '--quick': o.quick = true; break;
-      case '--only': o.only = val(); break;
-      case '--loadgen': o.loadgen = val(); break;
-      case '--log-level': o.logLevel = val(); break;
-      case '--no-pg': o.pg = false; break;
-      case '--report': o.report = val(); break;
-      case '-h': case '--help': console.log(HELP); process.exit(0);
-      default: throw new Error(`unknown option ${a}\n${HELP}`);
+      case '--duration':
+        o.duration = Number(val().replace(/s$/, ''));
+        durationSet = true;
+        break;
+      case '--warmup':
+        o.warmup = Number(val().replace(/s$/, ''));
+        break;
+      case '--rounds':
+        o.rounds = Number(val());
+        break;
+      case '--conns':
+      case '--connections':
+        o.conns = Number(val());
+        break;
+      case '--threads':
+        o.threads = Number(val());
+        break;
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--only':
+        o.only = val();
+        break;
+      case '--loadgen':
+        o.loadgen = val();
+        break;
+      case '--log-level':
+        o.logLevel = val();
+        break;
+      case '--no-pg':
+        o.pg = false;
+        break;
+      case '--report':
+        o.report = val();
+        break;
+      case '-h':
+      case '--help':
+        console.log(HELP);
+        process.exit(0);
+      default:
+        throw new Error(`unknown option ${a}\n${HELP}`);
     }
   }
   if (o.quick && !durationSet) o.duration = 5;
@@ -69,7 +109,10 @@ export function parseOptions(argv) {
   if (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > o.conns) throw new Error('--threads: 1..conns');
   const ids = new Set(ALL_ROWS.map((r) => r.id));
   if (o.only) {
-    o.rowIds = o.only.split(',').map((s) => s.trim()).filter(Boolean);
+    o.rowIds = o.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const id of o.rowIds) if (!ids.has(id)) throw new Error(`--only: unknown row ${id}; rows: ${[...ids].join(', ')}`);
   } else {
     o.rowIds = o.quick ? QUICK_ROWS : ALL_ROWS.map((r) => r.id);

@@ -39,12 +39,26 @@ export function summarise(ctx, results) {
       if (!ms) continue;
       const errors = ms.filter((m) => m.error).map((m) => m.error);
       lines.push({
-        row: row.id, role, target: ms[0].target, tps: med(row.id, role, 'tps'), p50: med(row.id, role, 'p50'), p99: med(row.id, role, 'p99'),
-        non2xx: sum(row.id, role, 'non2xx'), sockErr: sum(row.id, role, 'sockErr'), wraps: sum(row.id, role, 'wraps'),
-        rssMaxMB: maxOf(row.id, role, 'rssMaxMB'), rssMaxOneMB: maxOf(row.id, role, 'rssMaxOneMB'), cpuCores: med(row.id, role, 'cpuCores'),
-        processes: ms[0].processes, logWarnings: sum(row.id, role, 'logWarnings'), logErrors: sum(row.id, role, 'logErrors'),
-        logSamples: [...new Set(ms.flatMap((m) => m.logSamples ?? []))].slice(0, 5), errors, rounds: ms.filter((m) => !m.error).length,
-        disturbed: ms.filter((m) => !m.error && m.disturbed).length, used: good(row.id, role).length,
+        row: row.id,
+        role,
+        target: ms[0].target,
+        tps: med(row.id, role, 'tps'),
+        p50: med(row.id, role, 'p50'),
+        p99: med(row.id, role, 'p99'),
+        non2xx: sum(row.id, role, 'non2xx'),
+        sockErr: sum(row.id, role, 'sockErr'),
+        wraps: sum(row.id, role, 'wraps'),
+        rssMaxMB: maxOf(row.id, role, 'rssMaxMB'),
+        rssMaxOneMB: maxOf(row.id, role, 'rssMaxOneMB'),
+        cpuCores: med(row.id, role, 'cpuCores'),
+        processes: ms[0].processes,
+        logWarnings: sum(row.id, role, 'logWarnings'),
+        logErrors: sum(row.id, role, 'logErrors'),
+        logSamples: [...new Set(ms.flatMap((m) => m.logSamples ?? []))].slice(0, 5),
+        errors,
+        rounds: ms.filter((m) => !m.error).length,
+        disturbed: ms.filter((m) => !m.error && m.disturbed).length,
+        used: good(row.id, role).length,
       });
     }
     const peerRow = row.compareWith ?? row.id;
@@ -57,57 +71,98 @@ export function summarise(ctx, results) {
   const targets = [];
   const add = (name, measured, pass, note = '') => targets.push({ name, measured, result: pass === null ? 'n/a' : pass ? 'PASS' : 'FAIL', note });
   const b = get('es256-basic', 'ours');
-  add('ES256 client_secret_basic ≥ 10,000 tokens/s', b ? `${fmtInt(b.tps)} tokens/s at ${ctx.opts.conns} connections` : 'not measured', b ? b.tps >= 10000 : null,
-    ctx.opts.conns !== 50 ? 'target is for 50 connections' : '');
+  add(
+    'ES256 client_secret_basic ≥ 10,000 tokens/s',
+    b ? `${fmtInt(b.tps)} tokens/s at ${ctx.opts.conns} connections` : 'not measured',
+    b ? b.tps >= 10000 : null,
+    ctx.opts.conns !== 50 ? 'target is for 50 connections' : '',
+  );
   add('ES256 client_secret_basic p99 ≤ 15 ms', b ? `p99 ${fmt(b.p99)} ms` : 'not measured', b ? b.p99 <= 15 : null);
-  add('ES256 basic ≥ 4× oidc-provider (same run)', R('es256-basic') && get('es256-basic', 'peer') ? `${fmt(R('es256-basic').oursPeer)}×` : 'not measured',
-    R('es256-basic') && get('es256-basic', 'peer') ? R('es256-basic').oursPeer >= 4 : null);
-  add('ES256 basic ≥ 60% of the bare-Fastify ceiling (same run)', R('es256-basic') && get('es256-basic', 'ceiling') ? pct(R('es256-basic').oursCeiling) : 'not measured',
-    R('es256-basic') && get('es256-basic', 'ceiling') ? R('es256-basic').oursCeiling >= 0.6 : null);
+  add(
+    'ES256 basic ≥ 4× oidc-provider (same run)',
+    R('es256-basic') && get('es256-basic', 'peer') ? `${fmt(R('es256-basic').oursPeer)}×` : 'not measured',
+    R('es256-basic') && get('es256-basic', 'peer') ? R('es256-basic').oursPeer >= 4 : null,
+  );
+  add(
+    'ES256 basic ≥ 60% of the bare-Fastify ceiling (same run)',
+    R('es256-basic') && get('es256-basic', 'ceiling') ? pct(R('es256-basic').oursCeiling) : 'not measured',
+    R('es256-basic') && get('es256-basic', 'ceiling') ? R('es256-basic').oursCeiling >= 0.6 : null,
+  );
   const postBasic = ratio('es256-post', 'ours', 'es256-basic', 'ours');
-  add('client_secret_post within 5% of client_secret_basic', Number.isFinite(postBasic) ? `post = ${pct(postBasic)} of basic` : 'not measured',
-    Number.isFinite(postBasic) ? postBasic >= 0.95 && postBasic <= 1.05 : null);
-  add('private_key_jwt ≥ 4× the peer’s private_key_jwt', R('es256-pkjwt') && get('es256-pkjwt', 'peer') ? `${fmt(R('es256-pkjwt').oursPeer)}×` : 'not measured',
-    R('es256-pkjwt') && get('es256-pkjwt', 'peer') ? R('es256-pkjwt').oursPeer >= 4 : null);
+  add(
+    'client_secret_post within 5% of client_secret_basic',
+    Number.isFinite(postBasic) ? `post = ${pct(postBasic)} of basic` : 'not measured',
+    Number.isFinite(postBasic) ? postBasic >= 0.95 && postBasic <= 1.05 : null,
+  );
+  add(
+    'private_key_jwt ≥ 4× the peer’s private_key_jwt',
+    R('es256-pkjwt') && get('es256-pkjwt', 'peer') ? `${fmt(R('es256-pkjwt').oursPeer)}×` : 'not measured',
+    R('es256-pkjwt') && get('es256-pkjwt', 'peer') ? R('es256-pkjwt').oursPeer >= 4 : null,
+  );
   const rs = get('rs256-basic', 'ours');
   const rsaLimit = ctx.signingLimits?.find((s) => s.alg === 'RS256' && s.threads === ctx.rsaThreads)?.perSec;
   const rsVsLimit = rs && rsaLimit ? rs.tps / rsaLimit : NaN;
-  add(`RS256 within 10% of the RSA signing limit (${fmtInt(rsaLimit)}/s on ${ctx.rsaThreads} pool thread${ctx.rsaThreads > 1 ? 's' : ''})`,
-    Number.isFinite(rsVsLimit) ? `RS256 = ${pct(rsVsLimit)} of the limit` : 'not measured', Number.isFinite(rsVsLimit) ? rsVsLimit >= 0.9 : null);
+  add(
+    `RS256 within 10% of the RSA signing limit (${fmtInt(rsaLimit)}/s on ${ctx.rsaThreads} pool thread${ctx.rsaThreads > 1 ? 's' : ''})`,
+    Number.isFinite(rsVsLimit) ? `RS256 = ${pct(rsVsLimit)} of the limit` : 'not measured',
+    Number.isFinite(rsVsLimit) ? rsVsLimit >= 0.9 : null,
+  );
   const rsaAll = ctx.signingLimits?.find((x) => x.alg === 'RS256' && x.threads === ctx.hw.nproc && x.threads !== ctx.rsaThreads)?.perSec;
   const rsVsAll = rs && rsaAll ? rs.tps / rsaAll : NaN;
-  for (const [deploy, label] of [['embedded', 'embedded'], ['pg', 'PostgreSQL + Redis, WORKERS=1']]) {
+  for (const [deploy, label] of [
+    ['embedded', 'embedded'],
+    ['pg', 'PostgreSQL + Redis, WORKERS=1'],
+  ]) {
     const ls = lines.filter((l) => l.role === 'ours' && ctx.rows.find((r) => r.id === l.row)?.deploy.replace(/-rsa$/, '') === deploy && Number.isFinite(l.rssMaxMB));
     if (!ls.length) continue;
     const mx = Math.max(...ls.map((l) => l.rssMaxMB));
     add(`RSS ≤ ${RSS_LIMIT_MB} MB under load (${label})`, `max ${fmt(mx, 0)} MB`, mx <= RSS_LIMIT_MB);
   }
-  for (const [prefix, label] of [['pg2-', 'WORKERS=2'], ['emb2-', 'embedded, WORKERS=2']]) {
+  for (const [prefix, label] of [
+    ['pg2-', 'WORKERS=2'],
+    ['emb2-', 'embedded, WORKERS=2'],
+  ]) {
     const w2 = lines.filter((l) => l.role === 'ours' && l.row.startsWith(prefix) && Number.isFinite(l.rssMaxOneMB));
     if (!w2.length) continue;
-    const one = Math.max(...w2.map((l) => l.rssMaxOneMB)), tot = Math.max(...w2.map((l) => l.rssMaxMB));
+    const one = Math.max(...w2.map((l) => l.rssMaxOneMB)),
+      tot = Math.max(...w2.map((l) => l.rssMaxMB));
     add(`RSS ≤ ${RSS_LIMIT_MB} MB per process under load (${label})`, `largest process ${fmt(one, 0)} MB; primary + workers ${fmt(tot, 0)} MB`, one <= RSS_LIMIT_MB);
   }
 
   const bad = lines.filter((l) => l.non2xx > 0 || l.sockErr > 0 || l.wraps > 0 || l.errors.length);
   add('no non-2xx, socket errors or failed rows', bad.length ? bad.map((l) => `${l.row}/${l.role}`).join(', ') : 'none', bad.length === 0);
   const info = [];
-  const w1 = get('pg-es256-basic', 'ours'), w2b = get('pg2-es256-basic', 'ours');
-  if (w1 && w2b) info.push(`WORKERS=2 vs WORKERS=1 (PostgreSQL + Redis, ES256 basic): ${fmtInt(w2b.tps)} vs ${fmtInt(w1.tps)} tokens/s; per-round ratio ${fmt(ratio('pg2-es256-basic', 'ours', 'pg-es256-basic', 'ours'))}×`);
-  const w1p = get('pg-es256-pkjwt', 'ours'), w2p = get('pg2-es256-pkjwt', 'ours');
-  if (w1p && w2p) info.push(`WORKERS=2 vs WORKERS=1 (PostgreSQL + Redis, ES256 private_key_jwt): ${fmtInt(w2p.tps)} vs ${fmtInt(w1p.tps)} tokens/s; per-round ratio ${fmt(ratio('pg2-es256-pkjwt', 'ours', 'pg-es256-pkjwt', 'ours'))}×`);
+  const w1 = get('pg-es256-basic', 'ours'),
+    w2b = get('pg2-es256-basic', 'ours');
+  if (w1 && w2b)
+    info.push(
+      `WORKERS=2 vs WORKERS=1 (PostgreSQL + Redis, ES256 basic): ${fmtInt(w2b.tps)} vs ${fmtInt(w1.tps)} tokens/s; per-round ratio ${fmt(ratio('pg2-es256-basic', 'ours', 'pg-es256-basic', 'ours'))}×`,
+    );
+  const w1p = get('pg-es256-pkjwt', 'ours'),
+    w2p = get('pg2-es256-pkjwt', 'ours');
+  if (w1p && w2p)
+    info.push(
+      `WORKERS=2 vs WORKERS=1 (PostgreSQL + Redis, ES256 private_key_jwt): ${fmtInt(w2p.tps)} vs ${fmtInt(w1p.tps)} tokens/s; per-round ratio ${fmt(ratio('pg2-es256-pkjwt', 'ours', 'pg-es256-pkjwt', 'ours'))}×`,
+    );
   for (const auth of ['basic', 'pkjwt']) {
-    const e1 = get(`es256-${auth}`, 'ours'), e2 = get(`emb2-es256-${auth}`, 'ours');
-    if (e1 && e2) info.push(`WORKERS=2 vs WORKERS=1 (embedded, ES256 ${auth === 'basic' ? 'basic' : 'private_key_jwt'}): ${fmtInt(e2.tps)} vs ${fmtInt(e1.tps)} tokens/s; per-round ratio ${fmt(ratio(`emb2-es256-${auth}`, 'ours', `es256-${auth}`, 'ours'))}×`);
+    const e1 = get(`es256-${auth}`, 'ours'),
+      e2 = get(`emb2-es256-${auth}`, 'ours');
+    if (e1 && e2)
+      info.push(
+        `WORKERS=2 vs WORKERS=1 (embedded, ES256 ${auth === 'basic' ? 'basic' : 'private_key_jwt'}): ${fmtInt(e2.tps)} vs ${fmtInt(e1.tps)} tokens/s; per-round ratio ${fmt(ratio(`emb2-es256-${auth}`, 'ours', `es256-${auth}`, 'ours'))}×`,
+      );
   }
   const dist = results.filter((m) => !m.error && m.disturbed);
   if (dist.length) {
-    info.push(`Disturbed: ${dist.length} measurement(s) ran while other processes used more than ${DISTURBED_CORES} cores (${dist.map((m) => `${m.row}/${m.role} round ${m.round}: ${fmt(m.otherCores)} cores`).join('; ')}); medians and ratios leave them out wherever an undisturbed round of the same row exists (marked *)`);
+    info.push(
+      `Disturbed: ${dist.length} measurement(s) ran while other processes used more than ${DISTURBED_CORES} cores (${dist.map((m) => `${m.row}/${m.role} round ${m.round}: ${fmt(m.otherCores)} cores`).join('; ')}); medians and ratios leave them out wherever an undisturbed round of the same row exists (marked *)`,
+    );
   }
   // The ceiling does the same work every time: how much it moved between rounds shows how much
   // the machine itself drifted (other load, a noisy host) during the run.
   // (per row, across rounds: the same request every time).
-  let drift = -1, driftRow = null;
+  let drift = -1,
+    driftRow = null;
   for (const row of ctx.rows) {
     const c = results.filter((m) => m.row === row.id && m.role === 'ceiling' && !m.error).map((m) => m.tps);
     if (c.length < 2) continue;
@@ -115,10 +170,13 @@ export function summarise(ctx, results) {
     if (d > drift) [drift, driftRow] = [d, `${row.id}: ${c.map(fmtInt).join(', ')}`];
   }
   if (drift >= 0) {
-    info.push(`Machine drift: the ceiling's req/s varied by up to ${pct(drift)} between rounds (${driftRow})${drift > 0.15 ? ' — more than 15%: the machine was not steady; treat the figures with caution' : ''}`);
+    info.push(
+      `Machine drift: the ceiling's req/s varied by up to ${pct(drift)} between rounds (${driftRow})${drift > 0.15 ? ' — more than 15%: the machine was not steady; treat the figures with caution' : ''}`,
+    );
     if (drift > 0.15) log(`warning: the ceiling varied by ${pct(drift)} between rounds: the machine was not steady`);
   }
-  if (Number.isFinite(rsVsAll)) info.push(`RS256 against the RSA limit with one pool thread per core (${fmtInt(rsaAll)}/s on ${ctx.hw.nproc} threads): ${pct(rsVsAll)}; RS256 ours/peer ${fmt(R('rs256-basic')?.oursPeer)}×`);
+  if (Number.isFinite(rsVsAll))
+    info.push(`RS256 against the RSA limit with one pool thread per core (${fmtInt(rsaAll)}/s on ${ctx.hw.nproc} threads): ${pct(rsVsAll)}; RS256 ours/peer ${fmt(R('rs256-basic')?.oursPeer)}×`);
   if (w1 && b) info.push(`PostgreSQL + Redis vs embedded (ES256 basic, WORKERS=1): ${fmt(ratio('pg-es256-basic', 'ours', 'es256-basic', 'ours'))}×`);
   return { lines, ratios, targets, info, rsVsLimit, postBasic };
 }
@@ -127,28 +185,48 @@ export function renderMarkdown(ctx, sum) {
   const o = ctx.opts;
   const out = [];
   out.push(`# tokenmill benchmark — ${ctx.startedAt}`, '');
-  out.push(`Machine: ${ctx.hw.nproc} CPUs (${ctx.hw.cpu}), ${ctx.hw.memGiB} GiB RAM, Linux ${ctx.hw.kernel}, Node ${process.version}; ${fmt(ctx.hw.busyAtStart)} cores busy just before the run (load average at start ${ctx.hw.loadStart}, at the end ${ctx.hw.loadEnd}).`);
-  out.push(`Load: ${ctx.loadgenVersion} on the same machine, ${o.threads} thread${o.threads > 1 ? 's' : ''}, ${o.conns} connections, ${o.duration} s per measurement after a ${o.warmup} s warm-up, ${o.rounds} round${o.rounds > 1 ? 's' : ''} (medians; order alternates between rounds and rows). tokenmill LOG_LEVEL=${o.logLevel}, UV_THREADPOOL_SIZE=${ctx.uvThreads} (its own default here; ${ctx.rsaThreads} with SIGNING_ALG=RS256).`);
-  out.push('Targets: ours = tokenmill, peer = oidc-provider ' + ctx.peerVersion + ' (same algorithm, same client authentication), ceiling = bare Fastify 5 + @fastify/formbody returning a fixed ~800-byte token response.', '');
+  out.push(
+    `Machine: ${ctx.hw.nproc} CPUs (${ctx.hw.cpu}), ${ctx.hw.memGiB} GiB RAM, Linux ${ctx.hw.kernel}, Node ${process.version}; ${fmt(ctx.hw.busyAtStart)} cores busy just before the run (load average at start ${ctx.hw.loadStart}, at the end ${ctx.hw.loadEnd}).`,
+  );
+  out.push(
+    `Load: ${ctx.loadgenVersion} on the same machine, ${o.threads} thread${o.threads > 1 ? 's' : ''}, ${o.conns} connections, ${o.duration} s per measurement after a ${o.warmup} s warm-up, ${o.rounds} round${o.rounds > 1 ? 's' : ''} (medians; order alternates between rounds and rows). tokenmill LOG_LEVEL=${o.logLevel}, UV_THREADPOOL_SIZE=${ctx.uvThreads} (its own default here; ${ctx.rsaThreads} with SIGNING_ALG=RS256).`,
+  );
+  out.push(
+    'Targets: ours = tokenmill, peer = oidc-provider ' +
+      ctx.peerVersion +
+      ' (same algorithm, same client authentication), ceiling = bare Fastify 5 + @fastify/formbody returning a fixed ~800-byte token response.',
+    '',
+  );
   out.push('| row | target | tokens/s | p50 ms | p99 ms | non-2xx | max RSS MB |', '|---|---|---:|---:|---:|---:|---:|');
   for (const l of sum.lines) {
     const flag = l.non2xx > 0 || l.sockErr > 0 || l.wraps > 0 ? ' ⚠' : '';
     const rss = l.processes > 1 && l.role === 'ours' ? `${fmt(l.rssMaxMB, 0)} (${l.processes} proc.)` : fmt(l.rssMaxMB, 0);
     const tps = l.errors.length && !l.rounds ? `failed: ${l.errors[0].split('\n')[0].slice(0, 120)}` : `${fmtInt(l.tps)}${l.disturbed && l.used < l.rounds ? '*' : l.disturbed ? ' (disturbed)' : ''}`;
-    out.push(`| ${l.row} | ${l.role === 'ours' ? l.target : l.role === 'peer' ? `peer (${l.target})` : 'ceiling'} | ${tps} | ${fmt(l.p50)} | ${fmt(l.p99)} | ${fmtInt(l.non2xx)}${flag}${l.sockErr ? ` (+${l.sockErr} socket errors)` : ''}${l.wraps ? ` (${l.wraps} assertion wraps)` : ''} | ${rss} |`);
+    out.push(
+      `| ${l.row} | ${l.role === 'ours' ? l.target : l.role === 'peer' ? `peer (${l.target})` : 'ceiling'} | ${tps} | ${fmt(l.p50)} | ${fmt(l.p99)} | ${fmtInt(l.non2xx)}${flag}${l.sockErr ? ` (+${l.sockErr} socket errors)` : ''}${l.wraps ? ` (${l.wraps} assertion wraps)` : ''} | ${rss} |`,
+    );
   }
   out.push('', '| row | ours/peer | ours/ceiling | compared with |', '|---|---:|---:|---|');
-  for (const r of sum.ratios) out.push(`| ${r.row} | ${Number.isFinite(r.oursPeer) ? `${fmt(r.oursPeer)}×` : "—"} | ${pct(r.oursCeiling)} | ${r.against === r.row ? 'same row' : `peer and ceiling of ${r.against}, same round`} |`);
+  for (const r of sum.ratios)
+    out.push(
+      `| ${r.row} | ${Number.isFinite(r.oursPeer) ? `${fmt(r.oursPeer)}×` : '—'} | ${pct(r.oursCeiling)} | ${r.against === r.row ? 'same row' : `peer and ceiling of ${r.against}, same round`} |`,
+    );
   out.push('');
   if (ctx.signingLimits?.length) {
     out.push('Signing limits of this machine (node:crypto async sign on the libuv pool, access-token-sized input, nothing else running):');
-    for (const s of ctx.signingLimits) out.push(`- ${s.alg}: ${fmtInt(s.perSec)} signatures/s with ${s.threads} pool thread${s.threads > 1 ? 's' : ''}${s.threads === ctx.uvThreads ? ' (tokenmill’s pool size here)' : ''}${s.threads === ctx.rsaThreads && s.threads !== ctx.uvThreads ? ' (tokenmill’s pool size with SIGNING_ALG=RS256)' : ''}`);
+    for (const s of ctx.signingLimits)
+      out.push(
+        `- ${s.alg}: ${fmtInt(s.perSec)} signatures/s with ${s.threads} pool thread${s.threads > 1 ? 's' : ''}${s.threads === ctx.uvThreads ? ' (tokenmill’s pool size here)' : ''}${s.threads === ctx.rsaThreads && s.threads !== ctx.uvThreads ? ' (tokenmill’s pool size with SIGNING_ALG=RS256)' : ''}`,
+      );
     if (Number.isFinite(sum.rsVsLimit)) out.push(`- RS256 row: ${pct(sum.rsVsLimit)} of the RSA limit at tokenmill’s pool size`);
     out.push('');
   }
   if (ctx.revocation) {
     const r = ctx.revocation;
-    out.push(`In-process revocation store (MemoryRevocationStore): ${fmt(r.heapBytes / 1048576, 1)} MB of heap per ${fmtInt(r.revoked)} revoked tokens (${fmtInt(r.bytesPerToken)} bytes each, after GC; entries live until the token would have expired).`, '');
+    out.push(
+      `In-process revocation store (MemoryRevocationStore): ${fmt(r.heapBytes / 1048576, 1)} MB of heap per ${fmtInt(r.revoked)} revoked tokens (${fmtInt(r.bytesPerToken)} bytes each, after GC; entries live until the token would have expired).`,
+      '',
+    );
   }
   out.push('| target | measured | result |', '|---|---|---|');
   for (const t of sum.targets) out.push(`| ${t.name} | ${t.measured}${t.note ? ` (${t.note})` : ''} | ${t.result} |`);
@@ -158,7 +236,8 @@ export function renderMarkdown(ctx, sum) {
     out.push('', 'Problems seen:');
     for (const l of warnLines) {
       if (l.errors.length) out.push(`- ${l.row}/${l.role}: ${l.errors.length} failed measurement(s): ${l.errors[0].split('\n')[0].slice(0, 300)}`);
-      if (l.logWarnings || l.logErrors) out.push(`- ${l.row}/${l.role}: tokenmill logged ${l.logErrors} error and ${l.logWarnings} warning lines under load, e.g. ${l.logSamples.map((s) => `\`${s}\``).join('; ')}`);
+      if (l.logWarnings || l.logErrors)
+        out.push(`- ${l.row}/${l.role}: tokenmill logged ${l.logErrors} error and ${l.logWarnings} warning lines under load, e.g. ${l.logSamples.map((s) => `\`${s}\``).join('; ')}`);
     }
   }
   return out.join('\n') + '\n';

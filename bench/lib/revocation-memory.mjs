@@ -10,7 +10,9 @@ import { pathToFileURL } from 'node:url';
 const [modPath, nArg = '100000'] = process.argv.slice(2);
 const N = Number(nArg);
 const { MemoryRevocationStore } = await import(pathToFileURL(modPath).href);
-const settle = () => { for (let i = 0; i < 4; i++) globalThis.gc(); };
+const settle = () => {
+  for (let i = 0; i < 4; i++) globalThis.gc();
+};
 if (typeof globalThis.gc !== 'function') throw new Error('run with --expose-gc');
 const clock = { now: () => Date.now() };
 const clientIdBytes = Buffer.from('tmc_UFwAqDLn2AeweTpus0e7zS');
@@ -25,7 +27,13 @@ for (let i = 0; i < N; i++) {
 settle();
 const after = process.memoryUsage();
 const heap = after.heapUsed - before.heapUsed;
-process.stdout.write(JSON.stringify({
-  revoked: N, entries: store.size(), heapBytes: heap, bytesPerToken: heap / N,
-  externalBytes: after.external - before.external, rssBytes: after.rss - before.rss,
-}) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    revoked: N,
+    entries: store.size(),
+    heapBytes: heap,
+    bytesPerToken: heap / N,
+    externalBytes: after.external - before.external,
+    rssBytes: after.rss - before.rss,
+  }) + '\n',
+);

@@ -12,7 +12,9 @@ export function descendants(pid) {
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (!byParent.has(ppid)) byParent.set(ppid, []);
       byParent.get(ppid).push(Number(d));
-    } catch { /* raced */ }
+    } catch {
+      /* raced */
+    }
   }
   const out = [pid];
   for (let i = 0; i < out.length; i++) out.push(...(byParent.get(out[i]) ?? []));
@@ -20,7 +22,11 @@ export function descendants(pid) {
 }
 
 export function rssKb(pid) {
-  try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { return 0; }
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 export function cpuTicks(pid) {
@@ -28,7 +34,9 @@ export function cpuTicks(pid) {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     return Number(f[11]) + Number(f[12]); // utime + stime
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
 export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -48,12 +56,20 @@ export function sampleRss(rootPid) {
   const cpu0 = pids.reduce((a, p) => a + cpuTicks(p), 0);
   const t0 = process.hrtime.bigint();
   const sys0 = systemTicks();
-  let maxTotal = 0, maxOne = 0;
+  let maxTotal = 0,
+    maxOne = 0;
   const tick = () => {
     let total = 0;
-    for (const p of pids) { const k = rssKb(p); total += k; if (k > maxOne) maxOne = k; }
+    for (const p of pids) {
+      const k = rssKb(p);
+      total += k;
+      if (k > maxOne) maxOne = k;
+    }
     if (total > maxTotal) maxTotal = total;
-    for (const [p, v] of loadgen) { const c = cpuTicks(p); if (c) v[1] = c; }
+    for (const [p, v] of loadgen) {
+      const c = cpuTicks(p);
+      if (c) v[1] = c;
+    }
   };
   tick();
   const timer = setInterval(tick, 200);
@@ -69,10 +85,21 @@ export function sampleRss(rootPid) {
     const harnessCores = (self.user + self.system) / 1e6 / secs;
     // CPU used by anything else on the machine during the measurement: another job disturbs it
     const otherCores = Math.max(0, machineBusy - cpu - loadgenCores - harnessCores);
-    return { rssMaxMB: maxTotal / 1024, rssMaxOneMB: maxOne / 1024, processes: pids.length, cpuCores: cpu, machineBusyCores: machineBusy,
-      loadgenCores, otherCores, disturbed: otherCores > DISTURBED_CORES };
+    return {
+      rssMaxMB: maxTotal / 1024,
+      rssMaxOneMB: maxOne / 1024,
+      processes: pids.length,
+      cpuCores: cpu,
+      machineBusyCores: machineBusy,
+      loadgenCores,
+      otherCores,
+      disturbed: otherCores > DISTURBED_CORES,
+    };
   };
-  stop.watch = (pid) => { const c = cpuTicks(pid); loadgen.set(pid, [c, c]); };
+  stop.watch = (pid) => {
+    const c = cpuTicks(pid);
+    loadgen.set(pid, [c, c]);
+  };
   return stop;
 }
 /** A measurement during which other processes used more than this many cores is "disturbed". */

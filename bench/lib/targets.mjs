@@ -23,8 +23,15 @@ export async function startTokenmill(name, { tmp, logLevel, keys, extraEnv = {},
   const env = { ...process.env };
   for (const k of cfgKeys) delete env[k]; // nothing of the caller's tokenmill configuration leaks in
   Object.assign(env, {
-    PORT: String(port), ADMIN_PORT: String(adminPort), HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, DATA_DIR: join(dir, 'data'),
-    KEYS_DIR: join(dir, 'keys'), LOG_LEVEL: logLevel, SHUTDOWN_TIMEOUT: '5', ...extraEnv,
+    PORT: String(port),
+    ADMIN_PORT: String(adminPort),
+    HOST: '127.0.0.1',
+    ADMIN_TOKEN: adminToken,
+    DATA_DIR: join(dir, 'data'),
+    KEYS_DIR: join(dir, 'keys'),
+    LOG_LEVEL: logLevel,
+    SHUTDOWN_TIMEOUT: '5',
+    ...extraEnv,
   });
   const entry = startServer(name, [DIST_SERVER], { env, logFile: join(dir, 'server.log') });
   const issuer = `http://127.0.0.1:${port}`;
@@ -42,12 +49,18 @@ export async function startTokenmill(name, { tmp, logLevel, keys, extraEnv = {},
 
 export async function registerClient(t, { auth, alg, keys }) {
   const body = {
-    client_name: `bench-${alg}-${auth}`, scope: SCOPES, audience: [AUDIENCE], access_token_ttl: TOKEN_TTL, access_token_signing_alg: alg,
+    client_name: `bench-${alg}-${auth}`,
+    scope: SCOPES,
+    audience: [AUDIENCE],
+    access_token_ttl: TOKEN_TTL,
+    access_token_signing_alg: alg,
     token_endpoint_auth_method: { basic: 'client_secret_basic', post: 'client_secret_post', pkjwt: 'private_key_jwt' }[auth],
   };
   if (auth === 'pkjwt') body.jwks = { keys: [{ ...JSON.parse(readFileSync(join(keys, 'client_ec.pub.jwk.json'), 'utf8')), alg: 'ES256', use: 'sig' }] };
   const r = await fetch(`${t.issuer}/oauth2/register`, {
-    method: 'POST', headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    method: 'POST',
+    headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
   const j = await r.json().catch(() => ({}));
   if (r.status !== 201 && r.status !== 200) throw new Error(`${t.name}: registering ${alg}/${auth} failed: ${r.status} ${JSON.stringify(j)}`);
@@ -82,13 +95,23 @@ export async function setUpPostgres(baseUrl, label) {
   const name = `tokenmill_bench_${label}_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
-  try { await admin.query(`CREATE DATABASE "${name}"`); } finally { await admin.end(); }
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
   asyncCleanups.push(async () => {
     const c = new pg.Client({ connectionString: baseUrl });
     await c.connect();
     try {
-      try { await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`); } catch { await c.query(`DROP DATABASE IF EXISTS "${name}"`); }
-    } finally { await c.end(); }
+      try {
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } catch {
+        await c.query(`DROP DATABASE IF EXISTS "${name}"`);
+      }
+    } finally {
+      await c.end();
+    }
   });
   const u = new URL(baseUrl);
   u.pathname = `/${name}`;
@@ -102,13 +125,16 @@ export async function setUpRedisPrefix(redisUrl, label) {
     const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
     await r.connect();
     try {
-      let cursor = '0', n = 0;
+      let cursor = '0',
+        n = 0;
       do {
         const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
         cursor = next;
         if (keys.length) n += await r.del(...keys);
       } while (cursor !== '0');
-    } finally { r.disconnect(); }
+    } finally {
+      r.disconnect();
+    }
   });
   return prefix;
 }

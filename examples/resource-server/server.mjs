@@ -25,8 +25,7 @@ app.get('/hello', { preHandler: app.tokenmill.require() }, async (request) => ({
 }));
 
 // Tokens that carry the api:write scope (403 insufficient_scope otherwise).
-app.post('/things', { preHandler: app.tokenmill.require({ scope: 'api:write' }) }, async (request, reply) =>
-  reply.code(201).send({ created_by: request.tokenClaims.client_id }));
+app.post('/things', { preHandler: app.tokenmill.require({ scope: 'api:write' }) }, async (request, reply) => reply.code(201).send({ created_by: request.tokenClaims.client_id }));
 
 await app.listen({ port, host: '127.0.0.1' });
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => app.close().then(() => process.exit(0)));

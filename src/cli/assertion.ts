@@ -19,7 +19,7 @@ export function readPrivateJwk(file: string): JWK {
   }
   let jwk = value as JWK | { keys?: unknown } | null;
   if (jwk && typeof jwk === 'object' && Array.isArray((jwk as { keys?: unknown }).keys)) {
-    const privates = ((jwk as { keys: JWK[] }).keys).filter((k) => k && typeof k === 'object' && typeof k.d === 'string');
+    const privates = (jwk as { keys: JWK[] }).keys.filter((k) => k && typeof k === 'object' && typeof k.d === 'string');
     if (privates.length !== 1) throw new CliError(`${file} is a JWK Set with ${privates.length} private keys: give a file with exactly one`);
     jwk = privates[0]!;
   }

@@ -35,7 +35,10 @@ export function buildProgram(io: Io): Command {
       writeErr: (s) => io.err(s),
       // One line: `tokenmill: <reason>` (with --json: the JSON error object, on stderr too).
       outputError: (s, write) => {
-        const reason = s.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+        const reason = s
+          .trim()
+          .replace(/^error: /, '')
+          .replace(/\s*\n\s*/g, ' ');
         write(io.jsonErrors ? `${safeJson({ error: 'usage_error', error_description: reason }).replace(/\n\s*/g, ' ')}\n` : `tokenmill: ${reason}\n`);
       },
     })
@@ -45,12 +48,18 @@ export function buildProgram(io: Io): Command {
     .option('--admin-token <token>', 'admin bearer token, or - to read it from stdin (env TOKENMILL_ADMIN_TOKEN; a value given as a flag shows in `ps`)')
     .option('--json', 'print JSON for scripts instead of tables; errors too: {"error","error_description"} on stderr')
     .option('--profile <name>', 'the saved login to use (env TOKENMILL_PROFILE, default "default"); see `tokenmill login`')
-    .addHelpText('after', '\nSettings: flags, then TOKENMILL_URL / TOKENMILL_ISSUER / TOKENMILL_ADMIN_TOKEN, then the profile saved by `tokenmill login`.\nExit codes: 0 ok, 1 error (one line on stderr; with --json a JSON object), 2 usage error.')
+    .addHelpText(
+      'after',
+      '\nSettings: flags, then TOKENMILL_URL / TOKENMILL_ISSUER / TOKENMILL_ADMIN_TOKEN, then the profile saved by `tokenmill login`.\nExit codes: 0 ok, 1 error (one line on stderr; with --json a JSON object), 2 usage error.',
+    )
     // Secrets given as `-` come from stdin, before any command runs (one of them per run).
     .hook('preAction', async (root, action) => {
       const adminToken = root.opts<GlobalOptions>().adminToken;
       if (adminToken !== undefined) root.setOptionValue('adminToken', await fromStdinIfDash(io, adminToken, '--admin-token -'));
-      for (const [key, flag] of [['token', '--token'], ['clientSecret', '--client-secret']] as const) {
+      for (const [key, flag] of [
+        ['token', '--token'],
+        ['clientSecret', '--client-secret'],
+      ] as const) {
         const value: unknown = action.getOptionValue(key);
         if (typeof value === 'string') action.setOptionValue(key, await fromStdinIfDash(io, value, `${flag} -`));
       }

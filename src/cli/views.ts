@@ -49,9 +49,11 @@ export function keysTable(keys: readonly KeyView[]): string {
 
 /** The one time a secret is shown: the secret, then the warning to store it. */
 export function secretBlock(secretId: string | null, secret: string, expiresAt: string | null): string {
-  return details([
-    ['secret_id', secretId],
-    ['expires', expiresAt ? shortDate(expiresAt) : 'never'],
-    ['client_secret', secret],
-  ]) + `warning: ${SECRET_WARNING}\n`;
+  return (
+    details([
+      ['secret_id', secretId],
+      ['expires', expiresAt ? shortDate(expiresAt) : 'never'],
+      ['client_secret', secret],
+    ]) + `warning: ${SECRET_WARNING}\n`
+  );
 }

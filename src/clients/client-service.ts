@@ -68,7 +68,16 @@ export class ClientService {
       clientSecret = s.value;
       secrets.push(s.record);
     }
-    const client: Client = { ...meta, clientId: newClientId(), status: 'active', registrationAccessTokenHash: sha256(registrationAccessToken), secrets, tokensRevokedBefore: null, createdAt: now, updatedAt: now };
+    const client: Client = {
+      ...meta,
+      clientId: newClientId(),
+      status: 'active',
+      registrationAccessTokenHash: sha256(registrationAccessToken),
+      secrets,
+      tokensRevokedBefore: null,
+      createdAt: now,
+      updatedAt: now,
+    };
     await this.store.create(client);
     return { client, clientSecret, registrationAccessToken };
   }
@@ -116,7 +125,11 @@ export class ClientService {
       await this.store.addSecret(clientId, s.record);
       clientSecret = s.value;
     } else if (!isSecretMethod(method) && live.length > 0) {
-      await this.store.expireSecrets(clientId, live.map((s) => s.secretId), now);
+      await this.store.expireSecrets(
+        clientId,
+        live.map((s) => s.secretId),
+        now,
+      );
     }
     const write: ClientPatch = { ...patch };
     let registrationAccessToken: string | null = null;

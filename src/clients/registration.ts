@@ -31,8 +31,17 @@ const ALG_FOR_KEY: Record<string, (jwk: JWK) => string> = {
  * (`self-service-policy.ts`) refuses a change to any of them that is not on its allow-list.
  */
 export const REGISTRATION_METADATA_FIELDS = [
-  'client_name', 'token_endpoint_auth_method', 'token_endpoint_auth_signing_alg', 'grant_types', 'response_types', 'scope', 'audience',
-  'access_token_ttl', 'access_token_signing_alg', 'jwks', 'jwks_uri',
+  'client_name',
+  'token_endpoint_auth_method',
+  'token_endpoint_auth_signing_alg',
+  'grant_types',
+  'response_types',
+  'scope',
+  'audience',
+  'access_token_ttl',
+  'access_token_signing_alg',
+  'jwks',
+  'jwks_uri',
 ] as const;
 
 /**
@@ -136,7 +145,8 @@ export async function parseClientMetadata(input: unknown, policy: MetadataPolicy
   }
 
   const signingAlg = body.access_token_signing_alg;
-  if (signingAlg !== undefined && signingAlg !== null && !(SIGNING_ALGS as readonly string[]).includes(signingAlg as string)) throw bad('access_token_signing_alg', `must be one of ${SIGNING_ALGS.join(', ')}`);
+  if (signingAlg !== undefined && signingAlg !== null && !(SIGNING_ALGS as readonly string[]).includes(signingAlg as string))
+    throw bad('access_token_signing_alg', `must be one of ${SIGNING_ALGS.join(', ')}`);
 
   const assertionAlg = body.token_endpoint_auth_signing_alg;
   if (assertionAlg !== undefined && assertionAlg !== null) {

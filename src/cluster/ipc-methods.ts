@@ -2,7 +2,18 @@ import type { Revocations } from '../oauth/revocation.js';
 import type { AuditLog, ClientStore, KeyStore, ReplayCache } from '../storage/types.js';
 
 /** The methods a worker may call on each store (nothing that closes or re-seeds). */
-export const CLIENT_STORE_METHODS = ['create', 'get', 'update', 'delete', 'list', 'addSecret', 'expireSecrets', 'deleteSecret', 'touchSecrets', 'signingAlgsInUse'] as const satisfies readonly (keyof ClientStore)[];
+export const CLIENT_STORE_METHODS = [
+  'create',
+  'get',
+  'update',
+  'delete',
+  'list',
+  'addSecret',
+  'expireSecrets',
+  'deleteSecret',
+  'touchSecrets',
+  'signingAlgsInUse',
+] as const satisfies readonly (keyof ClientStore)[];
 export const KEY_STORE_METHODS = ['list', 'insert', 'setRetirement', 'delete'] as const satisfies readonly (keyof KeyStore)[];
 export const REVOCATION_METHODS = ['revokeToken', 'revokeClient', 'isRevoked', 'feed'] as const satisfies readonly (keyof Revocations)[];
 export const REPLAY_METHODS = ['claim'] as const satisfies readonly (keyof ReplayCache)[];

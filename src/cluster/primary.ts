@@ -39,31 +39,34 @@ export function exposeRuntime(server: IpcServer, rt: Runtime, workers: () => Wor
   server.expose('audit', rt.audit, AUDIT_METHODS);
 
   const sessions = new Map<string, LockSession>();
-  server.handle('keys', 'lock', (_args, worker) =>
-    new Promise<string>((acquired, failed) => {
-      const id = randomUUID();
-      rt.keyStore
-        .withLock(
-          (locked) =>
-            new Promise<void>((commit, rollback) => {
-              const timer = setTimeout(() => session.end(false), KEY_LOCK_MAX_MS);
-              timer.unref();
-              const session: LockSession = {
-                locked,
-                worker: worker.id,
-                end(ok) {
-                  clearTimeout(timer);
-                  sessions.delete(id);
-                  if (ok) commit();
-                  else rollback(new Error('key lock released without commit'));
-                },
-              };
-              sessions.set(id, session);
-              acquired(id);
-            }),
-        )
-        .catch((err: unknown) => failed(err));
-    }),
+  server.handle(
+    'keys',
+    'lock',
+    (_args, worker) =>
+      new Promise<string>((acquired, failed) => {
+        const id = randomUUID();
+        rt.keyStore
+          .withLock(
+            (locked) =>
+              new Promise<void>((commit, rollback) => {
+                const timer = setTimeout(() => session.end(false), KEY_LOCK_MAX_MS);
+                timer.unref();
+                const session: LockSession = {
+                  locked,
+                  worker: worker.id,
+                  end(ok) {
+                    clearTimeout(timer);
+                    sessions.delete(id);
+                    if (ok) commit();
+                    else rollback(new Error('key lock released without commit'));
+                  },
+                };
+                sessions.set(id, session);
+                acquired(id);
+              }),
+          )
+          .catch((err: unknown) => failed(err));
+      }),
   );
   server.handle('keys', 'unlock', ([id, commit]) => void sessions.get(String(id))?.end(commit === true));
   for (const method of KEY_STORE_METHODS) {
@@ -123,8 +126,11 @@ export async function runStorePrimary(config: Config, options: PrimaryOptions): 
     process.stderr.write(`tokenmill: cannot start: ${message}\n`);
     process.exit(1);
   }
-  logger.info({ database: rt.stores.database, revocations: rt.stores.revocations, issuer: config.issuer, env: config.nodeEnv, workers: config.workers }, 'stores in use (primary process; workers reach them over IPC)');
-  if (!config.redisUrl) logger.warn('embedded mode: revocations and client-assertion replay markers are held by this node\'s primary process; run one node, or set REDIS_URL for a fleet');
+  logger.info(
+    { database: rt.stores.database, revocations: rt.stores.revocations, issuer: config.issuer, env: config.nodeEnv, workers: config.workers },
+    'stores in use (primary process; workers reach them over IPC)',
+  );
+  if (!config.redisUrl) logger.warn("embedded mode: revocations and client-assertion replay markers are held by this node's primary process; run one node, or set REDIS_URL for a fleet");
   if (rt.generatedAdminToken) options.banner(rt.generatedAdminToken);
 
   const server = new IpcServer();

@@ -158,7 +158,8 @@ function loadTls(certFile: string | undefined, keyFile: string | undefined): { c
   } catch {
     throw new ConfigError(`invalid TLS_KEY_FILE=${JSON.stringify(keyFile)}: not an unencrypted PEM private key`);
   }
-  if (!x509.checkPrivateKey(privateKey)) throw new ConfigError(`invalid TLS_KEY_FILE=${JSON.stringify(keyFile)}: it is not the private key of the certificate in TLS_CERT_FILE=${JSON.stringify(certFile)}`);
+  if (!x509.checkPrivateKey(privateKey))
+    throw new ConfigError(`invalid TLS_KEY_FILE=${JSON.stringify(keyFile)}: it is not the private key of the certificate in TLS_CERT_FILE=${JSON.stringify(certFile)}`);
   return { cert, key };
 }
 
@@ -192,19 +193,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (production) {
     if (issuerUrl.protocol !== 'https:') throw new ConfigError('invalid ISSUER: NODE_ENV=production requires an https:// issuer (terminate TLS at your proxy and set ISSUER to the public URL)');
     if (!raw.ADMIN_TOKEN) throw new ConfigError('missing ADMIN_TOKEN: NODE_ENV=production requires it; generate one with `openssl rand -base64 48`');
-    if (!raw.KEY_ENCRYPTION_KEY) throw new ConfigError('missing KEY_ENCRYPTION_KEY: NODE_ENV=production requires it; generate one with `node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"`');
+    if (!raw.KEY_ENCRYPTION_KEY)
+      throw new ConfigError('missing KEY_ENCRYPTION_KEY: NODE_ENV=production requires it; generate one with `node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"`');
     const bits = Math.floor(estimateTokenEntropyBits(raw.ADMIN_TOKEN));
-    if (bits < MIN_ADMIN_TOKEN_BITS) throw new ConfigError(`weak ADMIN_TOKEN: about ${bits} bits by its characters (a repeated character, a short alphabet or a repeated pattern); NODE_ENV=production requires at least ${MIN_ADMIN_TOKEN_BITS}; generate one with \`openssl rand -base64 48\``);
-    if (weakKeyEncryptionKey(raw.KEY_ENCRYPTION_KEY)) throw new ConfigError('weak KEY_ENCRYPTION_KEY: its 32 bytes have very few distinct values or repeat a block (all zeros, a pattern); NODE_ENV=production requires random bytes; generate one with `node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"`');
+    if (bits < MIN_ADMIN_TOKEN_BITS)
+      throw new ConfigError(
+        `weak ADMIN_TOKEN: about ${bits} bits by its characters (a repeated character, a short alphabet or a repeated pattern); NODE_ENV=production requires at least ${MIN_ADMIN_TOKEN_BITS}; generate one with \`openssl rand -base64 48\``,
+      );
+    if (weakKeyEncryptionKey(raw.KEY_ENCRYPTION_KEY))
+      throw new ConfigError(
+        'weak KEY_ENCRYPTION_KEY: its 32 bytes have very few distinct values or repeat a block (all zeros, a pattern); NODE_ENV=production requires random bytes; generate one with `node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"`',
+      );
   }
   const tls = loadTls(raw.TLS_CERT_FILE, raw.TLS_KEY_FILE);
   // contract "Running it": no plain HTTP in production unless behind a trusted proxy (which terminates TLS).
   if (production && !tls && !raw.TRUST_PROXY) {
-    throw new ConfigError('no TLS: NODE_ENV=production serves no plain HTTP; set TLS_CERT_FILE and TLS_KEY_FILE (PEM) to serve HTTPS, or TRUST_PROXY=true when a reverse proxy in front terminates TLS');
+    throw new ConfigError(
+      'no TLS: NODE_ENV=production serves no plain HTTP; set TLS_CERT_FILE and TLS_KEY_FILE (PEM) to serve HTTPS, or TRUST_PROXY=true when a reverse proxy in front terminates TLS',
+    );
   }
   const assertionAlgs = raw.ASSERTION_ALGS.split(',').filter(Boolean);
   for (const alg of assertionAlgs) {
-    if (!ASYMMETRIC_ASSERTION_ALGS.has(alg)) throw new ConfigError(`invalid ASSERTION_ALGS: ${JSON.stringify(alg)} is not an asymmetric JWS algorithm; allowed: ${[...ASYMMETRIC_ASSERTION_ALGS].join(', ')}`);
+    if (!ASYMMETRIC_ASSERTION_ALGS.has(alg))
+      throw new ConfigError(`invalid ASSERTION_ALGS: ${JSON.stringify(alg)} is not an asymmetric JWS algorithm; allowed: ${[...ASYMMETRIC_ASSERTION_ALGS].join(', ')}`);
   }
   return {
     port: raw.PORT,

@@ -55,7 +55,12 @@ export function createErrorHandler(issuer: string) {
       // Only what identifies the fault: database errors carry the statement's parameters, which can hold hashes and client input.
       request.log.error({ err: errorFields(err) }, 'unhandled error');
       request.failure = { error: 'server_error' };
-      return reply.code(500).header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send({ error: 'server_error', error_description: 'internal error' });
+      return reply
+        .code(500)
+        .header('cache-control', 'no-store')
+        .header('pragma', 'no-cache')
+        .type('application/json; charset=utf-8')
+        .send({ error: 'server_error', error_description: 'internal error' });
     }
     request.failure = oauth.detail === undefined ? { error: oauth.error } : { error: oauth.error, detail: oauth.detail };
     if (err instanceof StoreUnavailableError) request.failure.detail = err.message;
@@ -63,9 +68,10 @@ export function createErrorHandler(issuer: string) {
     reply.code(oauth.status).headers(oauth.headers).header('cache-control', 'no-store').header('pragma', 'no-cache');
     if (oauth instanceof InvalidClient) {
       if (oauth.challenge) reply.header('www-authenticate', `Basic ${realm}`);
-    }
-    else if (oauth instanceof InvalidToken) reply.header('www-authenticate', oauth.bearerError ? `Bearer ${realm}, error="${oauth.bearerError}", error_description="${sanitizeDescription(oauth.description ?? '')}"` : `Bearer ${realm}`);
-    else if (oauth instanceof InsufficientScope) reply.header('www-authenticate', `Bearer ${realm}, error="insufficient_scope", error_description="${sanitizeDescription(oauth.description ?? '')}", scope="${oauth.requiredScope}"`);
+    } else if (oauth instanceof InvalidToken)
+      reply.header('www-authenticate', oauth.bearerError ? `Bearer ${realm}, error="${oauth.bearerError}", error_description="${sanitizeDescription(oauth.description ?? '')}"` : `Bearer ${realm}`);
+    else if (oauth instanceof InsufficientScope)
+      reply.header('www-authenticate', `Bearer ${realm}, error="insufficient_scope", error_description="${sanitizeDescription(oauth.description ?? '')}", scope="${oauth.requiredScope}"`);
     return reply.type('application/json; charset=utf-8').send(oauth.toJSON());
   };
 }

@@ -65,7 +65,7 @@ export function clusterMetrics(): Promise<string> {
     const id = ++nextId;
     const timer = setTimeout(() => {
       pending.delete(id);
-      reject(new Error('aggregating the workers\' metrics timed out'));
+      reject(new Error("aggregating the workers' metrics timed out"));
     }, TIMEOUT_MS);
     timer.unref();
     pending.set(id, { resolve, reject, timer });

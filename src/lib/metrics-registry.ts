@@ -55,22 +55,58 @@ export class Metrics {
     const registers = [this.registry];
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.httpRequests = new Counter({ name: 'tokenmill_http_requests_total', help: 'HTTP requests by route, status and OAuth error code', labelNames: ['route', 'status', 'error'], registers });
-    this.httpDuration = new Histogram({ name: 'tokenmill_http_request_duration_seconds', help: 'HTTP request duration by route', labelNames: ['route'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
+    this.httpDuration = new Histogram({
+      name: 'tokenmill_http_request_duration_seconds',
+      help: 'HTTP request duration by route',
+      labelNames: ['route'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
 
-    this.tokenRequests = new Counter({ name: 'tokenmill_token_requests_total', help: 'Token endpoint requests by client authentication method and result (success or the OAuth error code)', labelNames: ['auth_method', 'result'], registers });
+    this.tokenRequests = new Counter({
+      name: 'tokenmill_token_requests_total',
+      help: 'Token endpoint requests by client authentication method and result (success or the OAuth error code)',
+      labelNames: ['auth_method', 'result'],
+      registers,
+    });
     this.tokensIssued = new Counter({ name: 'tokenmill_tokens_issued_total', help: 'Access tokens issued', registers });
-    this.authFailures = new Counter({ name: 'tokenmill_client_auth_failures_total', help: 'Client authentication failures by coarse reason (secret = unknown client or wrong secret, never told apart)', labelNames: ['reason'], registers });
-    const polls = new Counter({ name: 'tokenmill_revocation_feed_polls_total', help: 'Successful revocation-feed polls: caught_up reached the end of the feed, behind returned a page with more to follow', labelNames: ['result'], registers });
+    this.authFailures = new Counter({
+      name: 'tokenmill_client_auth_failures_total',
+      help: 'Client authentication failures by coarse reason (secret = unknown client or wrong secret, never told apart)',
+      labelNames: ['reason'],
+      registers,
+    });
+    const polls = new Counter({
+      name: 'tokenmill_revocation_feed_polls_total',
+      help: 'Successful revocation-feed polls: caught_up reached the end of the feed, behind returned a page with more to follow',
+      labelNames: ['result'],
+      registers,
+    });
     this.feedPollChildren = { caughtUp: polls.labels('caught_up'), behind: polls.labels('behind') };
-    this.feedCaughtUp = new Gauge({ name: 'tokenmill_revocation_feed_last_caught_up_timestamp_seconds', help: 'When a revocation-feed poll last reached the end of the feed (unix seconds; 0 = not since start). time() minus this bounds how stale the freshest verifier is', registers, aggregator: 'max' });
+    this.feedCaughtUp = new Gauge({
+      name: 'tokenmill_revocation_feed_last_caught_up_timestamp_seconds',
+      help: 'When a revocation-feed poll last reached the end of the feed (unix seconds; 0 = not since start). time() minus this bounds how stale the freshest verifier is',
+      registers,
+      aggregator: 'max',
+    });
 
     const dbDuration = new Histogram({ name: 'tokenmill_db_query_duration_seconds', help: 'Database statement duration (transactions: each statement)', buckets: LATENCY_BUCKETS, registers });
     this.dbDuration = dbDuration;
-    const dbErrors = new Counter({ name: 'tokenmill_db_errors_total', help: 'Failed database statements: unavailable (connection) or statement (the database refused it)', labelNames: ['kind'], registers });
+    const dbErrors = new Counter({
+      name: 'tokenmill_db_errors_total',
+      help: 'Failed database statements: unavailable (connection) or statement (the database refused it)',
+      labelNames: ['kind'],
+      registers,
+    });
     this.dbErrors = { unavailable: dbErrors.labels('unavailable'), statement: dbErrors.labels('statement') };
     const redisDuration = new Histogram({ name: 'tokenmill_redis_command_duration_seconds', help: 'Redis command duration (a MULTI or a script counts once)', buckets: LATENCY_BUCKETS, registers });
     this.redisDuration = redisDuration;
-    const redisErrors = new Counter({ name: 'tokenmill_redis_errors_total', help: 'Failed Redis commands: unavailable (connection, timeout, MISCONF…) or reply (Redis refused the command)', labelNames: ['kind'], registers });
+    const redisErrors = new Counter({
+      name: 'tokenmill_redis_errors_total',
+      help: 'Failed Redis commands: unavailable (connection, timeout, MISCONF…) or reply (Redis refused the command)',
+      labelNames: ['kind'],
+      registers,
+    });
     this.redisErrors = { unavailable: redisErrors.labels('unavailable'), reply: redisErrors.labels('reply') };
 
     const self = this;

@@ -41,7 +41,10 @@ function isPublicAddress(address: ipaddr.IPv4 | ipaddr.IPv6): boolean {
  * name that is not an address is checked when it resolves (public-fetch.ts).
  */
 export function isPrivateHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, '').toLowerCase();
+  const host = hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.+$/, '')
+    .toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal')) return true;
   // isValid also takes the legacy IPv4 forms (0x7f.1, 2130706433) that inet_aton resolvers accept.
   if (!ipaddr.isValid(host)) return false;

@@ -67,11 +67,7 @@ export async function verifyOwnAccessToken(token: string, ctx: OAuthContext, opt
  * revoked (a revocation store that cannot answer throws StoreUnavailableError: 503). Null otherwise.
  * Introspection and admin authentication both decide "active" with it.
  */
-export async function liveAccessToken(
-  token: string,
-  ctx: OAuthContext,
-  accept: (claims: AccessTokenClaims) => boolean = () => true,
-): Promise<{ claims: AccessTokenClaims; client: Client } | null> {
+export async function liveAccessToken(token: string, ctx: OAuthContext, accept: (claims: AccessTokenClaims) => boolean = () => true): Promise<{ claims: AccessTokenClaims; client: Client } | null> {
   const claims = await verifyOwnAccessToken(token, ctx);
   if (!claims || !accept(claims)) return null;
   const client = await ctx.clients.get(claims.client_id);

@@ -11,7 +11,11 @@ export const REVOKE_PARAMS = ['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]
  * expired or already revoked tokens succeed silently (§2.2); another client's token is refused
  * (threat model REQ-R4). Returns once the revocation is stored; a storage failure throws (503).
  */
-export async function revocationEndpoint(req: { body: unknown; query: unknown; authorization: string | undefined }, ctx: OAuthContext, onCaller?: (clientId: string) => void): Promise<{ clientId: string }> {
+export async function revocationEndpoint(
+  req: { body: unknown; query: unknown; authorization: string | undefined },
+  ctx: OAuthContext,
+  onCaller?: (clientId: string) => void,
+): Promise<{ clientId: string }> {
   rejectQueryParams(req.query, REVOKE_PARAMS);
   const params = readParams(req.body, REVOKE_PARAMS);
   const caller = await authenticateCaller(params, req.authorization, ctx);

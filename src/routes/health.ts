@@ -23,6 +23,9 @@ export function healthRoutes(app: FastifyInstance, rt: Runtime, state: { shuttin
     );
     checks.signing_key = rt.keyring.signingKey(rt.config.signingAlg) ? 'ok' : 'missing';
     const ready = !state.shuttingDown && Object.values(checks).every((v) => v === 'ok');
-    return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ status: ready ? 'ready' : state.shuttingDown ? 'shutting_down' : 'unavailable', checks, ...(Object.keys(notes).length ? { notes } : {}) });
+    return reply
+      .code(ready ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send({ status: ready ? 'ready' : state.shuttingDown ? 'shutting_down' : 'unavailable', checks, ...(Object.keys(notes).length ? { notes } : {}) });
   });
 }

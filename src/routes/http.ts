@@ -8,7 +8,13 @@ const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PAT
 export function methodNotAllowed(app: FastifyInstance, url: string, allowed: readonly HTTPMethods[]): void {
   const allow = allowed.join(', ');
   const others = ALL_METHODS.filter((m) => !allowed.includes(m) && !(m === 'HEAD' && allowed.includes('GET')));
-  app.route({ method: others, url, handler: async () => { throw new MethodNotAllowed(allow); } });
+  app.route({
+    method: others,
+    url,
+    handler: async () => {
+      throw new MethodNotAllowed(allow);
+    },
+  });
 }
 
 /**

@@ -12,7 +12,9 @@ const REGISTRATION_BODY_LIMIT = 64 * 1024; // threat model REQ-D2
 const REGISTRATION_ACTIONS: Record<string, string> = { GET: 'client.read', PUT: 'client.update', DELETE: 'client.delete' };
 
 async function audit(rt: Runtime, request: FastifyRequest, actor: string, action: string, target: string | null, outcome: 'success' | 'failure'): Promise<void> {
-  await rt.audit.record({ at: rt.clock.now(), actor, action, target, outcome, requestId: request.id }).catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message } }, 'audit write failed'));
+  await rt.audit
+    .record({ at: rt.clock.now(), actor, action, target, outcome, requestId: request.id })
+    .catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message } }, 'audit write failed'));
 }
 
 /**
@@ -51,7 +53,8 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime): void {
       callers.set(request, await resolveCaller(request as FastifyRequest<{ Params: { clientId: string } }>));
     } catch (err) {
       // Refusals are aggregated per source and minute (the client id in the URL is the caller's choice: not kept).
-      if (err instanceof InvalidToken) rt.refusalAudit.record({ actor: 'unauthenticated', action: REGISTRATION_ACTIONS[request.method] ?? 'client.read', source: request.ip, status: 401, requestId: request.id });
+      if (err instanceof InvalidToken)
+        rt.refusalAudit.record({ actor: 'unauthenticated', action: REGISTRATION_ACTIONS[request.method] ?? 'client.read', source: request.ip, status: 401, requestId: request.id });
       throw err;
     }
   }

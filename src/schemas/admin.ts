@@ -89,7 +89,10 @@ export const ClientPatchBody = Type.Object(
 
 export const CreatedClient = Type.Object({ client: ClientView, client_secret: Type.Union([Type.String(), Type.Null()]), secret_id: Type.Union([Type.String(), Type.Null()]) });
 
-export const RotateSecretBody = Type.Object({ expires_in: Type.Optional(Lifetime), previous_secret_ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) }, { additionalProperties: false });
+export const RotateSecretBody = Type.Object(
+  { expires_in: Type.Optional(Lifetime), previous_secret_ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) },
+  { additionalProperties: false },
+);
 export const RotatedSecret = Type.Object({ secret_id: Type.String(), client_secret: Type.String(), expires_at: NullableDateTime, prefix: Type.String() });
 
 /** RFC 7592 registration access token issued by an admin: shown this once, stored only as a hash. */
@@ -113,7 +116,10 @@ export const KeyView = Type.Object({
   remove_at: NullableDateTime,
 });
 export const KeyList = Type.Object({ keys: Type.Array(KeyView) });
-export const RotateKeyBody = Type.Object({ alg: Type.Optional(Type.Union(ACCESS_TOKEN_ALGS.map((a) => Type.Literal(a)))), activate_in: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) }, { additionalProperties: false });
+export const RotateKeyBody = Type.Object(
+  { alg: Type.Optional(Type.Union(ACCESS_TOKEN_ALGS.map((a) => Type.Literal(a)))), activate_in: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) },
+  { additionalProperties: false },
+);
 
 export const AuditView = Type.Object({
   id: Type.String(),

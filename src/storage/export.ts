@@ -99,7 +99,10 @@ export async function exportData(sql: Sql, options: ExportOptions): Promise<Expo
       exported_at: new Date(options.now).toISOString(),
       source: { database: options.database, migrations },
       key_encryption_key: options.kek
-        ? { fingerprint: kekFingerprint(options.kek.key), hint: `the keys are encrypted under the key-encryption key of the source (${options.kek.from}); give the target that key as KEY_ENCRYPTION_KEY` }
+        ? {
+            fingerprint: kekFingerprint(options.kek.key),
+            hint: `the keys are encrypted under the key-encryption key of the source (${options.kek.from}); give the target that key as KEY_ENCRYPTION_KEY`,
+          }
         : null,
       clients: clients.map((c) => ({ ...rowToJson(c), secrets: byClient.get(String(c.client_id)) ?? [] })) as ExportDocument['clients'],
       keys: keys.map((k) => rowToJson(k)) as ExportDocument['keys'],
@@ -140,7 +143,8 @@ export function parseExport(text: string): ExportDocument {
   } catch (err) {
     throw new ImportError('invalid', `not JSON: ${(err as Error).message}`);
   }
-  if (!isObject(doc) || doc.format !== EXPORT_FORMAT) throw new ImportError('invalid', `not a tokenmill export (format ${JSON.stringify(isObject(doc) ? (doc.format ?? null) : null)}, expected "${EXPORT_FORMAT}")`);
+  if (!isObject(doc) || doc.format !== EXPORT_FORMAT)
+    throw new ImportError('invalid', `not a tokenmill export (format ${JSON.stringify(isObject(doc) ? (doc.format ?? null) : null)}, expected "${EXPORT_FORMAT}")`);
   if (doc.version !== EXPORT_VERSION) throw new ImportError('invalid', `unsupported export version ${JSON.stringify(doc.version ?? null)}: this release reads version ${EXPORT_VERSION}`);
   const bad = (what: string) => new ImportError('invalid', `malformed export: ${what}`);
   if (!Array.isArray(doc.clients) || !Array.isArray(doc.keys) || !Array.isArray(doc.revocations)) throw bad('clients, keys and revocations must be arrays');
@@ -154,7 +158,10 @@ export function parseExport(text: string): ExportDocument {
     if (!isObject(k) || !isString(k.kid) || !isString(k.private_jwe)) throw bad(`keys[${i}] needs kid and private_jwe`);
   });
   doc.revocations.forEach((r: unknown, i) => {
-    const ok = isObject(r) && ((r.type === 'token' && isString(r.jti) && isNumber(r.exp) && (r.client_id === null || isString(r.client_id))) || (r.type === 'client' && isString(r.client_id) && isNumber(r.revoked_before) && isNumber(r.until)));
+    const ok =
+      isObject(r) &&
+      ((r.type === 'token' && isString(r.jti) && isNumber(r.exp) && (r.client_id === null || isString(r.client_id))) ||
+        (r.type === 'client' && isString(r.client_id) && isNumber(r.revoked_before) && isNumber(r.until)));
     if (!ok) throw bad(`revocations[${i}] is neither a token nor a client revocation`);
   });
   return doc as unknown as ExportDocument;
@@ -188,7 +195,8 @@ function fromJson(v: unknown, type: string, where: string): unknown {
 async function upsert(q: SqlQueryable, table: string, key: string, row: Row, types: Map<string, string>, where: string): Promise<void> {
   const names = Object.keys(row);
   const unknown = names.filter((n) => !types.has(n));
-  if (unknown.length) throw new ImportError('invalid', `${where}: column(s) ${unknown.join(', ')} do not exist in table ${table} of this database (an export of a newer release? upgrade this one first)`);
+  if (unknown.length)
+    throw new ImportError('invalid', `${where}: column(s) ${unknown.join(', ')} do not exist in table ${table} of this database (an export of a newer release? upgrade this one first)`);
   const params = names.map((n) => fromJson(row[n], types.get(n)!, `${where}.${n}`));
   const cols = names.map(quoteIdent);
   const updates = names.filter((n) => n !== key).map((n) => `${quoteIdent(n)} = EXCLUDED.${quoteIdent(n)}`);
@@ -248,7 +256,9 @@ export async function importData(sql: Sql, doc: ExportDocument, options: ImportO
   const undecryptable = await undecryptableKeys(doc, options.kek);
   if (undecryptable.length && !options.force) {
     const source = doc.key_encryption_key?.fingerprint;
-    const target = options.kek ? `the key-encryption key of this database (${options.kek.from}, fingerprint ${kekFingerprint(options.kek.key)})` : 'this database has no key-encryption key (no KEY_ENCRYPTION_KEY, none in DATA_DIR)';
+    const target = options.kek
+      ? `the key-encryption key of this database (${options.kek.from}, fingerprint ${kekFingerprint(options.kek.key)})`
+      : 'this database has no key-encryption key (no KEY_ENCRYPTION_KEY, none in DATA_DIR)';
     throw new ImportError(
       'key-encryption',
       `${options.kek ? `${target} cannot decrypt` : `${target} to decrypt`} signing key(s) ${list(undecryptable)}` +
@@ -263,7 +273,9 @@ export async function importData(sql: Sql, doc: ExportDocument, options: ImportO
     const existingClients = (await tx.query<{ client_id: string }>('SELECT client_id FROM clients WHERE client_id = ANY($1) ORDER BY client_id', [clientIds])).rows.map((r) => r.client_id);
     const existingKeys = (await tx.query<{ kid: string }>('SELECT kid FROM signing_keys WHERE kid = ANY($1) ORDER BY kid', [kids])).rows.map((r) => r.kid);
     // A secret id held by a client the export does not carry would be taken from that client.
-    const foreignSecrets = (await tx.query<{ secret_id: string }>('SELECT secret_id FROM client_secrets WHERE secret_id = ANY($1) AND NOT (client_id = ANY($2)) ORDER BY secret_id', [secretIds, clientIds])).rows.map((r) => r.secret_id);
+    const foreignSecrets = (
+      await tx.query<{ secret_id: string }>('SELECT secret_id FROM client_secrets WHERE secret_id = ANY($1) AND NOT (client_id = ANY($2)) ORDER BY secret_id', [secretIds, clientIds])
+    ).rows.map((r) => r.secret_id);
     if (foreignSecrets.length) throw new ImportError('conflict', `secret id(s) ${list(foreignSecrets)} belong to other clients in this database`);
     if ((existingClients.length || existingKeys.length) && !options.replace) {
       const parts = [existingClients.length ? `client(s) ${list(existingClients)}` : '', existingKeys.length ? `signing key(s) ${list(existingKeys)}` : ''].filter(Boolean);
@@ -295,7 +307,9 @@ export async function importData(sql: Sql, doc: ExportDocument, options: ImportO
         revocationsPresent++;
         continue;
       }
-      await log.append(r.type === 'token' ? { type: 'token', jti: r.jti, exp: r.exp, clientId: r.client_id } : { type: 'client', clientId: r.client_id, revokedBefore: r.revoked_before, until: r.until });
+      await log.append(
+        r.type === 'token' ? { type: 'token', jti: r.jti, exp: r.exp, clientId: r.client_id } : { type: 'client', clientId: r.client_id, revokedBefore: r.revoked_before, until: r.until },
+      );
       present.add(id(r));
       revocations++;
     }
@@ -315,7 +329,15 @@ export async function importData(sql: Sql, doc: ExportDocument, options: ImportO
       target: null,
       outcome: 'success',
       requestId: null,
-      detail: { exported_at: doc.exported_at, clients: result.clients, keys: result.keys, revocations: result.revocations, replaced_clients: existingClients.length, replaced_keys: existingKeys.length, forced_keys: undecryptable.length },
+      detail: {
+        exported_at: doc.exported_at,
+        clients: result.clients,
+        keys: result.keys,
+        revocations: result.revocations,
+        replaced_clients: existingClients.length,
+        replaced_keys: existingKeys.length,
+        forced_keys: undecryptable.length,
+      },
     });
     return result;
   });

@@ -106,9 +106,7 @@ export interface KeyStore {
 }
 
 /** One entry of the revocation feed. Times in epoch seconds (JWT NumericDate), as resource servers see them. */
-export type RevocationEvent =
-  | { type: 'token'; jti: string; exp: number; clientId: string | null }
-  | { type: 'client'; clientId: string; revokedBefore: number; until: number };
+export type RevocationEvent = { type: 'token'; jti: string; exp: number; clientId: string | null } | { type: 'client'; clientId: string; revokedBefore: number; until: number };
 
 /** Durable, ordered record of revocations (SQL). Used to re-seed a fast store that lost them. */
 export interface RevocationLog {

@@ -72,5 +72,8 @@ t.test('the refusals are audited under the client that made them', async (t) => 
   const refused = rows.filter((r) => r.status === 403);
   t.ok(refused.length >= 4, 'the 403s are recorded');
   t.ok(refused.every((r) => r.actor === `client:${ops.client_id}` && r.outcome === 'failure'));
-  t.ok(rows.some((r) => r.actor === ADMIN_ACTOR), 'the admin token calls are there too');
+  t.ok(
+    rows.some((r) => r.actor === ADMIN_ACTOR),
+    'the admin token calls are there too',
+  );
 });

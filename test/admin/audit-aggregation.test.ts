@@ -7,13 +7,31 @@ import { accessToken, admin, adminApp, tokenBasic } from './support.js';
 const b = await build(t, { TRUST_PROXY: 'true' });
 const api = adminApp(b);
 
-interface Row { actor: string; action: string; target: string | null; outcome: string; status: number | null; count: number; source: string | null }
+interface Row {
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: string;
+  status: number | null;
+  count: number;
+  source: string | null;
+}
 const auditRows = async (): Promise<Row[]> => {
   // (optional: this file also runs against code without aggregation, where each refusal is a row)
   await (b.rt as { refusalAudit?: { flush(): Promise<void> } }).refusalAudit?.flush();
-  const { rows } = await b.rt.sql.query<{ actor: string; action: string; target: string | null; outcome: string; detail: Record<string, unknown> | null }>('SELECT actor, action, target, outcome, detail FROM audit_log ORDER BY id');
+  const { rows } = await b.rt.sql.query<{ actor: string; action: string; target: string | null; outcome: string; detail: Record<string, unknown> | null }>(
+    'SELECT actor, action, target, outcome, detail FROM audit_log ORDER BY id',
+  );
   await b.rt.sql.query('DELETE FROM audit_log');
-  return rows.map((r) => ({ actor: r.actor, action: r.action, target: r.target, outcome: r.outcome, status: (r.detail?.status as number) ?? null, count: (r.detail?.count as number) ?? 1, source: (r.detail?.source as string) ?? null }));
+  return rows.map((r) => ({
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
+    outcome: r.outcome,
+    status: (r.detail?.status as number) ?? null,
+    count: (r.detail?.count as number) ?? 1,
+    source: (r.detail?.source as string) ?? null,
+  }));
 };
 const from = (ip: string) => ({ 'x-forwarded-for': ip });
 
@@ -32,7 +50,14 @@ t.test('one row per source (request.ip, honouring TRUST_PROXY) and action', asyn
   for (const ip of ['203.0.113.7', '198.51.100.1', '203.0.113.7']) await api.inject({ method: 'GET', url: '/admin/v1/clients', headers: from(ip) });
   await api.inject({ method: 'GET', url: '/admin/v1/keys', headers: from('203.0.113.7') });
   const rows = await auditRows();
-  t.strictSame(rows.map((r) => [r.action, r.source, r.count]), [['client.list', '203.0.113.7', 2], ['client.list', '198.51.100.1', 1], ['key.list', '203.0.113.7', 1]]);
+  t.strictSame(
+    rows.map((r) => [r.action, r.source, r.count]),
+    [
+      ['client.list', '203.0.113.7', 2],
+      ['client.list', '198.51.100.1', 1],
+      ['key.list', '203.0.113.7', 1],
+    ],
+  );
 });
 
 t.test('the audit API shows count and source', async (t) => {
@@ -52,7 +77,16 @@ t.test('authenticated calls are one row each, 403s of an authenticated caller in
   for (let i = 0; i < 2; i++) t.equal((await admin(api, 'GET', '/admin/v1/clients')).statusCode, 200);
   const rows = await auditRows();
   t.equal(rows.length, 5, 'five rows');
-  t.strictSame(rows.map((r) => [r.actor.split(':')[0], r.status, r.count, r.source]), [['client', 403, 1, null], ['client', 403, 1, null], ['client', 403, 1, null], ['admin-token', 200, 1, null], ['admin-token', 200, 1, null]]);
+  t.strictSame(
+    rows.map((r) => [r.actor.split(':')[0], r.status, r.count, r.source]),
+    [
+      ['client', 403, 1, null],
+      ['client', 403, 1, null],
+      ['client', 403, 1, null],
+      ['admin-token', 200, 1, null],
+      ['admin-token', 200, 1, null],
+    ],
+  );
 });
 
 t.test('failed initial access tokens and registration access tokens are aggregated too', async (t) => {
@@ -66,8 +100,11 @@ t.test('failed initial access tokens and registration access tokens are aggregat
     const res = await b.app.inject({ method: 'GET', url: `/oauth2/register/${i % 2 ? c.client_id : `tmc_nosuch${i}`}`, headers: { authorization: 'Bearer wrong', ...from('203.0.113.8') } });
     if (res.statusCode !== 401) throw new Error(`expected 401, got ${res.statusCode}`);
   }
-  t.strictSame((await auditRows()).map((r) => [r.actor, r.action, r.target, r.outcome, r.status, r.count, r.source]), [
-    ['unauthenticated', 'client.register', null, 'failure', 401, 50, '203.0.113.8'],
-    ['unauthenticated', 'client.read', null, 'failure', 401, 20, '203.0.113.8'],
-  ]);
+  t.strictSame(
+    (await auditRows()).map((r) => [r.actor, r.action, r.target, r.outcome, r.status, r.count, r.source]),
+    [
+      ['unauthenticated', 'client.register', null, 'failure', 401, 50, '203.0.113.8'],
+      ['unauthenticated', 'client.read', null, 'failure', 401, 20, '203.0.113.8'],
+    ],
+  );
 });

@@ -9,7 +9,12 @@ import { ADMIN_ACTOR, admin, adminApp } from './support.js';
 const b = await build(t);
 const api = adminApp(b);
 
-interface AuditEvent { at: string; actor: string; action: string; target: string | null }
+interface AuditEvent {
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+}
 const events = async (query: string) => {
   const res = await admin(api, 'GET', `/admin/v1/audit${query}`);
   t.equal(res.statusCode, 200, `GET /admin/v1/audit${query}: ${res.body.slice(0, 200)}`);
@@ -28,13 +33,21 @@ t.test('audit filters by actor, action, target and since', async (t) => {
   t.same([...new Set(aboutB.map((e) => e.target))], [c.client.client_id], 'only events about client b');
   t.same(aboutB.map((e) => e.action).sort(), ['client.create', 'client.read']);
   const both = await events(`?target=${encodeURIComponent(c.client.client_id)}&action=client.read`);
-  t.same(both.map((e) => e.action), ['client.read'], 'filters combine');
+  t.same(
+    both.map((e) => e.action),
+    ['client.read'],
+    'filters combine',
+  );
   const byActor = await events(`?actor=${encodeURIComponent(ADMIN_ACTOR)}&limit=500`);
   t.ok(byActor.length > 0 && byActor.every((e) => e.actor === ADMIN_ACTOR));
   t.same(await events('?actor=client%3Anobody'), [], 'an unknown actor: nothing');
   const since = new Date(b.clock.now() - 30_000).toISOString();
   const recent = await events(`?since=${encodeURIComponent(since)}&action=client.create`);
-  t.same(recent.map((e) => e.target), [c.client.client_id], 'since excludes the older event');
+  t.same(
+    recent.map((e) => e.target),
+    [c.client.client_id],
+    'since excludes the older event',
+  );
   t.ok(recent.every((e) => e.at >= since));
   t.ok((await events(`?action=client.create&target=${encodeURIComponent(a.client.client_id)}`)).length === 1);
 
@@ -57,7 +70,15 @@ t.test('last_used_at is recorded for private_key_jwt clients, batched', async (t
   t.equal((await view()).last_used_at, null, 'never used yet');
 
   const now = Math.floor(b.clock.now() / 1000);
-  const assertion = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(id).setSubject(id).setAudience(ISSUER).setIssuedAt(now).setExpirationTime(now + 60).setJti(randomBytes(12).toString('hex')).sign(privateKey);
+  const assertion = await new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setIssuer(id)
+    .setSubject(id)
+    .setAudience(ISSUER)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 60)
+    .setJti(randomBytes(12).toString('hex'))
+    .sign(privateKey);
   const res = await b.app.inject({
     method: 'POST',
     url: '/oauth2/token',

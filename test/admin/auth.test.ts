@@ -88,7 +88,12 @@ t.test('the same client with only another scope → 403 insufficient_scope', asy
 t.test('the admin token after RFC 7009 revocation → 401', async (t) => {
   const token = await mint('tokenmill:admin');
   t.equal((await list('before-revoke', `Bearer ${token}`, 200, actorOfClient)).statusCode, 200);
-  const revoke = await b.app.inject({ method: 'POST', url: '/oauth2/revoke', headers: { authorization: basic(adminClient.client_id, adminClientSecret), 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ token }) });
+  const revoke = await b.app.inject({
+    method: 'POST',
+    url: '/oauth2/revoke',
+    headers: { authorization: basic(adminClient.client_id, adminClientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form({ token }),
+  });
   t.equal(revoke.statusCode, 200);
   const res = await list('revoked', `Bearer ${token}`, 401, 'unauthenticated');
   t.equal(res.statusCode, 401);
@@ -164,7 +169,18 @@ t.test('an alg=none token with the same claims → 401', async (t) => {
 t.test('every call above is in GET /admin/v1/audit with actor, action, outcome and status', async (t) => {
   await settle();
   await b.rt.refusalAudit.flush(); // unauthenticated refusals: one row per source, action and minute
-  const rows: { actor: string; action: string; outcome: string; status: number | null; target: string | null; at: string; id: string; request_id: string | null; count: number; source: string | null }[] = [];
+  const rows: {
+    actor: string;
+    action: string;
+    outcome: string;
+    status: number | null;
+    target: string | null;
+    at: string;
+    id: string;
+    request_id: string | null;
+    count: number;
+    source: string | null;
+  }[] = [];
   let cursor: string | null = null;
   do {
     const res = await admin(api, 'GET', `/admin/v1/audit?limit=7${cursor ? `&cursor=${cursor}` : ''}`);
@@ -186,7 +202,11 @@ t.test('every call above is in GET /admin/v1/audit with actor, action, outcome a
     if (!e || !row) break;
     const action = e.label === 'disable' || e.label === 'enable' ? 'client.update' : 'client.list';
     const target = action === 'client.update' ? adminClient.client_id : null;
-    t.match(row, { actor: e.actor, action, outcome: e.outcome, status: e.requestStatus, target, request_id: /^[0-9a-z]+-[0-9a-z]+$/, at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/ }, `audit row for ${e.label}`);
+    t.match(
+      row,
+      { actor: e.actor, action, outcome: e.outcome, status: e.requestStatus, target, request_id: /^[0-9a-z]+-[0-9a-z]+$/, at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/ },
+      `audit row for ${e.label}`,
+    );
   }
   const failed = all.filter((r) => r.actor === 'unauthenticated');
   const refused = expected.filter((e) => e.actor === 'unauthenticated');
@@ -194,9 +214,17 @@ t.test('every call above is in GET /admin/v1/audit with actor, action, outcome a
   // One row per minute of the test clock (some tests above move it).
   t.ok(failed.length >= 1 && failed.length <= 3, `the 401s are recorded as ${failed.length} aggregated rows`);
   for (const r of failed) t.match(r, { actor: 'unauthenticated', action: 'client.list', outcome: 'failure', status: 401, source: '127.0.0.1', target: null }, 'actor unauthenticated, outcome failure');
-  t.equal(failed.reduce((n, r) => n + r.count, 0), refused.length, 'counting every unauthenticated call once');
+  t.equal(
+    failed.reduce((n, r) => n + r.count, 0),
+    refused.length,
+    'counting every unauthenticated call once',
+  );
   const ids = rows.map((r) => Number(r.id));
-  t.same(ids, [...ids].sort((x, y) => y - x), 'newest first');
+  t.same(
+    ids,
+    [...ids].sort((x, y) => y - x),
+    'newest first',
+  );
   t.equal(new Set(ids).size, ids.length, 'pages do not overlap');
 });
 

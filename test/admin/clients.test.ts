@@ -12,13 +12,37 @@ const nowSeconds = (): number => Math.floor(now() / 1000);
 const API = 'https://api.example.com';
 const SECRET_SHAPE = /^tmsec_[0-9A-Za-z]{49}$/;
 
-interface SecretView { secret_id: string; prefix: string; created_at: string; expires_at: string | null; last_used_at: string | null; status: 'active' | 'expired' }
-interface ClientView {
-  client_id: string; client_name: string | null; status: 'active' | 'disabled'; token_endpoint_auth_method: string; token_endpoint_auth_signing_alg: string | null;
-  access_token_signing_alg: string | null; grant_types: string[]; scope: string; audience: string[]; access_token_ttl: number | null;
-  jwks: { keys: Record<string, unknown>[] } | null; jwks_uri: string | null; created_at: string; updated_at: string; last_used_at: string | null; secrets: SecretView[];
+interface SecretView {
+  secret_id: string;
+  prefix: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  status: 'active' | 'expired';
 }
-interface Created { client: ClientView; client_secret: string | null; secret_id: string | null }
+interface ClientView {
+  client_id: string;
+  client_name: string | null;
+  status: 'active' | 'disabled';
+  token_endpoint_auth_method: string;
+  token_endpoint_auth_signing_alg: string | null;
+  access_token_signing_alg: string | null;
+  grant_types: string[];
+  scope: string;
+  audience: string[];
+  access_token_ttl: number | null;
+  jwks: { keys: Record<string, unknown>[] } | null;
+  jwks_uri: string | null;
+  created_at: string;
+  updated_at: string;
+  last_used_at: string | null;
+  secrets: SecretView[];
+}
+interface Created {
+  client: ClientView;
+  client_secret: string | null;
+  secret_id: string | null;
+}
 
 /** The view of a client created now with these fields (what every read must return). */
 function expectedView(clientId: string, fields: Partial<ClientView>, secret?: { id: string; value: string; expiresAt?: number | null }): ClientView {
@@ -39,7 +63,9 @@ function expectedView(clientId: string, fields: Partial<ClientView>, secret?: { 
     created_at: at,
     updated_at: at,
     last_used_at: null,
-    secrets: secret ? [{ secret_id: secret.id, prefix: secret.value.slice(0, 12), created_at: at, expires_at: secret.expiresAt ? iso(secret.expiresAt) : null, last_used_at: null, status: 'active' }] : [],
+    secrets: secret
+      ? [{ secret_id: secret.id, prefix: secret.value.slice(0, 12), created_at: at, expires_at: secret.expiresAt ? iso(secret.expiresAt) : null, last_used_at: null, status: 'active' }]
+      : [],
     ...fields,
   };
 }
@@ -60,8 +86,14 @@ const secretOf = (c: Created): string => c.client_secret ?? '';
 
 async function tokenWithKey(clientId: string, key: ClientKey) {
   return b.app.inject({
-    method: 'POST', url: '/oauth2/token', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: form({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion(key, clientId, ISSUER, nowSeconds()) }),
+    method: 'POST',
+    url: '/oauth2/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: await assertion(key, clientId, ISSUER, nowSeconds()),
+    }),
   });
 }
 
@@ -89,12 +121,21 @@ t.test('list: limit + next_cursor pagination, filters, bad cursor', async (t) =>
     return res.json() as { items: ClientView[]; next_cursor: string | null };
   };
   const p1 = await page('limit=2');
-  t.same(p1.items.map((c) => c.client_id), [a1, a2]);
+  t.same(
+    p1.items.map((c) => c.client_id),
+    [a1, a2],
+  );
   t.type(p1.next_cursor, 'string');
   const p2 = await page(`limit=2&cursor=${encodeURIComponent(p1.next_cursor ?? '')}`);
-  t.same(p2.items.map((c) => c.client_id), [b1, a3]);
+  t.same(
+    p2.items.map((c) => c.client_id),
+    [b1, a3],
+  );
   const p3 = await page(`limit=2&cursor=${encodeURIComponent(p2.next_cursor ?? '')}`);
-  t.same(p3.items.map((c) => c.client_id), [pct]);
+  t.same(
+    p3.items.map((c) => c.client_id),
+    [pct],
+  );
   t.equal(p3.next_cursor, null, 'the last page has no cursor');
   const exact = await page('limit=5');
   t.equal(exact.items.length, 5);
@@ -105,17 +146,46 @@ t.test('list: limit + next_cursor pagination, filters, bad cursor', async (t) =>
   const listed = JSON.stringify([p1, p2, p3]);
   for (const m of made) if (m.client_secret) t.notOk(listed.includes(m.client_secret), 'no secret in the list');
 
-  t.same((await page('status=disabled')).items.map((c) => c.client_id), [b1]);
-  t.same((await page('status=active')).items.map((c) => c.client_id), [a1, a2, a3, pct]);
-  t.same((await page('auth_method=client_secret_post')).items.map((c) => c.client_id), [a2]);
-  t.same((await page('auth_method=private_key_jwt')).items.map((c) => c.client_id), [a3]);
-  t.same((await page('name_prefix=alpha-')).items.map((c) => c.client_id), [a1, a2, a3]);
-  t.same((await page('name_prefix=alpha-&auth_method=client_secret_basic')).items.map((c) => c.client_id), [a1]);
-  t.same((await page(`name_prefix=${encodeURIComponent('alpha%')}`)).items.map((c) => c.client_id), [pct], '% is literal, not a LIKE wildcard');
+  t.same(
+    (await page('status=disabled')).items.map((c) => c.client_id),
+    [b1],
+  );
+  t.same(
+    (await page('status=active')).items.map((c) => c.client_id),
+    [a1, a2, a3, pct],
+  );
+  t.same(
+    (await page('auth_method=client_secret_post')).items.map((c) => c.client_id),
+    [a2],
+  );
+  t.same(
+    (await page('auth_method=private_key_jwt')).items.map((c) => c.client_id),
+    [a3],
+  );
+  t.same(
+    (await page('name_prefix=alpha-')).items.map((c) => c.client_id),
+    [a1, a2, a3],
+  );
+  t.same(
+    (await page('name_prefix=alpha-&auth_method=client_secret_basic')).items.map((c) => c.client_id),
+    [a1],
+  );
+  t.same(
+    (await page(`name_prefix=${encodeURIComponent('alpha%')}`)).items.map((c) => c.client_id),
+    [pct],
+    '% is literal, not a LIKE wildcard',
+  );
   t.same((await page('name_prefix=al_ha')).items, [], '_ is literal, not a LIKE wildcard');
   const f1 = await page('name_prefix=alpha-&limit=2');
-  t.same(f1.items.map((c) => c.client_id), [a1, a2]);
-  t.same((await page(`name_prefix=alpha-&limit=2&cursor=${encodeURIComponent(f1.next_cursor ?? '')}`)).items.map((c) => c.client_id), [a3], 'filters hold across pages');
+  t.same(
+    f1.items.map((c) => c.client_id),
+    [a1, a2],
+  );
+  t.same(
+    (await page(`name_prefix=alpha-&limit=2&cursor=${encodeURIComponent(f1.next_cursor ?? '')}`)).items.map((c) => c.client_id),
+    [a3],
+    'filters hold across pages',
+  );
 
   for (const cursor of ['garbage', Buffer.from('[1,2]').toString('base64url'), Buffer.from('{"a":1}').toString('base64url')]) {
     const res = await admin(api, 'GET', `/admin/v1/clients?cursor=${cursor}`);
@@ -140,7 +210,11 @@ t.test('create: 201 with the secret shown once, never again in read or list', as
   t.match(body.client_secret, SECRET_SHAPE);
   t.match(body.secret_id, /^sec_[0-9A-Za-z]{16}$/);
   t.match(body.client.client_id, /^tmc_[0-9A-Za-z]{22}$/);
-  const expected = expectedView(body.client.client_id, { client_name: 'svc', scope: 'api:read api:write', audience: [API], access_token_ttl: 900 }, { id: body.secret_id ?? '', value: secretOf(body) });
+  const expected = expectedView(
+    body.client.client_id,
+    { client_name: 'svc', scope: 'api:read api:write', audience: [API], access_token_ttl: 900 },
+    { id: body.secret_id ?? '', value: secretOf(body) },
+  );
   t.same(body, { client: expected, client_secret: body.client_secret, secret_id: body.secret_id });
   const again = await admin(api, 'GET', `/admin/v1/clients/${body.client.client_id}`);
   t.equal(again.statusCode, 200);
@@ -158,7 +232,11 @@ t.test('create: 201 with the secret shown once, never again in read or list', as
   const pk = await admin(api, 'POST', '/admin/v1/clients', { client_name: 'pk', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } });
   t.equal(pk.statusCode, 201);
   const pkBody = pk.json() as Created;
-  t.same(pkBody, { client: expectedView(pkBody.client.client_id, { client_name: 'pk', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } }), client_secret: null, secret_id: null });
+  t.same(pkBody, {
+    client: expectedView(pkBody.client.client_id, { client_name: 'pk', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } }),
+    client_secret: null,
+    secret_id: null,
+  });
 
   const bad = await admin(api, 'POST', '/admin/v1/clients', { token_endpoint_auth_method: 'none' });
   t.equal(bad.statusCode, 400);
@@ -213,7 +291,11 @@ t.test('PATCH each field', async (t) => {
   const viaBasic = await tokenBasic(b.app, id, secret);
   t.equal(viaBasic.statusCode, 401, 'basic is refused now');
   t.same(viaBasic.json(), INVALID_CLIENT);
-  t.same((await read(id)).secrets.map((s) => s.secret_id), [c.secret_id], 'no new secret was issued');
+  t.same(
+    (await read(id)).secrets.map((s) => s.secret_id),
+    [c.secret_id],
+    'no new secret was issued',
+  );
 
   await apply({ status: 'disabled' }, { status: 'disabled' }, 'status disabled');
   t.equal((await tokenPost(b.app, id, secret)).statusCode, 401);
@@ -280,7 +362,12 @@ t.test('PATCH validation: unknown field, access_token_ttl 0, empty body', async 
   const badStatus = await patch(id, { status: 'deleted' });
   t.equal(badStatus.statusCode, 400);
   t.match(badStatus.json(), { error: 'invalid_request', error_description: /^status: / });
-  const notJson = await api.inject({ method: 'PATCH', url: `/admin/v1/clients/${id}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: '{"client_name":' });
+  const notJson = await api.inject({
+    method: 'PATCH',
+    url: `/admin/v1/clients/${id}`,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    payload: '{"client_name":',
+  });
   t.equal(notJson.statusCode, 400);
   t.match(notJson.json(), { error: 'invalid_request' });
   t.same(await read(id), c.client, 'the client is unchanged after every refused PATCH');
@@ -332,7 +419,14 @@ t.test('DELETE → 204; tokens refused, earlier token inactive, revocation feed 
 t.test('secrets: lifetimes (presets, never, seconds) are exact from the clock', async (t) => {
   const c = await create({ client_name: 's' });
   const id = c.client.client_id;
-  const cases: [unknown, number | null][] = [['30d', 30 * 86400_000], ['7d', 7 * 86400_000], ['1y', 365 * 86400_000], ['never', null], [3600, 3600_000], [1, 1000]];
+  const cases: [unknown, number | null][] = [
+    ['30d', 30 * 86400_000],
+    ['7d', 7 * 86400_000],
+    ['1y', 365 * 86400_000],
+    ['never', null],
+    [3600, 3600_000],
+    [1, 1000],
+  ];
   let previous = secretOf(c);
   for (const [expiresIn, ms] of cases) {
     b.clock.advance(1_000);
@@ -340,9 +434,20 @@ t.test('secrets: lifetimes (presets, never, seconds) are exact from the clock', 
     t.equal(res.statusCode, 201, `expires_in ${String(expiresIn)}`);
     const body = res.json() as { secret_id: string; client_secret: string; expires_at: string | null; prefix: string };
     t.match(body.client_secret, SECRET_SHAPE);
-    t.same(body, { secret_id: body.secret_id, client_secret: body.client_secret, expires_at: ms === null ? null : iso(now() + ms), prefix: body.client_secret.slice(0, 12) }, `expires_in ${String(expiresIn)}: body`);
+    t.same(
+      body,
+      { secret_id: body.secret_id, client_secret: body.client_secret, expires_at: ms === null ? null : iso(now() + ms), prefix: body.client_secret.slice(0, 12) },
+      `expires_in ${String(expiresIn)}: body`,
+    );
     const viewed = (await read(id)).secrets.find((s) => s.secret_id === body.secret_id);
-    t.same(viewed, { secret_id: body.secret_id, prefix: body.client_secret.slice(0, 12), created_at: iso(now()), expires_at: ms === null ? null : iso(now() + ms), last_used_at: null, status: 'active' });
+    t.same(viewed, {
+      secret_id: body.secret_id,
+      prefix: body.client_secret.slice(0, 12),
+      created_at: iso(now()),
+      expires_at: ms === null ? null : iso(now() + ms),
+      last_used_at: null,
+      status: 'active',
+    });
     t.equal((await tokenBasic(b.app, id, body.client_secret)).statusCode, 200, 'the new secret works');
     t.equal((await tokenBasic(b.app, id, previous)).statusCode, 401, 'the default previous_secret_ttl (0) ends the old one at once');
     previous = body.client_secret;
@@ -383,14 +488,20 @@ t.test('secrets: previous_secret_ttl 600 keeps both until the grace period ends;
   const fresh = (res.json() as { client_secret: string }).client_secret;
   t.equal((await tokenBasic(b.app, id, secretOf(c))).statusCode, 200, 'old works during the grace period');
   t.equal((await tokenBasic(b.app, id, fresh)).statusCode, 200, 'new works');
-  t.match((await read(id)).secrets.find((s) => s.secret_id === c.secret_id), { expires_at: iso(rotatedAt + 600_000), status: 'active' });
+  t.match(
+    (await read(id)).secrets.find((s) => s.secret_id === c.secret_id),
+    { expires_at: iso(rotatedAt + 600_000), status: 'active' },
+  );
   b.clock.advance(599_000);
   t.equal((await tokenBasic(b.app, id, secretOf(c))).statusCode, 200, 'old still works at +599 s');
   b.clock.advance(2_000); // +601 s
   const expired = await tokenBasic(b.app, id, secretOf(c));
   t.equal(expired.statusCode, 401, 'old refused after the grace period');
   t.equal((await tokenBasic(b.app, id, fresh)).statusCode, 200, 'new still works');
-  t.match((await read(id)).secrets.find((s) => s.secret_id === c.secret_id), { status: 'expired' });
+  t.match(
+    (await read(id)).secrets.find((s) => s.secret_id === c.secret_id),
+    { status: 'expired' },
+  );
 
   const wrong = await tokenBasic(b.app, id, `tmsec_${'x'.repeat(49)}`);
   t.equal(wrong.statusCode, 401);
@@ -420,7 +531,10 @@ t.test('secrets: DELETE one → 204 and it stops working; unknown → 404', asyn
   t.equal(del.body, '');
   t.equal((await tokenBasic(b.app, id, secretOf(c))).statusCode, 401, 'the deleted secret stops working');
   t.equal((await tokenBasic(b.app, id, second.client_secret)).statusCode, 200, 'the other one still works');
-  t.same((await read(id)).secrets.map((s) => s.secret_id), [second.secret_id]);
+  t.same(
+    (await read(id)).secrets.map((s) => s.secret_id),
+    [second.secret_id],
+  );
   const again = await admin(api, 'DELETE', `/admin/v1/clients/${id}/secrets/${c.secret_id}`);
   t.equal(again.statusCode, 404);
   t.same(again.json(), { error: 'not_found', error_description: 'secret_id: no such secret' });

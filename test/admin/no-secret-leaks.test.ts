@@ -43,7 +43,12 @@ t.test('exercise: registration, admin clients, rotation, tokens, introspection, 
   keep(registrationTokens, reg.registration_access_token);
   const regRead = await b.app.inject({ method: 'GET', url: `/oauth2/register/${reg.client_id}`, headers: { authorization: `Bearer ${reg.registration_access_token}` } });
   t.equal(regRead.statusCode, 200);
-  const regPut = await b.app.inject({ method: 'PUT', url: `/oauth2/register/${reg.client_id}`, headers: { authorization: `Bearer ${reg.registration_access_token}`, 'content-type': 'application/json' }, payload: { client_id: reg.client_id, client_secret: reg.client_secret, client_name: 'registered-2', scope: 'api:read tokenmill:admin', audience: [ISSUER, 'https://api.example.com'] } });
+  const regPut = await b.app.inject({
+    method: 'PUT',
+    url: `/oauth2/register/${reg.client_id}`,
+    headers: { authorization: `Bearer ${reg.registration_access_token}`, 'content-type': 'application/json' },
+    payload: { client_id: reg.client_id, client_secret: reg.client_secret, client_name: 'registered-2', scope: 'api:read tokenmill:admin', audience: [ISSUER, 'https://api.example.com'] },
+  });
   t.equal(regPut.statusCode, 200);
   // RFC 7592 §2.2: the PUT answered with a new registration access token; then an admin rotation.
   keep(registrationTokens, (regPut.json() as { registration_access_token: string }).registration_access_token);
@@ -83,19 +88,43 @@ t.test('exercise: registration, admin clients, rotation, tokens, introspection, 
   t.equal((await tokenPost(b.app, postClient.client.client_id, postClient.client_secret ?? '')).statusCode, 401, 'rotated-out post secret');
   t.equal((await tokenBasic(b.app, postClient.client.client_id, postNew)).statusCode, 401, 'wrong method with a real secret');
   t.equal((await tokenBasic(b.app, 'tmc_unknown000000000000000', basicNew)).statusCode, 401, 'a real secret for an unknown client');
-  const pkRes = await b.app.inject({ method: 'POST', url: '/oauth2/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion(key, pkClient.client.client_id, ISSUER, nowSeconds()) }) });
+  const pkRes = await b.app.inject({
+    method: 'POST',
+    url: '/oauth2/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: await assertion(key, pkClient.client.client_id, ISSUER, nowSeconds()),
+    }),
+  });
   keep(tokens, await accessToken(pkRes));
   const adminScoped = keep(tokens, await accessToken(tokenBasic(b.app, reg.client_id, reg.client_secret ?? '', { scope: 'tokenmill:admin' })));
   const otherScoped = keep(tokens, await accessToken(tokenBasic(b.app, reg.client_id, reg.client_secret ?? '', { scope: 'api:read' })));
 
   // Introspection (admin and client callers), RFC 7009 revocation, admin token revocation.
   for (const tok of tokens) {
-    const res = await b.app.inject({ method: 'POST', url: '/oauth2/introspect', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ token: tok }) });
+    const res = await b.app.inject({
+      method: 'POST',
+      url: '/oauth2/introspect',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ token: tok }),
+    });
     t.equal(res.statusCode, 200);
   }
-  const intro = await b.app.inject({ method: 'POST', url: '/oauth2/introspect', headers: { authorization: basic(basicClient.client.client_id, basicNew), 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ token: tokens[0] ?? '' }) });
+  const intro = await b.app.inject({
+    method: 'POST',
+    url: '/oauth2/introspect',
+    headers: { authorization: basic(basicClient.client.client_id, basicNew), 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form({ token: tokens[0] ?? '' }),
+  });
   t.equal(intro.statusCode, 200);
-  const rev = await b.app.inject({ method: 'POST', url: '/oauth2/revoke', headers: { authorization: basic(basicClient.client.client_id, basicNew), 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ token: tokens[0] ?? '' }) });
+  const rev = await b.app.inject({
+    method: 'POST',
+    url: '/oauth2/revoke',
+    headers: { authorization: basic(basicClient.client.client_id, basicNew), 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form({ token: tokens[0] ?? '' }),
+  });
   t.equal(rev.statusCode, 200);
   t.equal((await admin(api, 'POST', '/admin/v1/tokens/revoke', { token: tokens[1] })).statusCode, 200);
   const feed = await b.app.inject({ method: 'GET', url: '/oauth2/revocations', headers: { authorization: basic(basicClient.client.client_id, basicNew) } });
@@ -151,18 +180,32 @@ t.test('no admin list or read response holds a secret or token', async (t) => {
 });
 
 t.test('no log line holds a secret or token', async (t) => {
-  t.ok(b.logs.some((l) => l.includes('"path":"/oauth2/token"')), 'the token requests were logged');
+  t.ok(
+    b.logs.some((l) => l.includes('"path":"/oauth2/token"')),
+    'the token requests were logged',
+  );
   // The fields added for issue 16 (ip, client_id, actor) are in every line, and hold no credential either.
   const requestLines = b.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
-  t.same(requestLines.filter((l) => typeof l.ip !== 'string'), [], 'every request line has an ip');
-  t.ok(requestLines.some((l) => typeof l.actor === 'string'), 'admin calls name their actor');
+  t.same(
+    requestLines.filter((l) => typeof l.ip !== 'string'),
+    [],
+    'every request line has an ip',
+  );
+  t.ok(
+    requestLines.some((l) => typeof l.actor === 'string'),
+    'admin calls name their actor',
+  );
   assertClean(t, 'logs', b.logs);
 });
 
 t.test('no audit row holds a secret or token', async (t) => {
   const { rows } = await b.rt.sql.query('SELECT * FROM audit_log');
   t.ok(rows.length >= 10, 'audit rows were written');
-  assertClean(t, 'audit_log', rows.map((r) => JSON.stringify(r)));
+  assertClean(
+    t,
+    'audit_log',
+    rows.map((r) => JSON.stringify(r)),
+  );
 });
 
 t.test('no database table holds a secret or token (as text or bytes)', async (t) => {
@@ -173,9 +216,7 @@ t.test('no database table holds a secret or token (as text or bytes)', async (t)
   for (const name of names) {
     const { rows } = await b.rt.sql.query(`SELECT * FROM "${name}"`);
     for (const row of rows) {
-      dumped.push(
-        JSON.stringify(row, (_k, v: unknown) => (v instanceof Uint8Array ? `${Buffer.from(v).toString('utf8')}|${Buffer.from(v).toString('hex')}|${Buffer.from(v).toString('base64')}` : v)),
-      );
+      dumped.push(JSON.stringify(row, (_k, v: unknown) => (v instanceof Uint8Array ? `${Buffer.from(v).toString('utf8')}|${Buffer.from(v).toString('hex')}|${Buffer.from(v).toString('base64')}` : v)));
     }
   }
   const { rows: secretRows } = await b.rt.sql.query('SELECT * FROM client_secrets');

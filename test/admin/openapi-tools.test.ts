@@ -50,10 +50,28 @@ t.test('every operation has an operationId, a summary and a description; operati
 });
 
 t.test('shared schemas are components referenced by $ref; enums are enums', async (t) => {
-  for (const name of ['ClientView', 'SecretView', 'ClientPage', 'CreatedClient', 'KeyView', 'AuditView', 'AuditPage', 'AdminError', 'TokenResponse', 'OAuthError', 'RevocationFeed', 'IntrospectionResponse']) t.ok(doc.components.schemas[name], `components.schemas.${name}`);
+  for (const name of [
+    'ClientView',
+    'SecretView',
+    'ClientPage',
+    'CreatedClient',
+    'KeyView',
+    'AuditView',
+    'AuditPage',
+    'AdminError',
+    'TokenResponse',
+    'OAuthError',
+    'RevocationFeed',
+    'IntrospectionResponse',
+  ])
+    t.ok(doc.components.schemas[name], `components.schemas.${name}`);
   const get = doc.paths['/admin/v1/clients/{client_id}']?.get as { responses: Record<string, { content: Record<string, { schema: unknown }> }> };
   t.same(get.responses['200']?.content['application/json']?.schema, { $ref: '#/components/schemas/ClientView' });
-  t.same((doc.components.schemas.ClientPage as { properties: { items: unknown } }).properties.items, { type: 'array', items: { $ref: '#/components/schemas/ClientView' } }, 'components refer to each other');
+  t.same(
+    (doc.components.schemas.ClientPage as { properties: { items: unknown } }).properties.items,
+    { type: 'array', items: { $ref: '#/components/schemas/ClientView' } },
+    'components refer to each other',
+  );
   t.same((doc.components.schemas.ClientView as { properties: { status: unknown } }).properties.status, { type: 'string', enum: ['active', 'disabled'] });
   t.same((doc.components.schemas.KeyView as { properties: { state: unknown } }).properties.state, { type: 'string', enum: ['published', 'active', 'retired'] });
   const constUnions: string[] = [];
@@ -69,11 +87,26 @@ t.test('shared schemas are components referenced by $ref; enums are enums', asyn
 });
 
 t.test('servers: the admin listener; the public endpoints are documented at the issuer', async (t) => {
-  t.same(doc.servers.map((s) => s.url), [`http://${b.config.adminHost}:${b.config.adminPort}`]);
-  for (const [path, method] of [['/oauth2/token', 'post'], ['/oauth2/introspect', 'post'], ['/oauth2/revoke', 'post'], ['/oauth2/revocations', 'get'], ['/oauth2/register', 'post'], ['/.well-known/jwks.json', 'get'], ['/.well-known/oauth-authorization-server', 'get']] as const) {
+  t.same(
+    doc.servers.map((s) => s.url),
+    [`http://${b.config.adminHost}:${b.config.adminPort}`],
+  );
+  for (const [path, method] of [
+    ['/oauth2/token', 'post'],
+    ['/oauth2/introspect', 'post'],
+    ['/oauth2/revoke', 'post'],
+    ['/oauth2/revocations', 'get'],
+    ['/oauth2/register', 'post'],
+    ['/.well-known/jwks.json', 'get'],
+    ['/.well-known/oauth-authorization-server', 'get'],
+  ] as const) {
     const item = doc.paths[path];
     t.ok(item?.[method], `${method.toUpperCase()} ${path}`);
-    t.same(item?.servers?.map((s) => s.url), [ISSUER], `${path} is served at the issuer`);
+    t.same(
+      item?.servers?.map((s) => s.url),
+      [ISSUER],
+      `${path} is served at the issuer`,
+    );
   }
 });
 
@@ -149,7 +182,18 @@ export const badStatus: Body<'/admin/v1/clients/{client_id}', 'patch'> = { statu
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023', 'DOM'], strict: true, noEmit: true, allowImportingTsExtensions: true, skipLibCheck: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] },
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        lib: ['ES2023', 'DOM'],
+        strict: true,
+        noEmit: true,
+        allowImportingTsExtensions: true,
+        skipLibCheck: true,
+        types: ['node'],
+        typeRoots: [join(ROOT, 'node_modules/@types')],
+      },
       files: ['check.ts'],
     }),
   );

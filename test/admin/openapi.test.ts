@@ -7,9 +7,29 @@ import { admin, adminApp } from './support.js';
 const b = await build(t);
 const api = adminApp(b);
 
-interface Schema { $ref?: string; type?: string; properties?: Record<string, Schema>; required?: string[]; anyOf?: Schema[]; items?: Schema; nullable?: boolean; enum?: unknown[] }
-interface Operation { tags?: string[]; parameters?: { in: string; name: string; required?: boolean; schema?: Schema }[]; requestBody?: { required?: boolean; content: Record<string, { schema: Schema }> }; responses: Record<string, { description?: string; content?: Record<string, { schema: Schema }> }> }
-interface Doc { openapi: string; info: { title: string; version: string }; paths: Record<string, Record<string, Operation>>; components?: { securitySchemes?: Record<string, { type: string; scheme?: string }>; schemas?: Record<string, Schema> }; security?: Record<string, string[]>[] }
+interface Schema {
+  $ref?: string;
+  type?: string;
+  properties?: Record<string, Schema>;
+  required?: string[];
+  anyOf?: Schema[];
+  items?: Schema;
+  nullable?: boolean;
+  enum?: unknown[];
+}
+interface Operation {
+  tags?: string[];
+  parameters?: { in: string; name: string; required?: boolean; schema?: Schema }[];
+  requestBody?: { required?: boolean; content: Record<string, { schema: Schema }> };
+  responses: Record<string, { description?: string; content?: Record<string, { schema: Schema }> }>;
+}
+interface Doc {
+  openapi: string;
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, Operation>>;
+  components?: { securitySchemes?: Record<string, { type: string; scheme?: string }>; schemas?: Record<string, Schema> };
+  security?: Record<string, string[]>[];
+}
 
 // The document is part of the admin API: it needs the admin credential like every other call.
 const anonymous = await api.inject({ method: 'GET', url: '/admin/v1/openapi.json' });
@@ -53,7 +73,10 @@ t.test('served on the admin listener as JSON, OpenAPI 3', async (t) => {
 t.test('every admin call is documented, and nothing else', async (t) => {
   for (const [method, path] of CALLS) t.ok(op(method, path), `${method.toUpperCase()} ${path}`);
   // The public endpoints (tag oauth2) and the document itself are documented too: see openapi-tools.test.ts.
-  const documented = Object.entries(doc.paths).filter(([p]) => p.startsWith('/admin/v1/') && p !== '/admin/v1/openapi.json').flatMap(([p, ms]) => Object.keys(ms).map((m) => `${m} ${p}`)).sort();
+  const documented = Object.entries(doc.paths)
+    .filter(([p]) => p.startsWith('/admin/v1/') && p !== '/admin/v1/openapi.json')
+    .flatMap(([p, ms]) => Object.keys(ms).map((m) => `${m} ${p}`))
+    .sort();
   t.same(documented, CALLS.map(([m, p]) => `${m} ${p}`).sort(), 'exactly the admin table');
 });
 
@@ -68,10 +91,19 @@ t.test('each call has its success response, error responses and, where it takes 
     else t.notOk(o?.requestBody, `${name}: no request body`);
     for (const param of path.match(/\{(\w+)\}/g) ?? []) {
       const p = param.slice(1, -1);
-      t.match(o?.parameters?.find((x) => x.in === 'path' && x.name === p), { required: true, schema: { type: 'string' } }, `${name}: path parameter ${p}`);
+      t.match(
+        o?.parameters?.find((x) => x.in === 'path' && x.name === p),
+        { required: true, schema: { type: 'string' } },
+        `${name}: path parameter ${p}`,
+      );
     }
   }
-  for (const path of ['/admin/v1/clients/{client_id}', '/admin/v1/clients/{client_id}/secrets', '/admin/v1/clients/{client_id}/secrets/{secret_id}', '/admin/v1/clients/{client_id}/registration-token']) {
+  for (const path of [
+    '/admin/v1/clients/{client_id}',
+    '/admin/v1/clients/{client_id}/secrets',
+    '/admin/v1/clients/{client_id}/secrets/{secret_id}',
+    '/admin/v1/clients/{client_id}/registration-token',
+  ]) {
     const methods = Object.keys(doc.paths[path] ?? {});
     for (const m of methods) t.ok(op(m, path)?.responses['404'], `${m.toUpperCase()} ${path}: documents 404`);
   }
@@ -79,7 +111,11 @@ t.test('each call has its success response, error responses and, where it takes 
 });
 
 t.test('query parameters: paging and filters', async (t) => {
-  const names = (o: Operation | undefined) => (o?.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name).sort();
+  const names = (o: Operation | undefined) =>
+    (o?.parameters ?? [])
+      .filter((p) => p.in === 'query')
+      .map((p) => p.name)
+      .sort();
   t.same(names(op('get', '/admin/v1/clients')), ['auth_method', 'cursor', 'limit', 'name_prefix', 'status']);
   t.same(names(op('get', '/admin/v1/audit')), ['action', 'actor', 'cursor', 'limit', 'since', 'target']);
   t.match(op('get', '/admin/v1/clients')?.parameters?.find((p) => p.name === 'limit')?.schema, { type: 'integer' });
@@ -90,8 +126,14 @@ t.test('request bodies name the fields the contract gives', async (t) => {
   t.same(props(bodySchema(op('post', '/admin/v1/keys/rotate'))), ['activate_in', 'alg']);
   const revoke = bodySchema(op('post', '/admin/v1/tokens/revoke'));
   const variants = (revoke?.anyOf ?? (revoke ? [revoke] : [])).map((s) => R(s)?.required ?? []);
-  t.ok(variants.some((r) => r.includes('token')), 'tokens/revoke: {token}');
-  t.ok(variants.some((r) => r.includes('jti') && r.includes('exp')), 'tokens/revoke: {jti, exp}');
+  t.ok(
+    variants.some((r) => r.includes('token')),
+    'tokens/revoke: {token}',
+  );
+  t.ok(
+    variants.some((r) => r.includes('jti') && r.includes('exp')),
+    'tokens/revoke: {jti, exp}',
+  );
   const patch = props(bodySchema(op('patch', '/admin/v1/clients/{client_id}')));
   for (const f of ['client_name', 'scope', 'audience', 'access_token_ttl', 'jwks', 'token_endpoint_auth_method', 'status']) t.ok(patch.includes(f), `PATCH documents ${f}`);
 });
@@ -106,7 +148,10 @@ t.test('response schemas match the bodies the API sends', async (t) => {
   t.same(props(jsonSchema(op('get', '/admin/v1/clients/{client_id}'), '200')), Object.keys(read.json() as object).sort(), 'read');
   const secretItem = R(jsonSchema(op('get', '/admin/v1/clients/{client_id}'), '200')?.properties?.secrets?.items);
   t.same(props(secretItem), Object.keys((read.json() as { secrets: object[] }).secrets[0] ?? {}).sort(), 'secret view');
-  t.notOk(props(secretItem).some((p) => /hash|client_secret/.test(p)), 'the secret view documents no secret material');
+  t.notOk(
+    props(secretItem).some((p) => /hash|client_secret/.test(p)),
+    'the secret view documents no secret material',
+  );
   t.notOk(props(jsonSchema(op('get', '/admin/v1/clients/{client_id}'), '200')).includes('client_secret'), 'a read documents no client_secret');
   const list = await admin(api, 'GET', '/admin/v1/clients');
   t.same(props(jsonSchema(op('get', '/admin/v1/clients'), '200')), Object.keys(list.json() as object).sort(), 'list');
@@ -121,7 +166,10 @@ t.test('response schemas match the bodies the API sends', async (t) => {
   const keyList = jsonSchema(op('get', '/admin/v1/keys'), '200');
   t.same(props(keyList), ['keys']);
   t.same(props(R(keyList?.properties?.keys?.items)), Object.keys((keys.json() as { keys: object[] }).keys[0] ?? {}).sort(), 'key view');
-  t.notOk(props(R(keyList?.properties?.keys?.items)).some((p) => /private|^d$|jwe/.test(p)), 'no private parts documented');
+  t.notOk(
+    props(R(keyList?.properties?.keys?.items)).some((p) => /private|^d$|jwe/.test(p)),
+    'no private parts documented',
+  );
   const audit = await admin(api, 'GET', '/admin/v1/audit');
   const auditSchema = jsonSchema(op('get', '/admin/v1/audit'), '200');
   t.same(props(auditSchema), Object.keys(audit.json() as object).sort(), 'audit page');

@@ -21,19 +21,34 @@ export function admin(app: FastifyInstance, method: InjectOptions['method'], url
 
 /** POST /oauth2/introspect authenticated with the admin token; returns the parsed body. */
 export async function introspect(app: FastifyInstance, token: string): Promise<Record<string, unknown>> {
-  const res = await app.inject({ method: 'POST', url: '/oauth2/introspect', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ token }) });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/oauth2/introspect',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form({ token }),
+  });
   if (res.statusCode !== 200) throw new Error(`introspection failed: ${res.statusCode} ${res.body}`);
   return res.json() as Record<string, unknown>;
 }
 
 /** A client_credentials request with client_secret_basic. */
 export function tokenBasic(app: FastifyInstance, clientId: string, secret: string, params: Record<string, string> = {}) {
-  return app.inject({ method: 'POST', url: '/oauth2/token', headers: { authorization: basic(clientId, secret), 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ grant_type: 'client_credentials', ...params }) });
+  return app.inject({
+    method: 'POST',
+    url: '/oauth2/token',
+    headers: { authorization: basic(clientId, secret), 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form({ grant_type: 'client_credentials', ...params }),
+  });
 }
 
 /** A client_credentials request with client_secret_post. */
 export function tokenPost(app: FastifyInstance, clientId: string, secret: string, params: Record<string, string> = {}) {
-  return app.inject({ method: 'POST', url: '/oauth2/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret, ...params }) });
+  return app.inject({
+    method: 'POST',
+    url: '/oauth2/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret, ...params }),
+  });
 }
 
 /** The access token of a successful token response; throws with the body otherwise. */

@@ -33,7 +33,11 @@ const CONFIG = join(home, 'xdg', 'tokenmill', 'config.json');
 const bare = { ...inheritedEnv(), HOME: home, XDG_CONFIG_HOME: join(home, 'xdg') };
 const full = { ...bare, TOKENMILL_URL: ADMIN_URL, TOKENMILL_ISSUER: ISSUER, TOKENMILL_ADMIN_TOKEN: ADMIN_TOKEN };
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 const transcript: string[] = [];
 function cli(args: string[], env: Record<string, string> = full, input?: string): Promise<Run> {
   return new Promise((ok) => {
@@ -91,7 +95,10 @@ t.test('precedence: flags, then the environment, then the profile', async (tt) =
   tt.match(missing.stderr, /^tokenmill: no profile nope in .*: run `tokenmill login --profile nope`/);
   const viaEnv = await cli(['clients', 'list'], { ...bare, TOKENMILL_PROFILE: 'nope' });
   tt.match(viaEnv.stderr, /no profile nope/, 'TOKENMILL_PROFILE chooses the profile');
-  tt.notOk(transcript.some((s) => s.includes(ADMIN_TOKEN)), 'the token read from the profile is never printed');
+  tt.notOk(
+    transcript.some((s) => s.includes(ADMIN_TOKEN)),
+    'the token read from the profile is never printed',
+  );
 });
 
 t.test('a config file others can read is refused', async (tt) => {
@@ -113,7 +120,8 @@ t.test('logout forgets a profile', async (tt) => {
 
 t.test('completion scripts come from the command tree', async (tt) => {
   const bash = (await ok(tt, ['completion', 'bash'])).stdout;
-  for (const word of ['clients', 'registration-token', 'login', 'profiles', 'completion', '--auth-method', 'client_secret_post', '--since', '--profile']) tt.match(bash, word, `bash script knows ${word}`);
+  for (const word of ['clients', 'registration-token', 'login', 'profiles', 'completion', '--auth-method', 'client_secret_post', '--since', '--profile'])
+    tt.match(bash, word, `bash script knows ${word}`);
   const scriptFile = join(home, 'completion.bash');
   writeFileSync(scriptFile, bash);
   const complete = (words: string[]) => {
@@ -131,7 +139,10 @@ t.test('completion scripts come from the command tree', async (tt) => {
   const fish = (await ok(tt, ['completion', 'fish'])).stdout;
   tt.match(fish, /complete -c tokenmill .* -a 'clients' /);
   // The shells' own syntax checks, where the shells are installed.
-  for (const [shell, script, args] of [['zsh', zsh, ['-n']], ['fish', fish, ['--no-execute']]] as const) {
+  for (const [shell, script, args] of [
+    ['zsh', zsh, ['-n']],
+    ['fish', fish, ['--no-execute']],
+  ] as const) {
     const has = spawnSync(shell, ['-c', 'exit 0']).status === 0;
     if (!has) {
       tt.comment(`${shell} is not installed: its syntax check is skipped`);
@@ -163,7 +174,10 @@ t.test('inspect asks the issuer about revocation: a revoked token is never "vali
   const unchecked = await ok(tt, ['inspect', token], { ...bare, XDG_CONFIG_HOME: join(home, 'empty'), TOKENMILL_ISSUER: ISSUER });
   tt.notMatch(unchecked.stdout, /valid/, 'without an admin token it does not claim "valid"');
   tt.match(unchecked.stdout, /revocation not checked: no admin token/);
-  const uj = JSON.parse((await ok(tt, ['inspect', token, '--json'], { ...bare, XDG_CONFIG_HOME: join(home, 'empty'), TOKENMILL_ISSUER: ISSUER })).stdout) as { valid: unknown; revocation_checked: boolean };
+  const uj = JSON.parse((await ok(tt, ['inspect', token, '--json'], { ...bare, XDG_CONFIG_HOME: join(home, 'empty'), TOKENMILL_ISSUER: ISSUER })).stdout) as {
+    valid: unknown;
+    revocation_checked: boolean;
+  };
   tt.equal(uj.valid, null);
   tt.equal(uj.revocation_checked, false);
 
@@ -210,7 +224,9 @@ t.test('token --key: private_key_jwt; its last use is recorded', async (tt) => {
   const priv = { ...(await exportJWK(privateKey)), kid: 'cli-key', alg: 'ES256' };
   writeFileSync(join(home, 'pub.jwk'), JSON.stringify(pub));
   writeFileSync(join(home, 'priv.jwk'), JSON.stringify(priv));
-  const c = JSON.parse((await ok(tt, ['clients', 'create', '--name', 'jwt', '--auth-method', 'private_key_jwt', '--jwks-file', join(home, 'pub.jwk'), '--json'])).stdout) as { client: { client_id: string } };
+  const c = JSON.parse((await ok(tt, ['clients', 'create', '--name', 'jwt', '--auth-method', 'private_key_jwt', '--jwks-file', join(home, 'pub.jwk'), '--json'])).stdout) as {
+    client: { client_id: string };
+  };
   const id = c.client.client_id;
   const token = (await ok(tt, ['token', '--client-id', id, '--key', join(home, 'priv.jwk')])).stdout.trim();
   tt.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
@@ -234,7 +250,10 @@ t.test('audit filters', async (tt) => {
   const r = JSON.parse((await ok(tt, ['audit', '--action', 'client.create', '--since', '1h', '--json'])).stdout) as { items: { action: string; target: string }[] };
   tt.ok(r.items.length >= 2 && r.items.every((e) => e.action === 'client.create'));
   const target = JSON.parse((await ok(tt, ['audit', '--target', clientId, '--action', 'client.create', '--json'])).stdout) as { items: { target: string }[] };
-  tt.same(target.items.map((e) => e.target), [clientId]);
+  tt.same(
+    target.items.map((e) => e.target),
+    [clientId],
+  );
   const none = await ok(tt, ['audit', '--actor', 'client:nobody']);
   tt.match(none.stdout, /^no events/);
   tt.equal((await cli(['audit', '--since', 'last tuesday'])).code, 2, 'a bad --since is a usage error');

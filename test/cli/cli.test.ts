@@ -33,7 +33,16 @@ t.test('helpers: Basic credentials, metadata URL, remaining lifetime, tables', a
   tt.equal(remaining(900, 1000), 'expired 100s ago');
   tt.equal(shortDate('2026-11-23T18:23:45.123Z'), '2026-11-23 18:23');
   tt.equal(shortDate(null), '-');
-  tt.equal(table(['A', 'LONGER'], [['xyz', null], ['1', 'two\nlines']]), 'A    LONGER\nxyz  -\n1    two lines\n');
+  tt.equal(
+    table(
+      ['A', 'LONGER'],
+      [
+        ['xyz', null],
+        ['1', 'two\nlines'],
+      ],
+    ),
+    'A    LONGER\nxyz  -\n1    two lines\n',
+  );
 });
 
 // --- the server ---------------------------------------------------------------------------------
@@ -132,9 +141,15 @@ t.test('clients list: a table for people, JSON for scripts, --all follows the cu
   tt.equal(all.next_cursor, null);
 
   const filtered = JSON.parse((await ok(tt, ['clients', 'list', '--auth-method', 'client_secret_post', '--json'])).stdout) as { items: { client_name: string }[] };
-  tt.same(filtered.items.map((c) => c.client_name), ['cli-json']);
+  tt.same(
+    filtered.items.map((c) => c.client_name),
+    ['cli-json'],
+  );
   const prefixed = JSON.parse((await ok(tt, ['clients', 'list', '--name-prefix', 'cli-d', '--json'])).stdout) as { items: { client_name: string }[] };
-  tt.same(prefixed.items.map((c) => c.client_name), ['cli-demo']);
+  tt.same(
+    prefixed.items.map((c) => c.client_name),
+    ['cli-demo'],
+  );
 });
 
 t.test('clients show: details and the secrets table', async (tt) => {
@@ -275,7 +290,10 @@ t.test('keys list and rotate', async (tt) => {
   const r = await ok(tt, ['keys', 'list']);
   const lines = r.stdout.trimEnd().split('\n');
   tt.match(lines[0], /^KID\s+ALG\s+STATE\s+CREATED\s+ACTIVATES\s+RETIRES\s+REMOVE$/);
-  tt.ok(lines.some((l) => /\sES256\s+active\s/.test(l)), 'an active ES256 key');
+  tt.ok(
+    lines.some((l) => /\sES256\s+active\s/.test(l)),
+    'an active ES256 key',
+  );
   const before = (JSON.parse((await ok(tt, ['keys', 'list', '--json'])).stdout) as { keys: unknown[] }).keys.length;
   const rot = await ok(tt, ['keys', 'rotate', '--alg', 'ES256', '--activate-in', '3600']);
   tt.match(rot.stdout, /ES256\s+published/);
@@ -413,7 +431,10 @@ t.test('serve runs the server and forwards SIGTERM', async (tt) => {
 
 t.test('no output ever contains the admin token', async (tt) => {
   tt.ok(transcript.length > 50);
-  tt.notOk(transcript.some((s) => s.includes(ADMIN_TOKEN)), 'the admin token never printed');
+  tt.notOk(
+    transcript.some((s) => s.includes(ADMIN_TOKEN)),
+    'the admin token never printed',
+  );
 });
 
 t.test('a reader that goes away ends the output quietly (EPIPE, as with `| head`)', async (tt) => {

@@ -18,10 +18,21 @@ const EVIL = 'evil\u009b31m\u001b[2J\u202Egnp.exe\u2066\u200f\u061c';
 const RAW = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
 
 const client = {
-  client_id: 'tmc_evil', client_name: EVIL, status: 'active', token_endpoint_auth_method: 'client_secret_basic',
-  token_endpoint_auth_signing_alg: null, access_token_signing_alg: null, grant_types: ['client_credentials'], scope: 'api:read',
-  audience: ['https://api.example.com'], access_token_ttl: null, jwks: null, jwks_uri: null,
-  created_at: '2026-11-23T18:23:45.123Z', updated_at: '2026-11-23T18:23:45.123Z', last_used_at: null,
+  client_id: 'tmc_evil',
+  client_name: EVIL,
+  status: 'active',
+  token_endpoint_auth_method: 'client_secret_basic',
+  token_endpoint_auth_signing_alg: null,
+  access_token_signing_alg: null,
+  grant_types: ['client_credentials'],
+  scope: 'api:read',
+  audience: ['https://api.example.com'],
+  access_token_ttl: null,
+  jwks: null,
+  jwks_uri: null,
+  created_at: '2026-11-23T18:23:45.123Z',
+  updated_at: '2026-11-23T18:23:45.123Z',
+  last_used_at: null,
   secrets: [{ secret_id: 'sec_1', prefix: 'tmsec_ab', created_at: '2026-11-23T18:23:45.123Z', expires_at: null, last_used_at: null, status: 'active' }],
 };
 
@@ -65,7 +76,10 @@ function cli(args: string[], options: { stdin?: string; env?: Record<string, str
 }
 
 t.test('clients list / show: a hostile client_name is shown as visible escapes', async (t) => {
-  for (const args of [['clients', 'list'], ['clients', 'show', 'tmc_evil']]) {
+  for (const args of [
+    ['clients', 'list'],
+    ['clients', 'show', 'tmc_evil'],
+  ]) {
     const r = await cli(args);
     t.equal(r.code, 0, args.join(' '));
     t.notOk(RAW.test(r.stdout), `${args.join(' ')}: no raw control or bidi character on stdout`);
@@ -74,7 +88,10 @@ t.test('clients list / show: a hostile client_name is shown as visible escapes',
 });
 
 t.test('--json: escaped as \\uXXXX, and parses back to the exact name', async (t) => {
-  for (const args of [['clients', 'list', '--json'], ['clients', 'show', 'tmc_evil', '--json']]) {
+  for (const args of [
+    ['clients', 'list', '--json'],
+    ['clients', 'show', 'tmc_evil', '--json'],
+  ]) {
     const r = await cli(args);
     t.equal(r.code, 0);
     t.notOk(RAW.test(r.stdout), `${args.join(' ')}: no raw control or bidi character`);

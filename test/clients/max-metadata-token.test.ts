@@ -29,7 +29,12 @@ for (const alg of ['ES256', 'PS256'] as const) {
     t.equal(scope.length, MAX_SCOPE_LENGTH);
     const audiences = Array.from({ length: MAX_AUDIENCES }, (_, i) => `https://api${i}.example.com/`.padEnd(MAX_AUDIENCE_LENGTH, 'p'));
     const reg = await register(b.app, { client_name: 'n'.repeat(200), scope, audience: audiences, access_token_ttl: 86400 });
-    const res = await b.app.inject({ method: 'POST', url: '/oauth2/token', headers: { authorization: basic(reg.client_id, reg.client_secret!), 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ grant_type: 'client_credentials', resource: audiences[MAX_AUDIENCES - 1]! }) });
+    const res = await b.app.inject({
+      method: 'POST',
+      url: '/oauth2/token',
+      headers: { authorization: basic(reg.client_id, reg.client_secret!), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ grant_type: 'client_credentials', resource: audiences[MAX_AUDIENCES - 1]! }),
+    });
     t.equal(res.statusCode, 200, res.statusCode === 200 ? 'token issued' : res.body);
     const token = res.json().access_token as string;
     t.equal(res.json().scope, scope, 'every scope granted');

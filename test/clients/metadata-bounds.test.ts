@@ -80,7 +80,12 @@ t.test('the admin API and RFC 7591 registration apply the same bounds, and store
   await expectAdmin400(t, await admin(api, 'PATCH', `/admin/v1/clients/${id}`, { scope: scopeTokens(101, 4).join(' ') }), 'scope: at most 100 scope tokens');
   await expectAdmin400(t, await admin(api, 'PATCH', `/admin/v1/clients/${id}`, { audience: audiences(1, 513) }), 'audience: each audience must be at most 512 characters');
   t.equal(((await admin(api, 'GET', `/admin/v1/clients/${id}`)).json() as { scope: string; audience: string[] }).scope, 'api:read', 'unchanged');
-  const registered = await b.app.inject({ method: 'POST', url: '/oauth2/register', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: JSON.stringify({ client_name: 'big', scope: bigScope }) });
+  const registered = await b.app.inject({
+    method: 'POST',
+    url: '/oauth2/register',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({ client_name: 'big', scope: bigScope }),
+  });
   t.equal(registered.statusCode, 400);
   t.same(registered.json(), { error: 'invalid_client_metadata', error_description: 'scope: must be at most 2048 characters' });
   const { rows } = await b.rt.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM clients WHERE client_name = 'big'");

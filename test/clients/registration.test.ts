@@ -24,13 +24,35 @@ async function rejects(t: Test, input: unknown, policy: MetadataPolicy, field: s
 t.test('REQ-D8: private, loopback, link-local and metadata hosts are recognised', async (t) => {
   const host = (url: string) => new URL(url).hostname;
   for (const url of [
-    'https://localhost/j', 'https://a.localhost/j', 'https://printer.local/j', 'https://metadata.google.internal/j',
-    'https://127.0.0.1/j', 'https://127.1.2.3/j', 'https://10.0.0.1/j', 'https://172.16.0.1/j', 'https://172.31.255.255/j',
-    'https://192.168.1.1/j', 'https://169.254.169.254/j', 'https://100.64.0.1/j', 'https://0.0.0.0/j',
-    'https://[::1]/j', 'https://[::]/j', 'https://[fd00::1]/j', 'https://[fc00::1]/j', 'https://[fe80::1]/j', 'https://[::ffff:127.0.0.1]/j', 'https://[::ffff:a9fe:a9fe]/j',
+    'https://localhost/j',
+    'https://a.localhost/j',
+    'https://printer.local/j',
+    'https://metadata.google.internal/j',
+    'https://127.0.0.1/j',
+    'https://127.1.2.3/j',
+    'https://10.0.0.1/j',
+    'https://172.16.0.1/j',
+    'https://172.31.255.255/j',
+    'https://192.168.1.1/j',
+    'https://169.254.169.254/j',
+    'https://100.64.0.1/j',
+    'https://0.0.0.0/j',
+    'https://[::1]/j',
+    'https://[::]/j',
+    'https://[fd00::1]/j',
+    'https://[fc00::1]/j',
+    'https://[fe80::1]/j',
+    'https://[::ffff:127.0.0.1]/j',
+    'https://[::ffff:a9fe:a9fe]/j',
     // alternative IPv4 spellings are normalised by the URL parser before the check
-    'https://2130706433/j', 'https://0x7f.1/j', 'https://0177.0.0.1/j', 'https://LOCALHOST/j', 'https://localhost./j', 'https://metadata.google.internal./j',
-  ]) t.ok(isPrivateHost(host(url)), url);
+    'https://2130706433/j',
+    'https://0x7f.1/j',
+    'https://0177.0.0.1/j',
+    'https://LOCALHOST/j',
+    'https://localhost./j',
+    'https://metadata.google.internal./j',
+  ])
+    t.ok(isPrivateHost(host(url)), url);
   for (const url of ['https://keys.example.com/j', 'https://8.8.8.8/j', 'https://172.32.0.1/j', 'https://[2606:4700::1111]/j', 'https://192.169.0.1/j']) t.notOk(isPrivateHost(host(url)), url);
 });
 
@@ -62,14 +84,39 @@ t.test('REQ-D6: key checks — public only, RSA ≥ 2048, allowed curves, unique
   await rejects(t, { ...pkj, jwks: { keys: [{ ...(await exportJWK(rsa2047)), kid: 'r' }] } }, DEV, 'jwks', 'RSA 2040-bit');
   for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) await rejects(t, { ...pkj, jwks: { keys: [{ ...ec.publicJwk, [m]: 'AAAA' }] } }, DEV, 'jwks', `private member ${m}`);
   await rejects(t, { ...pkj, jwks: { keys: [ec.publicJwk, { ...ed.publicJwk, kid: ec.kid }] } }, DEV, 'jwks', 'duplicate kid across key types');
-  await rejects(t, { ...pkj, jwks: { keys: [{ ...ec.publicJwk, kid: undefined }, { ...ed.publicJwk, kid: undefined }] } }, DEV, 'jwks', 'several keys without kid');
+  await rejects(
+    t,
+    {
+      ...pkj,
+      jwks: {
+        keys: [
+          { ...ec.publicJwk, kid: undefined },
+          { ...ed.publicJwk, kid: undefined },
+        ],
+      },
+    },
+    DEV,
+    'jwks',
+    'several keys without kid',
+  );
   await rejects(t, { ...pkj, jwks: { keys: [{ ...ec.publicJwk, x: 'AAAA' }] } }, DEV, 'jwks', 'a point that cannot be imported');
   await rejects(t, { ...pkj, jwks: { keys: Array.from({ length: 21 }, (_, i) => ({ ...ec.publicJwk, kid: `k${i}` })) } }, DEV, 'jwks', '21 keys');
 });
 
 t.test('REQ-D9 / REQ-D10: unknown members and client-chosen identifiers are dropped', async (t) => {
   const meta = await parseClientMetadata({ client_id: 'mine', client_secret: 'mine', redirect_uris: ['https://x'], foo: 1, scope: 'a b' }, DEV);
-  t.same(Object.keys(meta).sort(), ['accessTokenSigningAlg', 'accessTokenTtl', 'audiences', 'clientName', 'grantTypes', 'jwks', 'jwksUri', 'scopes', 'tokenEndpointAuthMethod', 'tokenEndpointAuthSigningAlg']);
+  t.same(Object.keys(meta).sort(), [
+    'accessTokenSigningAlg',
+    'accessTokenTtl',
+    'audiences',
+    'clientName',
+    'grantTypes',
+    'jwks',
+    'jwksUri',
+    'scopes',
+    'tokenEndpointAuthMethod',
+    'tokenEndpointAuthSigningAlg',
+  ]);
   t.same(meta.scopes, ['a', 'b']);
   t.equal(meta.tokenEndpointAuthMethod, 'client_secret_basic');
   t.same(meta.grantTypes, ['client_credentials']);

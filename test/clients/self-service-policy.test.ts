@@ -76,21 +76,68 @@ t.test('a privileged field the policy has never heard of is refused when the sto
 
 t.test('unknown and server-issued members are ignored and never passed on', async (t) => {
   const out = selfServiceMetadata(stored, { token_quota: { per_second: 1e9, enforce: false }, is_admin: true, client_id_issued_at: 5, registration_access_token: 'tmrat_x', client_secret: 'tmsec_x' });
-  for (const k of ['token_quota', 'is_admin', 'client_id_issued_at', 'registration_access_token', 'client_secret', 'client_id', 'registration_client_uri', 'client_secret_expires_at']) t.notOk(k in out, k);
+  for (const k of ['token_quota', 'is_admin', 'client_id_issued_at', 'registration_access_token', 'client_secret', 'client_id', 'registration_client_uri', 'client_secret_expires_at'])
+    t.notOk(k in out, k);
 });
 
 t.test('the patch holds only self-service fields, whatever the validated metadata says', async (t) => {
   const meta: ClientMetadata = {
-    clientName: 'n', tokenEndpointAuthMethod: 'private_key_jwt', tokenEndpointAuthSigningAlg: 'ES256', accessTokenSigningAlg: 'RS256', grantTypes: ['client_credentials'],
-    scopes: ['tokenmill:admin'], audiences: ['x'], accessTokenTtl: 86400, jwks: { keys: [] }, jwksUri: null,
+    clientName: 'n',
+    tokenEndpointAuthMethod: 'private_key_jwt',
+    tokenEndpointAuthSigningAlg: 'ES256',
+    accessTokenSigningAlg: 'RS256',
+    grantTypes: ['client_credentials'],
+    scopes: ['tokenmill:admin'],
+    audiences: ['x'],
+    accessTokenTtl: 86400,
+    jwks: { keys: [] },
+    jwksUri: null,
   };
   t.same(Object.keys(selfServicePatch(meta)).sort(), ['clientName', 'jwks', 'jwksUri']);
 });
 
 t.test('property: whatever the body, the result is refused or keeps every privileged field as stored', async (t) => {
-  const fields = ['client_id', 'client_name', 'contacts', 'jwks', 'jwks_uri', 'scope', 'audience', 'access_token_ttl', 'access_token_signing_alg', 'token_endpoint_auth_signing_alg',
-    'token_endpoint_auth_method', 'grant_types', 'response_types', 'org_id', 'token_quota', 'registration_client_uri', '__proto__', 'constructor', 'toString', 'hasOwnProperty'];
-  const values: unknown[] = [null, '', 'x', 'api:read', 'api:write api:read', 'tokenmill:admin', 0, 300, 86400, '300', [], ['client_credentials'], ['https://a.example.com', 'https://b.example.com'], ['https://b.example.com'], { keys: [] }, { per_second: 1 }, true];
+  const fields = [
+    'client_id',
+    'client_name',
+    'contacts',
+    'jwks',
+    'jwks_uri',
+    'scope',
+    'audience',
+    'access_token_ttl',
+    'access_token_signing_alg',
+    'token_endpoint_auth_signing_alg',
+    'token_endpoint_auth_method',
+    'grant_types',
+    'response_types',
+    'org_id',
+    'token_quota',
+    'registration_client_uri',
+    '__proto__',
+    'constructor',
+    'toString',
+    'hasOwnProperty',
+  ];
+  const values: unknown[] = [
+    null,
+    '',
+    'x',
+    'api:read',
+    'api:write api:read',
+    'tokenmill:admin',
+    0,
+    300,
+    86400,
+    '300',
+    [],
+    ['client_credentials'],
+    ['https://a.example.com', 'https://b.example.com'],
+    ['https://b.example.com'],
+    { keys: [] },
+    { per_second: 1 },
+    true,
+  ];
   const withOrg: Record<string, unknown> = { ...stored, org_id: 'org_a' };
   let seed = 7;
   const next = (n: number): number => {

@@ -41,7 +41,10 @@ function channel(): { worker: Worker; port: EventEmitter & { send: (m: unknown, 
 t.test('codec: Buffers, Maps, Dates, undefined and a member named like the tag survive JSON', async (t) => {
   const value = {
     hash: Buffer.from([0, 1, 2, 255]),
-    batch: new Map([['s1', 1], ['s2', 2]]),
+    batch: new Map([
+      ['s1', 1],
+      ['s2', 2],
+    ]),
     at: new Date(1_700_000_000_000),
     list: [Buffer.from('x'), null, 3],
     nothing: undefined,

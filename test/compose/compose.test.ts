@@ -90,7 +90,9 @@ function portsOf(service: Service): PortMapping[] {
       const o = p as { target: unknown; published?: unknown; host_ip?: unknown };
       return { hostIp: o.host_ip === undefined ? null : String(o.host_ip), published: String(o.published ?? ''), target: String(o.target) };
     }
-    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = String(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     if (parts.length === 3) return { hostIp: parts[0]!, published: parts[1]!, target: parts[2]! };
     if (parts.length === 2) return { hostIp: null, published: parts[0]!, target: parts[1]! };
     return { hostIp: null, published: '', target: parts[0]! };
@@ -159,7 +161,9 @@ t.test('every variable a node sets is one tokenmill reads', async (t) => {
 });
 
 t.test('one image, built once, for every node', async (t) => {
-  const builders = Object.entries(services).filter(([, s]) => s.build !== undefined).map(([n]) => n);
+  const builders = Object.entries(services)
+    .filter(([, s]) => s.build !== undefined)
+    .map(([n]) => n);
   t.equal(builders.length, 1, `exactly one service builds (${builders.join(', ')})`);
   const image = services[builders[0] ?? '']?.image;
   t.type(image, 'string', 'the building service names its image');
@@ -186,8 +190,13 @@ t.test('production mode, with secrets from an env file and TLS in front', async 
     t.ok(effective.TRUST_PROXY === 'true' || (effective.TLS_CERT_FILE && effective.TLS_KEY_FILE), `${name}: TLS terminated by a proxy (TRUST_PROXY) or served (TLS_CERT_FILE/TLS_KEY_FILE)`);
   }
   for (const ignore of ['.gitignore', '.dockerignore']) {
-    const lines = readFileSync(join(ROOT, ignore), 'utf8').split('\n').map((l) => l.trim());
-    t.ok(lines.some((l) => l === 'config/production.env' || l === 'config/*.env'), `${ignore} keeps config/production.env out`);
+    const lines = readFileSync(join(ROOT, ignore), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    t.ok(
+      lines.some((l) => l === 'config/production.env' || l === 'config/*.env'),
+      `${ignore} keeps config/production.env out`,
+    );
   }
 });
 
@@ -203,7 +212,10 @@ t.test('admin listeners are published on the host loopback only; public ones are
     const admin = ports.filter((p) => p.target === adminPort);
     t.equal(admin.length, 1, `${name}: the admin port is published once`);
     for (const p of admin) t.equal(p.hostIp, '127.0.0.1', `${name}: admin port ${p.published} bound to 127.0.0.1 on the host`);
-    t.ok(ports.some((p) => p.target === port), `${name}: the public port is published`);
+    t.ok(
+      ports.some((p) => p.target === port),
+      `${name}: the public port is published`,
+    );
   }
 });
 
@@ -254,16 +266,37 @@ t.test('Dockerfile: the server only, compiled with the build tsconfig', async (t
   t.ok(stages.length >= 2, 'a build stage and a runtime stage');
   const all = stages.flatMap((s) => s.instructions);
   const copies = all.filter((i) => i.op === 'COPY' || i.op === 'ADD');
-  t.notOk(copies.some((i) => /(^|\s)(\.\/)?test(\/|\s|$)/.test(i.args)), 'no COPY of test/');
-  t.notOk(copies.some((i) => i.args.split(/\s+/)[0] === '.'), 'no COPY of the whole context');
-  t.ok(copies.some((i) => /(^|\s)(\.\/)?packages(\/|\s)/.test(i.args)), 'the workspace packages are copied (the server imports @tokenmill/verify)');
+  t.notOk(
+    copies.some((i) => /(^|\s)(\.\/)?test(\/|\s|$)/.test(i.args)),
+    'no COPY of test/',
+  );
+  t.notOk(
+    copies.some((i) => i.args.split(/\s+/)[0] === '.'),
+    'no COPY of the whole context',
+  );
+  t.ok(
+    copies.some((i) => /(^|\s)(\.\/)?packages(\/|\s)/.test(i.args)),
+    'the workspace packages are copied (the server imports @tokenmill/verify)',
+  );
   const runs = all.filter((i) => i.op === 'RUN').map((i) => i.args);
-  t.ok(runs.some((r) => /tsc\b.*-p\s+tsconfig\.build\.json/.test(r)), 'compiles with tsconfig.build.json');
-  t.notOk(runs.some((r) => /tsc\b.*-p\s+tsconfig\.json/.test(r) || /npm run build(?!\s+--workspace)/.test(r)), 'not with tsconfig.json (which includes the tests)');
+  t.ok(
+    runs.some((r) => /tsc\b.*-p\s+tsconfig\.build\.json/.test(r)),
+    'compiles with tsconfig.build.json',
+  );
+  t.notOk(
+    runs.some((r) => /tsc\b.*-p\s+tsconfig\.json/.test(r) || /npm run build(?!\s+--workspace)/.test(r)),
+    'not with tsconfig.json (which includes the tests)',
+  );
   const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include?: string[]; extends?: string };
   t.ok(build.include?.length, 'tsconfig.build.json lists what it compiles');
-  t.notOk(build.include?.some((p) => p.startsWith('test')), 'tsconfig.build.json leaves test/ out');
-  t.ok(build.include?.some((p) => p.startsWith('src/')), 'and compiles src/');
+  t.notOk(
+    build.include?.some((p) => p.startsWith('test')),
+    'tsconfig.build.json leaves test/ out',
+  );
+  t.ok(
+    build.include?.some((p) => p.startsWith('src/')),
+    'and compiles src/',
+  );
 });
 
 t.test('Dockerfile: the runtime stage runs as a user that is not root', async (t) => {

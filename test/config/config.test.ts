@@ -37,7 +37,10 @@ t.test('contract "Running it": defaults', async (t) => {
   t.equal(c.signingAlg, 'ES256', 'default algorithm ES256');
   t.equal(c.bodyLimit, 16 * 1024, 'form body limit 16 KiB');
   t.equal(c.assertionAudienceTokenEndpoint, false, 'token endpoint URL as aud is opt-in');
-  t.notOk(c.assertionAlgs.some((a) => /^(none|HS)/i.test(a)), 'assertion algorithms are asymmetric');
+  t.notOk(
+    c.assertionAlgs.some((a) => /^(none|HS)/i.test(a)),
+    'assertion algorithms are asymmetric',
+  );
   t.equal(c.trustProxy, false);
   t.ok(c.clientCacheTtl <= 60, 'client cache TTL ≤ 60 s (threat model §3.2)');
 });

@@ -39,7 +39,16 @@ t.test('alerts.yml: Prometheus rule groups, every rule named, with an expression
       names.add(rule.alert as string);
     }
   }
-  for (const expected of ['TokenmillHigh5xxRate', 'TokenmillNotReady', 'TokenmillReplayWindowOpen', 'TokenmillSigningKeyNotRotated', 'TokenmillClientAuthFailureSpike', 'TokenmillDatabaseErrors', 'TokenmillRedisErrors']) t.ok(names.has(expected), expected);
+  for (const expected of [
+    'TokenmillHigh5xxRate',
+    'TokenmillNotReady',
+    'TokenmillReplayWindowOpen',
+    'TokenmillSigningKeyNotRotated',
+    'TokenmillClientAuthFailureSpike',
+    'TokenmillDatabaseErrors',
+    'TokenmillRedisErrors',
+  ])
+    t.ok(names.has(expected), expected);
 });
 
 t.test('tokenmill.json: a Grafana dashboard with unique panel ids and a query per target', async (t) => {

@@ -28,7 +28,14 @@ const tm = await startServer(t, { ADMIN_TOKEN });
 const key: ClientKey = await clientKey('ES256', 'diff-client-key');
 const regBasic = await registerClient(tm.url, ADMIN_TOKEN, { client_name: 'diff basic', token_endpoint_auth_method: 'client_secret_basic', scope: SCOPES, audience: [API] });
 const regPost = await registerClient(tm.url, ADMIN_TOKEN, { client_name: 'diff post', token_endpoint_auth_method: 'client_secret_post', scope: SCOPES, audience: [API] });
-const regPk = await registerClient(tm.url, ADMIN_TOKEN, { client_name: 'diff pkjwt', token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES256', jwks: { keys: [key.publicJwk] }, scope: SCOPES, audience: [API] });
+const regPk = await registerClient(tm.url, ADMIN_TOKEN, {
+  client_name: 'diff pkjwt',
+  token_endpoint_auth_method: 'private_key_jwt',
+  token_endpoint_auth_signing_alg: 'ES256',
+  jwks: { keys: [key.publicJwk] },
+  scope: SCOPES,
+  audience: [API],
+});
 const basicClient = { id: regBasic.client_id as string, secret: regBasic.client_secret as string };
 const postClient = { id: regPost.client_id as string, secret: regPost.client_secret as string };
 const pkClientId = regPk.client_id as string;
@@ -42,9 +49,34 @@ const peerIssuer = `http://127.0.0.1:${peerPort}`;
 const signing = await generateKeyPair('ES256', { extractable: true });
 const provider = new Provider(peerIssuer, {
   clients: [
-    { client_id: basicClient.id, client_secret: basicClient.secret, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: SCOPES },
-    { client_id: postClient.id, client_secret: postClient.secret, token_endpoint_auth_method: 'client_secret_post', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: SCOPES },
-    { client_id: pkClientId, token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES256', jwks: { keys: [key.publicJwk] }, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: SCOPES },
+    {
+      client_id: basicClient.id,
+      client_secret: basicClient.secret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: SCOPES,
+    },
+    {
+      client_id: postClient.id,
+      client_secret: postClient.secret,
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: SCOPES,
+    },
+    {
+      client_id: pkClientId,
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+      jwks: { keys: [key.publicJwk] },
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: SCOPES,
+    },
   ],
   jwks: { keys: [{ ...(await exportJWK(signing.privateKey)), kid: 'peer-signing', alg: 'ES256', use: 'sig' }] },
   cookies: { keys: [randomBytes(16).toString('hex')] },
@@ -148,7 +180,11 @@ const rows: Row[] = [
     spec: { status: 413, error: 'invalid_request' },
     differs: { reason: 'C8/REQ-T3: an oversized body is 413; oidc-provider (56 KiB limit) answers 400 "failed to parse the request body"', peer: { status: 400, error: 'invalid_request' } },
   },
-  { name: 'JSON body', req: () => ({ headers: { authorization: basic(basicClient.id, basicClient.secret) }, raw: JSON.stringify(cc), contentType: 'application/json' }), spec: { status: 400, error: 'invalid_request' } },
+  {
+    name: 'JSON body',
+    req: () => ({ headers: { authorization: basic(basicClient.id, basicClient.secret) }, raw: JSON.stringify(cc), contentType: 'application/json' }),
+    spec: { status: 400, error: 'invalid_request' },
+  },
   // 2. parameter syntax
   { name: 'missing grant_type', req: () => ({ headers: { authorization: basic(basicClient.id, basicClient.secret) }, form: { scope: 'api:read' } }), spec: { status: 400, error: 'invalid_request' } },
   { name: 'repeated grant_type', req: () => withBasic({ grant_type: ['client_credentials', 'client_credentials'] }), spec: { status: 400, error: 'invalid_request' } },
@@ -167,7 +203,11 @@ const rows: Row[] = [
   },
   { name: 'repeated scope', req: () => withBasic({ scope: ['api:read', 'api:read'] }), spec: { status: 400, error: 'invalid_request' } },
   // 3. grant type
-  { name: 'unsupported grant_type', req: () => ({ headers: { authorization: basic(basicClient.id, basicClient.secret) }, form: { grant_type: 'password' } }), spec: { status: 400, error: 'unsupported_grant_type' } },
+  {
+    name: 'unsupported grant_type',
+    req: () => ({ headers: { authorization: basic(basicClient.id, basicClient.secret) }, form: { grant_type: 'password' } }),
+    spec: { status: 400, error: 'unsupported_grant_type' },
+  },
   {
     name: 'unsupported grant_type + wrong secret',
     req: () => ({ headers: { authorization: basic(basicClient.id, 'wrong-secret') }, form: { grant_type: 'password' } }),
@@ -187,12 +227,20 @@ const rows: Row[] = [
   { name: 'wrong secret (basic)', req: () => ({ headers: { authorization: basic(basicClient.id, `${basicClient.secret}x`) }, form: cc }), spec: { status: 401, error: 'invalid_client' } },
   { name: 'wrong secret (post)', req: () => ({ form: { ...cc, client_id: postClient.id, client_secret: `${postClient.secret}x` } }), spec: { status: 401, error: 'invalid_client' } },
   { name: 'two methods: basic + body secret', req: () => withBasic({ client_secret: basicClient.secret }), spec: { status: 400, error: 'invalid_request' } },
-  { name: 'two methods: basic + assertion', req: async (s) => ({ headers: { authorization: basic(basicClient.id, basicClient.secret) }, form: (await pk(s)).form! }), spec: { status: 400, error: 'invalid_request' } },
+  {
+    name: 'two methods: basic + assertion',
+    req: async (s) => ({ headers: { authorization: basic(basicClient.id, basicClient.secret) }, form: (await pk(s)).form! }),
+    spec: { status: 400, error: 'invalid_request' },
+  },
   { name: 'body client_id mismatch (basic)', req: () => withBasic({ client_id: postClient.id }), spec: { status: 400, error: 'invalid_request' } },
   { name: 'malformed Basic: no colon', req: () => ({ headers: { authorization: `Basic ${b64(basicClient.id)}` }, form: cc }), spec: { status: 400, error: 'invalid_request' } },
   { name: 'malformed Basic: bad base64', req: () => ({ headers: { authorization: 'Basic !!not*base64!!' }, form: cc }), spec: { status: 400, error: 'invalid_request' } },
   { name: 'malformed Basic: empty secret', req: () => ({ headers: { authorization: `Basic ${b64(`${basicClient.id}:`)}` }, form: cc }), spec: { status: 400, error: 'invalid_request' } },
-  { name: 'malformed Basic: bad %-escape', req: () => ({ headers: { authorization: `Basic ${b64(`${basicClient.id}:${basicClient.secret}%zz`)}` }, form: cc }), spec: { status: 400, error: 'invalid_request' } },
+  {
+    name: 'malformed Basic: bad %-escape',
+    req: () => ({ headers: { authorization: `Basic ${b64(`${basicClient.id}:${basicClient.secret}%zz`)}` }, form: cc }),
+    spec: { status: 400, error: 'invalid_request' },
+  },
   {
     name: 'basic client uses client_secret_post',
     req: () => ({ form: { ...cc, client_id: basicClient.id, client_secret: basicClient.secret } }),
@@ -219,7 +267,12 @@ const rows: Row[] = [
     spec: { status: 401, error: 'invalid_client' },
     differs: { reason: 'REQ-J4: aud must be a single string; oidc-provider accepts an array containing the issuer', peer: { status: 200 } },
   },
-  { name: 'assertion: replayed jti', prime: async (s) => pk(s, { jti: `replay-${s.name}-${randomBytes(4).toString('hex')}` }), req: async () => lastPrimed!, spec: { status: 401, error: 'invalid_client' } },
+  {
+    name: 'assertion: replayed jti',
+    prime: async (s) => pk(s, { jti: `replay-${s.name}-${randomBytes(4).toString('hex')}` }),
+    req: async () => lastPrimed!,
+    spec: { status: 401, error: 'invalid_client' },
+  },
   { name: 'assertion: aud = issuer + "/"', req: (s) => pk(s, {}, `${s.issuer}/`), spec: { status: 401, error: 'invalid_client' } },
   {
     name: 'assertion: typ at+jwt',
@@ -227,7 +280,17 @@ const rows: Row[] = [
     spec: { status: 401, error: 'invalid_client' },
     differs: { reason: 'REQ-J11: a typ of another JWT kind is refused; oidc-provider does not check the assertion typ', peer: { status: 200 } },
   },
-  { name: 'assertion: alg none', req: (s) => ({ form: { ...cc, client_assertion_type: ASSERTION_TYPE, client_assertion: `${b64url({ alg: 'none' })}.${b64url({ iss: pkClientId, sub: pkClientId, aud: s.issuer, jti: randomBytes(8).toString('hex'), iat: now(), exp: now() + 60 })}.` } }), spec: { status: 401, error: 'invalid_client' } },
+  {
+    name: 'assertion: alg none',
+    req: (s) => ({
+      form: {
+        ...cc,
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: `${b64url({ alg: 'none' })}.${b64url({ iss: pkClientId, sub: pkClientId, aud: s.issuer, jti: randomBytes(8).toString('hex'), iat: now(), exp: now() + 60 })}.`,
+      },
+    }),
+    spec: { status: 401, error: 'invalid_client' },
+  },
   { name: 'assertion: no exp', req: (s) => pk(s, { exp: null }), spec: { status: 401, error: 'invalid_client' } },
   { name: 'assertion: expired', req: (s) => pk(s, { iat: now() - 600, exp: now() - 300 }), spec: { status: 401, error: 'invalid_client' } },
   {
@@ -236,10 +299,26 @@ const rows: Row[] = [
     spec: { status: 401, error: 'invalid_client' },
     differs: { reason: 'contract/REQ-J5: exp at most 5 minutes ahead; oidc-provider has no lifetime cap', peer: { status: 200 } },
   },
-  { name: 'assertion: unregistered key', req: async (s) => ({ form: { ...cc, client_assertion_type: ASSERTION_TYPE, client_assertion: await assertion(await clientKey('ES256', key.kid), pkClientId, s.issuer, now()) } }), spec: { status: 401, error: 'invalid_client' } },
+  {
+    name: 'assertion: unregistered key',
+    req: async (s) => ({ form: { ...cc, client_assertion_type: ASSERTION_TYPE, client_assertion: await assertion(await clientKey('ES256', key.kid), pkClientId, s.issuer, now()) } }),
+    spec: { status: 401, error: 'invalid_client' },
+  },
   { name: 'assertion: iss != sub', req: (s) => pk(s, { iss: basicClient.id }), spec: { status: 401, error: 'invalid_client' } },
-  { name: 'client_assertion_type wrong', req: async (s) => ({ form: { ...(await pk(s)).form!, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer' } }), spec: { status: 400, error: 'invalid_request' } },
-  { name: 'client_assertion_type missing', req: async (s) => { const f = { ...(await pk(s)).form! }; delete f.client_assertion_type; return { form: f }; }, spec: { status: 400, error: 'invalid_request' } },
+  {
+    name: 'client_assertion_type wrong',
+    req: async (s) => ({ form: { ...(await pk(s)).form!, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer' } }),
+    spec: { status: 400, error: 'invalid_request' },
+  },
+  {
+    name: 'client_assertion_type missing',
+    req: async (s) => {
+      const f = { ...(await pk(s)).form! };
+      delete f.client_assertion_type;
+      return { form: f };
+    },
+    spec: { status: 400, error: 'invalid_request' },
+  },
   // 6. scope, 7. resource
   { name: 'scope not allowed for the client', req: () => withBasic({ scope: 'api:read api:admin' }), spec: { status: 400, error: 'invalid_scope' } },
   {
@@ -314,7 +393,11 @@ for (const row of rows) {
     t.equal(ours.headers.get('pragma'), 'no-cache', 'C2 Pragma');
     t.match(ours.headers.get('content-type') ?? '', /^application\/json/, 'C1 JSON');
     if (row.spec.status >= 400) {
-      t.same(Object.keys(ours.body ?? {}).filter((k) => k !== 'error' && k !== 'error_description'), [], 'only error and error_description');
+      t.same(
+        Object.keys(ours.body ?? {}).filter((k) => k !== 'error' && k !== 'error_description'),
+        [],
+        'only error and error_description',
+      );
       t.match(ours.body?.error_description ?? '', DESCRIPTION_CHARSET, 'C1 error_description charset');
     }
     if (row.spec.status === 401) {

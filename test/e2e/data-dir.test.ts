@@ -33,7 +33,11 @@ t.test('DATA_DIR is 0700 and every file under it 0600', async (t) => {
   const adminToken = /tmadm_[0-9A-Za-z]{49}/.exec(s1.stdout())?.[0] ?? '';
   t.ok(adminToken, 'an admin token was generated');
   const reg = await registerClient(s1.url, adminToken, { client_name: 'modes', scope: 'api:read', audience: ['https://api.example.com'] });
-  const tok = await fetchJson(`${s1.url}/oauth2/token`, { method: 'POST', headers: { authorization: basicAuth(reg.client_id, reg.client_secret), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+  const tok = await fetchJson(`${s1.url}/oauth2/token`, {
+    method: 'POST',
+    headers: { authorization: basicAuth(reg.client_id, reg.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
   t.equal(tok.status, 200);
   t.same(looseModes(dataDir), [], 'while running: nothing under DATA_DIR is looser than 0700/0600');
   t.same(await s1.stop('SIGTERM'), { code: 0, signal: null });
@@ -48,6 +52,9 @@ t.test('DATA_DIR is 0700 and every file under it 0600', async (t) => {
   chmodSync(join(dataDir, 'pglite', 'PG_VERSION'), 0o666);
   const s2 = await startServer(t, { DATA_DIR: dataDir, ADMIN_TOKEN: '', KEY_ENCRYPTION_KEY: '' });
   t.same(looseModes(dataDir), [], 'the restart tightened every mode');
-  t.ok(s2.jsonLines().some((l) => l.level === 40 && /DATA_DIR held files or directories readable by other users/.test(String(l.msg)) && l.paths === 4), 'and logged a warning naming how many paths it tightened');
+  t.ok(
+    s2.jsonLines().some((l) => l.level === 40 && /DATA_DIR held files or directories readable by other users/.test(String(l.msg)) && l.paths === 4),
+    'and logged a warning naming how many paths it tightened',
+  );
   t.same(await s2.stop('SIGTERM'), { code: 0, signal: null });
 });

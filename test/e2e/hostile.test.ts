@@ -131,7 +131,9 @@ t.test('100 KiB form body → 413', async (t) => {
 });
 
 t.test('a header over 16 KiB → 431', async (t) => {
-  const r = await rawHttp(s.port, [`POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'b'.repeat(17 * 1024)}\r\nContent-Type: ${FORM}\r\nContent-Length: 29\r\n\r\ngrant_type=client_credentials`]);
+  const r = await rawHttp(s.port, [
+    `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'b'.repeat(17 * 1024)}\r\nContent-Type: ${FORM}\r\nContent-Length: 29\r\n\r\ngrant_type=client_credentials`,
+  ]);
   t.equal(r.status, 431);
 });
 
@@ -159,7 +161,11 @@ t.test('NUL byte in client_id → 400 invalid_request, not 500', async (t) => {
     isOAuthError(t, r, 400, 'invalid_request');
   }
   // In Basic too (RFC 6749 App. B decoding yields a NUL).
-  const basicNul = await http(s, { path: '/oauth2/token', headers: { 'content-type': FORM, authorization: `Basic ${Buffer.from(`%00:${secret}`).toString('base64')}` }, body: 'grant_type=client_credentials' });
+  const basicNul = await http(s, {
+    path: '/oauth2/token',
+    headers: { 'content-type': FORM, authorization: `Basic ${Buffer.from(`%00:${secret}`).toString('base64')}` },
+    body: 'grant_type=client_credentials',
+  });
   isOAuthError(t, basicNul, 400, 'invalid_request');
   // And at introspection and revocation.
   for (const path of ['/oauth2/introspect', '/oauth2/revoke']) {
@@ -186,7 +192,11 @@ t.test('NUL in a client_assertion sub → 401 invalid_client, not 500', async (t
 t.test('NUL in registered JWK members: a NUL kid → 400 invalid_client_metadata; an unknown member is dropped, never stored; never 500', async (t) => {
   const ec = { kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' };
   const register = (key: Record<string, string>) =>
-    http(s, { path: '/oauth2/register', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key] } }) });
+    http(s, {
+      path: '/oauth2/register',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key] } }),
+    });
   const nulKid = await register({ ...ec, kid: 'a\u0000b' });
   isOAuthError(t, nulKid, 400, 'invalid_client_metadata');
   t.equal(nulKid.headers['cache-control'], 'no-store');
@@ -212,7 +222,11 @@ t.test('hostile RFC 7592 client URIs → OAuth errors with C2 headers, not 500',
   t.equal(bad.headers['cache-control'], 'no-store', 'C2 no-store');
   t.equal(bad.headers.pragma, 'no-cache', 'C2 Pragma');
   const body = JSON.parse(bad.body) as Record<string, unknown>;
-  t.same(Object.keys(body).filter((k) => k !== 'error' && k !== 'error_description'), [], 'C1: only error and error_description');
+  t.same(
+    Object.keys(body).filter((k) => k !== 'error' && k !== 'error_description'),
+    [],
+    'C1: only error and error_description',
+  );
 });
 
 t.test('5 MB JSON registration body → 413', async (t) => {
@@ -265,7 +279,16 @@ t.test('50 concurrent wrong-secret requests: identical 401 answers', async (t) =
   t.same(bodies, [C4], 'byte-identical bodies (C4), for unknown clients and wrong secrets alike');
   const challenges = [...new Set(results.map((r) => r.headers['www-authenticate']))];
   t.same(challenges, [`Basic realm="${s.issuer}"`], 'identical challenge (C3)');
-  const headerSets = [...new Set(results.map((r) => Object.keys(r.headers).filter((k) => k !== 'date').sort().join(',')))];
+  const headerSets = [
+    ...new Set(
+      results.map((r) =>
+        Object.keys(r.headers)
+          .filter((k) => k !== 'date')
+          .sort()
+          .join(','),
+      ),
+    ),
+  ];
   t.equal(headerSets.length, 1, 'the same header names on every answer');
   // The right secret still works afterwards (no global lock-out: REQ-A6).
   const ok = await http(s, { path: '/oauth2/token', headers: tokenHeaders(), body });
@@ -278,7 +301,11 @@ t.test('credentials in odd places are refused and not logged', async (t) => {
   const tok = JSON.parse((await http(s, { path: '/oauth2/token', headers: tokenHeaders(), body: 'grant_type=client_credentials' })).body).access_token as string;
   const intro = await http(s, { path: `/oauth2/introspect?token=${tok}`, headers: tokenHeaders(), body: `token=${tok}` });
   isOAuthError(t, intro, 400, 'invalid_request');
-  const assertionLike = await http(s, { path: '/oauth2/token', headers: { 'content-type': FORM }, body: `grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=${tok}` });
+  const assertionLike = await http(s, {
+    path: '/oauth2/token',
+    headers: { 'content-type': FORM },
+    body: `grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=${tok}`,
+  });
   isOAuthError(t, assertionLike, 401, 'invalid_client');
   const badBasic = await http(s, { path: '/oauth2/token', headers: { 'content-type': FORM, authorization: 'Basic tmsec_not_base64!' }, body: 'grant_type=client_credentials' });
   isOAuthError(t, badBasic, 400, 'invalid_request');
@@ -292,11 +319,25 @@ t.test('the logs hold no secret, token or Basic credential', async (t) => {
   t.ok(lines.length > 20, `request lines were logged (${lines.length})`);
   for (const needle of ['tmsec_', 'eyJ', 'Basic ', secret, ADMIN_TOKEN]) {
     const hits = lines.filter((l) => l.includes(needle));
-    t.same(hits.map((l) => l.slice(0, 200)), [], `no log line contains ${needle.slice(0, 12)}…`);
+    t.same(
+      hits.map((l) => l.slice(0, 200)),
+      [],
+      `no log line contains ${needle.slice(0, 12)}…`,
+    );
   }
-  t.notOk(lines.some((l) => /"level":50|"level":60/.test(l)), 'no error or fatal log line (no 500s)');
+  t.notOk(
+    lines.some((l) => /"level":50|"level":60/.test(l)),
+    'no error or fatal log line (no 500s)',
+  );
   // A database error object carries the statement's parameters (credential hashes, client input).
-  t.same(lines.filter((l) => l.includes('"params":[')).map((l) => l.slice(0, 160)), [], 'no SQL parameters in the logs');
-  const statuses = s.jsonLines().filter((l) => l.msg === 'request').map((l) => l.status);
+  t.same(
+    lines.filter((l) => l.includes('"params":[')).map((l) => l.slice(0, 160)),
+    [],
+    'no SQL parameters in the logs',
+  );
+  const statuses = s
+    .jsonLines()
+    .filter((l) => l.msg === 'request')
+    .map((l) => l.status);
   t.notOk(statuses.includes(500), 'no request ended in 500');
 });

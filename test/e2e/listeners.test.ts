@@ -61,10 +61,22 @@ t.test('production with TLS files: HTTPS on both listeners, the admin listener o
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenmill-tls-e2e-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const issuer = `https://127.0.0.2:${port}`;
-  const proc = spawnServer(serverEnv({
-    NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.2', PORT: String(port), ADMIN_PORT: String(adminPort), ISSUER: issuer,
-    ADMIN_TOKEN, KEY_ENCRYPTION_KEY: KEK, DATA_DIR: dataDir, TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile,
-  }), { reapOnExit: true, onStopTimeout: 'throw' });
+  const proc = spawnServer(
+    serverEnv({
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.2',
+      PORT: String(port),
+      ADMIN_PORT: String(adminPort),
+      ISSUER: issuer,
+      ADMIN_TOKEN,
+      KEY_ENCRYPTION_KEY: KEK,
+      DATA_DIR: dataDir,
+      TLS_CERT_FILE: cert.certFile,
+      TLS_KEY_FILE: cert.keyFile,
+    }),
+    { reapOnExit: true, onStopTimeout: 'throw' },
+  );
   t.teardown(async () => {
     const { code } = await proc.stop('SIGTERM');
     if (code !== 0) throw new Error(`server exited ${code}:\n${proc.lines().slice(-40).join('\n')}`);
@@ -88,10 +100,18 @@ t.test('production with TLS files: HTTPS on both listeners, the admin listener o
 
 t.test('production without TLS files or TRUST_PROXY does not start, and says what to set', async (t) => {
   const { port, adminPort } = await serverPorts({});
-  const proc = spawnServer(serverEnv({
-    NODE_ENV: 'production', PORT: String(port), ADMIN_PORT: String(adminPort), ISSUER: 'https://auth.example.com',
-    ADMIN_TOKEN, KEY_ENCRYPTION_KEY: KEK, DATA_DIR: join(tmpdir(), 'tokenmill-never-created'),
-  }), { reapOnExit: true, onStopTimeout: 'throw' });
+  const proc = spawnServer(
+    serverEnv({
+      NODE_ENV: 'production',
+      PORT: String(port),
+      ADMIN_PORT: String(adminPort),
+      ISSUER: 'https://auth.example.com',
+      ADMIN_TOKEN,
+      KEY_ENCRYPTION_KEY: KEK,
+      DATA_DIR: join(tmpdir(), 'tokenmill-never-created'),
+    }),
+    { reapOnExit: true, onStopTimeout: 'throw' },
+  );
   const { code } = await proc.exited;
   t.equal(code, 2, 'exit 2, a configuration error');
   t.match(proc.stderrLines().join('\n'), /^tokenmill: no TLS: .*TLS_CERT_FILE and TLS_KEY_FILE.*TRUST_PROXY=true/m);

@@ -102,7 +102,11 @@ t.test('the runnable snippets, in order, against a started server', async (t) =>
     t.ok(i >= 0, `a runnable block matches ${re}`);
     return (outputs[i] ?? '').replace(/::done::\n?$/, '');
   };
-  const jsonLines = (text: string): any[] => text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const jsonLines = (text: string): any[] =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
   const JWT = /^ey[\w-]+\.[\w-]+\.[\w-]+$/;
 
   const reg = jsonLines(outputOf(/"client_name":"billing"/));

@@ -28,7 +28,13 @@ t.test('embedded restart: assertions used before it are refused after it, whatev
   const adminToken = `replay-restart-${'z'.repeat(32)}`;
   const s1 = await startServer(t, { DATA_DIR: dataDir, ADMIN_TOKEN: adminToken });
   const key = await clientKey('ES256');
-  const reg = await registerClient(s1.url, adminToken, { client_name: 'replay-restart', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] }, scope: 'api:read', audience: [API] });
+  const reg = await registerClient(s1.url, adminToken, {
+    client_name: 'replay-restart',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [key.publicJwk] },
+    scope: 'api:read',
+    audience: [API],
+  });
 
   const ahead58 = await assertion(key, reg.client_id, s1.issuer, now(), { iat: now() + 58, exp: now() + 240 });
   const ahead10 = await assertion(key, reg.client_id, s1.issuer, now(), { iat: now() + F, exp: now() + 240 });
@@ -41,7 +47,10 @@ t.test('embedded restart: assertions used before it are refused after it, whatev
 
   const restartedAt = performance.now();
   const s2 = await startServer(t, { DATA_DIR: dataDir, ADMIN_TOKEN: adminToken, PORT: String(s1.port), ADMIN_PORT: String(s1.adminPort) });
-  for (const [label, jws] of [[`iat = now + ${F}`, ahead10], ['iat = now + 58', ahead58]] as const) {
+  for (const [label, jws] of [
+    [`iat = now + ${F}`, ahead10],
+    ['iat = now + 58', ahead58],
+  ] as const) {
     const res = await tokenAssertion(s2, jws);
     t.equal(res.status, 401, `after the restart, the assertion with ${label} is refused`);
     t.equal(res.body?.error, 'invalid_client');

@@ -26,7 +26,11 @@ async function token(h: ServerHandle, id: string, secret: string, extra: Record<
 }
 
 async function introspect(h: ServerHandle, authorization: string, tok: string) {
-  return fetchJson(`${h.url}/oauth2/introspect`, { method: 'POST', headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: tok }).toString() });
+  return fetchJson(`${h.url}/oauth2/introspect`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: tok }).toString(),
+  });
 }
 
 /** Lines (stdout and stderr) that contain `needle`, split into JSON log lines and the rest. */
@@ -58,7 +62,10 @@ t.test('development start without ADMIN_TOKEN, then a restart on the same DATA_D
   const adminToken = tokens[0]!;
   t.match(adminToken, /^tmadm_[0-9A-Za-z]{49}$/);
   t.equal(banner.split('generated an admin token').length - 1, 1, 'the banner is printed once');
-  t.notOk(s1.stderrLines().some((l) => l.includes(adminToken)), 'not on stderr');
+  t.notOk(
+    s1.stderrLines().some((l) => l.includes(adminToken)),
+    'not on stderr',
+  );
 
   const reg = await registerClient(s1.url, adminToken, { client_name: 'restart', scope: 'api:read api:write', audience: [API] });
   const id: string = reg.client_id;
@@ -71,7 +78,11 @@ t.test('development start without ADMIN_TOKEN, then a restart on the same DATA_D
   const oldToken: string = first.body.access_token;
   const doomed = await token(s1, id, secret);
   t.equal(doomed.status, 200);
-  const revoke = await fetchJson(`${s1.url}/oauth2/revoke`, { method: 'POST', headers: { authorization: basicAuth(id, secret), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: doomed.body.access_token }).toString() });
+  const revoke = await fetchJson(`${s1.url}/oauth2/revoke`, {
+    method: 'POST',
+    headers: { authorization: basicAuth(id, secret), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: doomed.body.access_token }).toString(),
+  });
   t.equal(revoke.status, 200, 'a second token is revoked before the restart');
   const jwks1 = (await fetchJson(`${s1.url}/.well-known/jwks.json`)).body as JSONWebKeySet;
   t.ok(jwks1.keys.length >= 1);
@@ -83,7 +94,10 @@ t.test('development start without ADMIN_TOKEN, then a restart on the same DATA_D
   const seen1 = linesWith(s1, adminToken);
   t.same(seen1.json, [], 'no JSON log line holds the admin token');
   t.ok(seen1.other.length >= 1 && seen1.other.every((l) => !l.startsWith('{')), 'only banner lines hold it');
-  t.ok(s1.jsonLines().some((l) => l.msg === 'request' && l.path === '/oauth2/register' && l.status === 201), 'the registration was logged (without the token)');
+  t.ok(
+    s1.jsonLines().some((l) => l.msg === 'request' && l.path === '/oauth2/register' && l.status === 201),
+    'the registration was logged (without the token)',
+  );
 
   // ---- second start on the same DATA_DIR, same ports (same issuer) ------------------------------
   const s2 = await startServer(t, { DATA_DIR: dataDir, PORT: String(s1.port), ADMIN_PORT: String(s1.adminPort) });
@@ -97,7 +111,10 @@ t.test('development start without ADMIN_TOKEN, then a restart on the same DATA_D
   const jwks2 = (await fetchJson(`${s2.url}/.well-known/jwks.json`)).body as JSONWebKeySet;
   const { payload, protectedHeader } = await jwtVerify(oldToken, createLocalJWKSet(jwks2), { issuer: s1.issuer, audience: API, typ: 'at+jwt' });
   t.equal(payload.client_id, id, 'the old token verifies against the new JWKS');
-  t.ok(jwks2.keys.some((k) => k.kid === protectedHeader.kid), 'its kid is still published');
+  t.ok(
+    jwks2.keys.some((k) => k.kid === protectedHeader.kid),
+    'its kid is still published',
+  );
   t.same(jwks2.keys.map((k) => k.kid).sort(), jwks1.keys.map((k) => k.kid).sort(), 'the same signing keys (none regenerated)');
 
   const again = await token(s2, id, secret, { scope: 'api:write' });
@@ -135,7 +152,14 @@ function rawToken(h: ServerHandle, authorization: string): Promise<Outcome> {
   return new Promise((resolve) => {
     const body = 'grant_type=client_credentials';
     const req = httpRequest(
-      { host: '127.0.0.1', port: h.port, path: '/oauth2/token', method: 'POST', agent: false, headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), connection: 'close' } },
+      {
+        host: '127.0.0.1',
+        port: h.port,
+        path: '/oauth2/token',
+        method: 'POST',
+        agent: false,
+        headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), connection: 'close' },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ kind: 'status', status: res.statusCode ?? 0 }));
@@ -178,9 +202,15 @@ t.test('SIGTERM while 200 token requests are in flight', async (t) => {
   t.ok(pendingAtSignal > 0, 'SIGTERM was sent while requests were in flight');
   const bad = results.filter((r) => r.kind === 'status' && r.status !== 200 && r.status !== 503);
   t.same(bad, [], 'every answered request is 200 or 503, nothing else');
-  t.ok(results.some((r) => r.kind === 'status' && r.status === 200), 'some requests completed with 200');
+  t.ok(
+    results.some((r) => r.kind === 'status' && r.status === 200),
+    'some requests completed with 200',
+  );
   t.same(info, { code: 0, signal: null }, 'the process exited 0');
-  t.ok(s.jsonLines().some((l) => l.msg === 'stopped'), 'it logged a clean stop');
+  t.ok(
+    s.jsonLines().some((l) => l.msg === 'stopped'),
+    'it logged a clean stop',
+  );
 });
 
 /** One raw HTTP/1.1 connection on which requests are written at chosen moments (pipelining). */
@@ -253,10 +283,20 @@ t.test('SIGTERM drains a request held up by a slow jwks_uri; a request pipelined
   const jwksPort = (jwksServer.address() as { port: number }).port;
 
   const s = await startServer(t, { ADMIN_TOKEN: adminToken });
-  const reg = await registerClient(s.url, adminToken, { client_name: 'slow keys', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `http://127.0.0.1:${jwksPort}/jwks`, scope: 'api:read', audience: [API] });
+  const reg = await registerClient(s.url, adminToken, {
+    client_name: 'slow keys',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks_uri: `http://127.0.0.1:${jwksPort}/jwks`,
+    scope: 'api:read',
+    audience: [API],
+  });
   const basicReg = await registerClient(s.url, adminToken, { client_name: 'second', scope: 'api:read', audience: [API] });
 
-  const body1 = new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion(key, reg.client_id, s.issuer, Math.floor(Date.now() / 1000)) }).toString();
+  const body1 = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: await assertion(key, reg.client_id, s.issuer, Math.floor(Date.now() / 1000)),
+  }).toString();
   const body2 = 'grant_type=client_credentials';
   const conn = pipelinedConnection(s.port);
   await conn.opened;
@@ -269,10 +309,15 @@ t.test('SIGTERM drains a request held up by a slow jwks_uri; a request pipelined
   await new Promise((r) => setTimeout(r, 300)); // the shutdown has begun; the first request is still waiting
   t.equal(conn.responses().length, 0, 'no answer yet to the in-flight request');
   // A new connection is refused now …
-  const fresh = await fetch(`${s.url}/healthz`).then((r) => `status ${r.status}`, (e: Error & { cause?: { code?: string } }) => e.cause?.code ?? e.message);
+  const fresh = await fetch(`${s.url}/healthz`).then(
+    (r) => `status ${r.status}`,
+    (e: Error & { cause?: { code?: string } }) => e.cause?.code ?? e.message,
+  );
   t.ok(fresh === 'ECONNREFUSED' || fresh === 'status 503', `no new work is accepted after SIGTERM (${fresh})`);
   // … and a request pipelined on the busy connection is answered 503.
-  conn.write(`POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${basicAuth(basicReg.client_id, basicReg.client_secret)}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body2.length}\r\n\r\n${body2}`);
+  conn.write(
+    `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${basicAuth(basicReg.client_id, basicReg.client_secret)}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body2.length}\r\n\r\n${body2}`,
+  );
   const [first, second] = await conn.waitFor(2, 15_000);
   conn.close();
   const info = await exit;
@@ -287,7 +332,11 @@ t.test('SIGTERM drains a request held up by a slow jwks_uri; a request pipelined
   t.equal(second?.headers.pragma, 'no-cache', 'C2: Pragma: no-cache on the 503');
   const errBody = second ? (JSON.parse(second.body) as Record<string, unknown>) : {};
   t.equal(errBody.error, 'temporarily_unavailable', 'C1/C7: error temporarily_unavailable');
-  t.same(Object.keys(errBody).filter((k) => k !== 'error' && k !== 'error_description'), [], 'C1: only error and error_description');
+  t.same(
+    Object.keys(errBody).filter((k) => k !== 'error' && k !== 'error_description'),
+    [],
+    'C1: only error and error_description',
+  );
   t.ok(second?.headers['retry-after'], 'C7: Retry-After');
   t.same(info, { code: 0, signal: null }, 'exit 0 after the drain');
 });

@@ -37,7 +37,11 @@ async function start(env: Record<string, string>): Promise<Started> {
 }
 
 function tokenRequest(url: string, id: string, secret: string) {
-  return fetchJson(`${url}/oauth2/token`, { method: 'POST', headers: { authorization: basicAuth(id, secret), 'content-type': 'application/x-www-form-urlencoded', connection: 'close' }, body: 'grant_type=client_credentials' }, 10_000);
+  return fetchJson(
+    `${url}/oauth2/token`,
+    { method: 'POST', headers: { authorization: basicAuth(id, secret), 'content-type': 'application/x-www-form-urlencoded', connection: 'close' }, body: 'grant_type=client_credentials' },
+    10_000,
+  );
 }
 
 t.test('SIGTERM with stdout a broken pipe: the process still exits within SHUTDOWN_TIMEOUT', async (t) => {
@@ -46,7 +50,10 @@ t.test('SIGTERM with stdout a broken pipe: the process still exits within SHUTDO
   // Requests that are logged while stdout is still read …
   for (let i = 0; i < 10; i++) t.equal((await tokenRequest(s.url, reg.client_id, reg.client_secret)).status, 200, `request ${i}`);
   await sleep(200);
-  t.ok(s.proc.jsonLines().some((l) => l.msg === 'request' && l.path === '/oauth2/token'), 'the requests were logged');
+  t.ok(
+    s.proc.jsonLines().some((l) => l.msg === 'request' && l.path === '/oauth2/token'),
+    'the requests were logged',
+  );
   // … then the reader goes away (`| head`, a log shipper that died) while the server is idle: the
   // next log line, written at shutdown, fails with EPIPE. (pino's synchronous flush at exit used to
   // retry EPIPE forever here, so SIGTERM never finished.)
@@ -94,9 +101,18 @@ t.test('SHUTDOWN_DELAY: after SIGTERM /readyz is 503 while requests are still se
   const took = Date.now() - began;
   t.same(exit, { code: 0, signal: null }, 'exit 0 after the delay and the drain');
   t.ok(took >= DELAY_MS - 100, `the listeners closed only after SHUTDOWN_DELAY (${took} ms)`);
-  const after = await fetch(`${s.url}/healthz`).then((r) => `status ${r.status}`, (e: Error & { cause?: { code?: string } }) => e.cause?.code ?? e.message);
+  const after = await fetch(`${s.url}/healthz`).then(
+    (r) => `status ${r.status}`,
+    (e: Error & { cause?: { code?: string } }) => e.cause?.code ?? e.message,
+  );
   t.equal(after, 'ECONNREFUSED', 'nothing listens any more');
   const logs = s.proc.jsonLines();
-  t.ok(logs.some((l) => l.msg === 'shutting down: not ready; serving until the delay ends' && l.delay === DELAY_MS / 1000), 'the delay is logged');
-  t.ok(logs.some((l) => l.msg === 'stopped'), 'a clean stop is logged');
+  t.ok(
+    logs.some((l) => l.msg === 'shutting down: not ready; serving until the delay ends' && l.delay === DELAY_MS / 1000),
+    'the delay is logged',
+  );
+  t.ok(
+    logs.some((l) => l.msg === 'stopped'),
+    'a clean stop is logged',
+  );
 });

@@ -16,8 +16,7 @@ const REPORTS = 'https://reports.example.com';
 const SECRET_SHAPE = /^tmsec_[0-9A-Za-z]{49}$/;
 
 /** oauth4webapi's RFC 6749 §2.3.1 encoding (encodeURIComponent plus -_.!~*'() escaped, %20 → +). */
-const formUrlEncode = (v: string): string =>
-  encodeURIComponent(v).replace(/[-_.!~*'()]|%20/g, (s) => (s === '%20' ? '+' : `%${s.charCodeAt(0).toString(16).toUpperCase()}`));
+const formUrlEncode = (v: string): string => encodeURIComponent(v).replace(/[-_.!~*'()]|%20/g, (s) => (s === '%20' ? '+' : `%${s.charCodeAt(0).toString(16).toUpperCase()}`));
 
 interface Captured {
   url: string;
@@ -56,7 +55,13 @@ const remoteJwks = createRemoteJWKSet(new URL(as.jwks_uri!));
 async function validate(t: Test, token: string, audience: string, expected: { clientId: string; scope: string }): Promise<JWTPayload> {
   const request = new Request(`${API}/resource`, { headers: { authorization: `Bearer ${token}` } });
   const claims = await oauth.validateJwtAccessToken(as, request, audience, { [oauth.allowInsecureRequests]: true });
-  const { payload, protectedHeader } = await jwtVerify(token, remoteJwks, { issuer, audience, typ: 'at+jwt', algorithms: ['ES256', 'RS256', 'PS256', 'EdDSA'], requiredClaims: ['iss', 'sub', 'client_id', 'aud', 'exp', 'iat', 'jti'] });
+  const { payload, protectedHeader } = await jwtVerify(token, remoteJwks, {
+    issuer,
+    audience,
+    typ: 'at+jwt',
+    algorithms: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+    requiredClaims: ['iss', 'sub', 'client_id', 'aud', 'exp', 'iat', 'jti'],
+  });
   t.equal(protectedHeader.typ, 'at+jwt', 'typ at+jwt');
   t.equal(protectedHeader.alg, 'ES256', 'default algorithm ES256');
   t.type(protectedHeader.kid, 'string', 'kid present');
@@ -84,7 +89,10 @@ t.test('authorization server metadata as discovered by oauth4webapi', async (t) 
   t.equal(as.jwks_uri, `${issuer}/.well-known/jwks.json`);
   t.same(as.grant_types_supported, ['client_credentials']);
   t.same([...(as.token_endpoint_auth_methods_supported ?? [])].sort(), ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
-  t.notOk((as.token_endpoint_auth_signing_alg_values_supported ?? []).some((a) => a.toLowerCase() === 'none' || a.startsWith('HS')), 'no none/HS* for assertions');
+  t.notOk(
+    (as.token_endpoint_auth_signing_alg_values_supported ?? []).some((a) => a.toLowerCase() === 'none' || a.startsWith('HS')),
+    'no none/HS* for assertions',
+  );
   const oidc = await fetchJson(`${issuer}/.well-known/openid-configuration`);
   t.equal(oidc.status, 200);
   t.equal(oidc.body.issuer, issuer, 'openid-configuration alias carries the same issuer');
@@ -134,11 +142,17 @@ t.test('client_secret_basic with openid-client (RFC 6749 §2.3.1 encoded credent
   await validate(t, r3.access_token, REPORTS, { clientId: id, scope: 'api:read api:write' });
 
   // A scope not allowed: openid-client surfaces the RFC 6749 §5.2 error.
-  const scopeErr = await client.clientCredentialsGrant(config, { scope: 'admin' }).then(() => null, (e: unknown) => e);
+  const scopeErr = await client.clientCredentialsGrant(config, { scope: 'admin' }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   t.ok(scopeErr instanceof client.ResponseBodyError, 'ResponseBodyError');
   t.equal((scopeErr as client.ResponseBodyError).status, 400);
   t.equal((scopeErr as client.ResponseBodyError).error, 'invalid_scope');
-  const targetErr = await client.clientCredentialsGrant(config, { resource: 'https://not-registered.example.com' }).then(() => null, (e: unknown) => e);
+  const targetErr = await client.clientCredentialsGrant(config, { resource: 'https://not-registered.example.com' }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   t.equal((targetErr as client.ResponseBodyError).status, 400);
   t.equal((targetErr as client.ResponseBodyError).error, 'invalid_target');
 
@@ -225,7 +239,10 @@ t.test('client_secret_post with openid-client', async (t) => {
 
   // REQ-A2: the registered method is enforced; the same secret over Basic is invalid_client (401).
   const basicConfig = await client.discovery(issuerUrl, id, {}, client.ClientSecretBasic(secret), { execute: [client.allowInsecureRequests] });
-  const err = await client.clientCredentialsGrant(basicConfig).then(() => null, (e: unknown) => e);
+  const err = await client.clientCredentialsGrant(basicConfig).then(
+    () => null,
+    (e: unknown) => e,
+  );
   // A 401 with a challenge surfaces in openid-client as a WWWAuthenticateChallengeError.
   t.ok(err instanceof client.WWWAuthenticateChallengeError, 'refused with a WWW-Authenticate challenge');
   const challengeErr = err as client.WWWAuthenticateChallengeError;
@@ -244,7 +261,10 @@ t.test('openid-client: a wrong secret with client_secret_post is an OAuth invali
     ['introspection', () => client.tokenIntrospection(wrong, 'not-a-token')],
     ['revocation', () => client.tokenRevocation(wrong, 'not-a-token')],
   ] as const) {
-    const err: unknown = await (call as () => Promise<unknown>)().then(() => null, (e: unknown) => e);
+    const err: unknown = await (call as () => Promise<unknown>)().then(
+      () => null,
+      (e: unknown) => e,
+    );
     t.notOk(err instanceof client.WWWAuthenticateChallengeError, `${what}: not a WWWAuthenticateChallengeError`);
     t.ok(err instanceof client.ResponseBodyError, `${what}: a ResponseBodyError (${(err as Error | null)?.constructor.name})`);
     const bodyErr = err as client.ResponseBodyError;
@@ -261,7 +281,13 @@ t.test('private_key_jwt (ES256) with openid-client', async (t) => {
   const kid = `e2e-${randomBytes(4).toString('hex')}`;
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
-  const reg = await registerClient(srv.url, ADMIN_TOKEN, { client_name: 'e2e pkjwt', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [jwk] }, scope: 'api:read api:write', audience: [API] });
+  const reg = await registerClient(srv.url, ADMIN_TOKEN, {
+    client_name: 'e2e pkjwt',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [jwk] },
+    scope: 'api:read api:write',
+    audience: [API],
+  });
   t.equal(reg.token_endpoint_auth_method, 'private_key_jwt');
   t.equal(reg.client_secret, undefined, 'no secret for private_key_jwt');
   t.equal(reg.client_secret_expires_at, undefined);
@@ -310,7 +336,10 @@ t.test('tokens of one client are not introspectable or revocable by another', as
   const tokenA = (await client.clientCredentialsGrant(ca)).access_token;
   await validate(t, tokenA, 'https://a.example.com', { clientId: a.client_id, scope: 'api:read' });
   t.same({ ...(await client.tokenIntrospection(cb, tokenA)) }, { active: false }, 'REQ-I5: a foreign token is inactive for b');
-  const err = await client.tokenRevocation(cb, tokenA).then(() => null, (e: unknown) => e);
+  const err = await client.tokenRevocation(cb, tokenA).then(
+    () => null,
+    (e: unknown) => e,
+  );
   t.ok(err instanceof client.ResponseBodyError, 'REQ-R4: refused');
   t.equal((err as client.ResponseBodyError).status, 400);
   t.equal((err as client.ResponseBodyError).error, 'invalid_request');

@@ -42,13 +42,21 @@ async function register(base: string, metadata: Record<string, unknown>): Promis
 }
 
 async function token(base: string, c: { client_id: string; client_secret: string }): Promise<string> {
-  const res = await fetch(`${base}/oauth2/token`, { method: 'POST', headers: { authorization: basic(c.client_id, c.client_secret), 'content-type': 'application/x-www-form-urlencoded' }, body: form({ grant_type: 'client_credentials', scope: 'api:read' }) });
+  const res = await fetch(`${base}/oauth2/token`, {
+    method: 'POST',
+    headers: { authorization: basic(c.client_id, c.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
+    body: form({ grant_type: 'client_credentials', scope: 'api:read' }),
+  });
   if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
 async function revoke(base: string, c: { client_id: string; client_secret: string }, tok: string): Promise<void> {
-  const res = await fetch(`${base}/oauth2/revoke`, { method: 'POST', headers: { authorization: basic(c.client_id, c.client_secret), 'content-type': 'application/x-www-form-urlencoded' }, body: form({ token: tok }) });
+  const res = await fetch(`${base}/oauth2/revoke`, {
+    method: 'POST',
+    headers: { authorization: basic(c.client_id, c.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
+    body: form({ token: tok }),
+  });
   if (res.status !== 200) throw new Error(`revoke: ${res.status}`);
 }
 

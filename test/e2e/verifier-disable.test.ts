@@ -33,14 +33,22 @@ async function register(metadata: Record<string, unknown>): Promise<{ client_id:
   return (await res.json()) as { client_id: string; client_secret: string };
 }
 async function token(c: { client_id: string; client_secret: string }): Promise<string> {
-  const res = await fetch(`${base}/oauth2/token`, { method: 'POST', headers: { authorization: basic(c.client_id, c.client_secret), 'content-type': 'application/x-www-form-urlencoded' }, body: form({ grant_type: 'client_credentials', scope: 'api:read' }) });
+  const res = await fetch(`${base}/oauth2/token`, {
+    method: 'POST',
+    headers: { authorization: basic(c.client_id, c.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
+    body: form({ grant_type: 'client_credentials', scope: 'api:read' }),
+  });
   if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
 }
 const setStatus = (id: string, status: 'active' | 'disabled') =>
   fetch(`${base}/admin/v1/clients/${id}`, { method: 'PATCH', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ status }) });
 async function introspect(tok: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${base}/oauth2/introspect`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' }, body: form({ token: tok }) });
+  const res = await fetch(`${base}/oauth2/introspect`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: form({ token: tok }),
+  });
   return (await res.json()) as Record<string, unknown>;
 }
 

@@ -49,12 +49,21 @@ function basicToken(s: ServerHandle, id: string, secret: string): Promise<Answer
   return fresh(`${s.url}/oauth2/token`, { method: 'POST', headers: { ...FORM, authorization: basicAuth(id, secret) }, body: form({ grant_type: 'client_credentials' }) });
 }
 function assertionToken(s: ServerHandle, jws: string): Promise<Answer> {
-  return fresh(`${s.url}/oauth2/token`, { method: 'POST', headers: FORM, body: form({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jws }) });
+  return fresh(`${s.url}/oauth2/token`, {
+    method: 'POST',
+    headers: FORM,
+    body: form({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jws }),
+  });
 }
 
 /** The pids that logged `listening` (the workers) and the primary's (the process itself). */
 function workerPids(s: ServerHandle): Set<number> {
-  return new Set(s.jsonLines().filter((l) => l.msg === 'listening').map((l) => Number(l.pid)));
+  return new Set(
+    s
+      .jsonLines()
+      .filter((l) => l.msg === 'listening')
+      .map((l) => Number(l.pid)),
+  );
 }
 
 /** Request-log lines written since line `from`, for `path`, with `status`: the pids that answered. */
@@ -87,16 +96,28 @@ t.test('WORKERS=2 on the embedded default', async (t) => {
   }
   t.equal(workers.size, 2, 'two workers listen');
   t.notOk(workers.has(s.pid), 'the primary process serves no listener');
-  t.ok(s.jsonLines().some((l) => l.pid === s.pid && l.msg === 'stores in use (primary process; workers reach them over IPC)'), 'the primary opened the stores');
+  t.ok(
+    s.jsonLines().some((l) => l.pid === s.pid && l.msg === 'stores in use (primary process; workers reach them over IPC)'),
+    'the primary opened the stores',
+  );
 
   const secretClient = await registerClient(s.url, ADMIN, { client_name: 'workers-basic', scope: 'api:read', audience: [API] });
   const key = await clientKey('ES256');
-  const jwtClient = await registerClient(s.url, ADMIN, { client_name: 'workers-pkjwt', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] }, scope: 'api:read', audience: [API] });
+  const jwtClient = await registerClient(s.url, ADMIN, {
+    client_name: 'workers-pkjwt',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [key.publicJwk] },
+    scope: 'api:read',
+    audience: [API],
+  });
 
   await t.test('tokens come from both workers', async (t) => {
     const from = s.jsonLines().length;
     const answers = await Promise.all(Array.from({ length: 16 }, () => basicToken(s, secretClient.client_id, secretClient.client_secret)));
-    t.ok(answers.every((a) => a.status === 200 && typeof a.body?.access_token === 'string'), 'every request got a token');
+    t.ok(
+      answers.every((a) => a.status === 200 && typeof a.body?.access_token === 'string'),
+      'every request got a token',
+    );
     const pids = await waitForLines(s, from, '/oauth2/token', 200, 16);
     t.same(new Set(pids), workers, 'answered by both workers (request log pids)');
   });
@@ -106,7 +127,10 @@ t.test('WORKERS=2 on the embedded default', async (t) => {
     t.equal((await assertionToken(s, jws)).status, 200, 'first use: a token');
     const from = s.jsonLines().length;
     const retries = await Promise.all(Array.from({ length: 12 }, () => assertionToken(s, jws)));
-    t.ok(retries.every((r) => r.status === 401 && r.body?.error === 'invalid_client'), 'every retry refused with invalid_client');
+    t.ok(
+      retries.every((r) => r.status === 401 && r.body?.error === 'invalid_client'),
+      'every retry refused with invalid_client',
+    );
     const pids = await waitForLines(s, from, '/oauth2/token', 401, 12);
     t.same(new Set(pids), workers, 'the retries reached both workers');
 
@@ -123,28 +147,45 @@ t.test('WORKERS=2 on the embedded default', async (t) => {
     // Warm both workers' client caches (CLIENT_CACHE_TTL is 30 s: without invalidation they would keep serving it).
     const warmFrom = s.jsonLines().length;
     const warm = await Promise.all(Array.from({ length: 12 }, () => basicToken(s, victim.client_id, victim.client_secret)));
-    t.ok(warm.every((a) => a.status === 200), 'served before');
+    t.ok(
+      warm.every((a) => a.status === 200),
+      'served before',
+    );
     t.same(new Set(await waitForLines(s, warmFrom, '/oauth2/token', 200, 12)), workers, 'both workers hold the client');
 
     const disabledAt = performance.now();
-    const patched = await fresh(`${s.adminUrl}/admin/v1/clients/${victim.client_id}`, { method: 'PATCH', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ status: 'disabled' }) });
+    const patched = await fresh(`${s.adminUrl}/admin/v1/clients/${victim.client_id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'disabled' }),
+    });
     t.equal(patched.status, 200, 'disabled');
     const wait = 1000 - (performance.now() - disabledAt);
     if (wait > 0) await sleep(wait);
     const from = s.jsonLines().length;
     const after = await Promise.all(Array.from({ length: 12 }, () => basicToken(s, victim.client_id, victim.client_secret)));
-    t.ok(after.every((a) => a.status === 401 && a.body?.error === 'invalid_client'), '1 s after the change, every connection is refused');
+    t.ok(
+      after.every((a) => a.status === 401 && a.body?.error === 'invalid_client'),
+      '1 s after the change, every connection is refused',
+    );
     t.same(new Set(await waitForLines(s, from, '/oauth2/token', 401, 12)), workers, 'refused by both workers');
   });
 
   await t.test('a key rotation is in the JWKS every worker serves', async (t) => {
-    const rotated = await fresh(`${s.adminUrl}/admin/v1/keys/rotate`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ alg: 'ES256' }) });
+    const rotated = await fresh(`${s.adminUrl}/admin/v1/keys/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ alg: 'ES256' }),
+    });
     t.equal(rotated.status, 201, 'rotated');
     const kid = rotated.body?.kid as string;
     t.type(kid, 'string');
     const from = s.jsonLines().length;
     const sets = await Promise.all(Array.from({ length: 12 }, () => fresh(`${s.url}/.well-known/jwks.json`)));
-    t.ok(sets.every((r) => r.status === 200 && (r.body?.keys ?? []).some((k: { kid?: string }) => k.kid === kid)), 'every JWKS lists the new key');
+    t.ok(
+      sets.every((r) => r.status === 200 && (r.body?.keys ?? []).some((k: { kid?: string }) => k.kid === kid)),
+      'every JWKS lists the new key',
+    );
     t.same(new Set(await waitForLines(s, from, '/.well-known/jwks.json', 200, 12)), workers, 'served by both workers');
   });
 
@@ -159,9 +200,15 @@ t.test('WORKERS=2 on the embedded default', async (t) => {
     }
     const replacement = [...next].find((p) => !workers.has(p));
     t.ok(replacement, 'a new worker listens');
-    t.ok(s.jsonLines().some((l) => l.msg === 'worker died; starting another' && l.worker === victim), 'the primary logged the death');
+    t.ok(
+      s.jsonLines().some((l) => l.msg === 'worker died; starting another' && l.worker === victim),
+      'the primary logged the death',
+    );
     const answers = await Promise.all(Array.from({ length: 8 }, () => basicToken(s, secretClient.client_id, secretClient.client_secret)));
-    t.ok(answers.every((a) => a.status === 200), 'tokens are issued after the restart');
+    t.ok(
+      answers.every((a) => a.status === 200),
+      'tokens are issued after the restart',
+    );
     workers = new Set([...workers].filter((p) => p !== victim).concat(replacement ? [replacement] : []));
   });
 

@@ -7,21 +7,7 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { assertion, clientKey } from '../fixtures/assertion.js';
 import { backendOrSkip, pgTestDatabase, redisTestPrefix } from '../helpers/backends.js';
 import { pollUntil } from '../helpers/time.js';
-import {
-  admin,
-  fetchJson,
-  fleetSecrets,
-  freePort,
-  introspect,
-  jwsHeader,
-  registerOk,
-  revoke,
-  spawnNode,
-  tokenAssertion,
-  tokenBasic,
-  waitReady,
-  type Node,
-} from './support.js';
+import { admin, fetchJson, fleetSecrets, freePort, introspect, jwsHeader, registerOk, revoke, spawnNode, tokenAssertion, tokenBasic, waitReady, type Node } from './support.js';
 
 t.setTimeout(300_000);
 
@@ -62,7 +48,8 @@ t.test('two nodes, one PostgreSQL, one Redis', async (t) => {
   // ---- simultaneous start on the empty database ------------------------------------------------
   const [A, B] = await Promise.all([spawnNode(t, { name: 'A', env: { ...env, PORT: String(portA) } }), spawnNode(t, { name: 'B', env: { ...env, PORT: String(portB) } })]);
   const started = await Promise.allSettled([waitReady(A), waitReady(B)]);
-  for (const [i, s] of started.entries()) t.equal(s.status, 'fulfilled', `node ${i ? 'B' : 'A'} becomes ready after a simultaneous start on an empty database`, s.status === 'rejected' ? { error: String(s.reason) } : {});
+  for (const [i, s] of started.entries())
+    t.equal(s.status, 'fulfilled', `node ${i ? 'B' : 'A'} becomes ready after a simultaneous start on an empty database`, s.status === 'rejected' ? { error: String(s.reason) } : {});
   if (started.some((s) => s.status === 'rejected')) return;
 
   t.test('start-up: one key, one JWKS, the fleet stores named in the log', async (t) => {
@@ -233,7 +220,10 @@ t.test('two nodes, one PostgreSQL, one Redis', async (t) => {
     await t.resolves(jwtVerify(tok, createLocalJWKSet(await jwks(A)), { issuer, audience: API }), "B's new token verifies against A's JWKS");
     const [ja, jb] = await Promise.all([jwks(A), jwks(B)]);
     t.same(sortedKeys(ja), sortedKeys(jb), 'both nodes publish the same JWKS after the rotation');
-    t.ok(ja.keys.some((k) => k.kid !== kid), 'the previous key stays published');
+    t.ok(
+      ja.keys.some((k) => k.kid !== kid),
+      'the previous key stays published',
+    );
     const fromA = (await tokenBasic(A, id, secret)).body.access_token as string;
     t.equal(jwsHeader(fromA).kid, kid, 'A signs with the new key too');
   });

@@ -26,7 +26,12 @@ t.test('WORKERS=2: 20 token requests read 20 in tokenmill_tokens_issued_total', 
     t.equal(res.status, 200, `token request ${i + 1}`);
     await res.arrayBuffer();
   }
-  const served = new Set(node.jsonLines().filter((l) => l.msg === 'request' && l.path === '/oauth2/token').map((l) => l.pid));
+  const served = new Set(
+    node
+      .jsonLines()
+      .filter((l) => l.msg === 'request' && l.path === '/oauth2/token')
+      .map((l) => l.pid),
+  );
   t.equal(served.size, 2, 'both workers served token requests');
 
   for (let i = 0; i < 4; i++) {
@@ -37,6 +42,9 @@ t.test('WORKERS=2: 20 token requests read 20 in tokenmill_tokens_issued_total', 
     t.equal(sampleValue(samples, 'tokenmill_token_requests_total', { auth_method: 'client_secret_basic', result: 'success' }), 20, `scrape ${i + 1}: token requests`);
     t.equal(sampleValue(samples, 'tokenmill_replay_untrusted_window_open'), 0, 'gauges are not summed');
     t.ok(sampleValue(samples, 'tokenmill_redis_command_duration_seconds_count') > 0, 'Redis commands timed');
-    t.ok(samples.some((s) => s.name === 'process_resident_memory_bytes'), 'process metrics');
+    t.ok(
+      samples.some((s) => s.name === 'process_resident_memory_bytes'),
+      'process metrics',
+    );
   }
 });

@@ -7,19 +7,7 @@ import { assertion, clientKey } from '../fixtures/assertion.js';
 import { backendOrSkip, pgTestDatabase } from '../helpers/backends.js';
 import { randomBytes } from 'node:crypto';
 import { pollUntil } from '../helpers/time.js';
-import {
-  fetchJson,
-  fleetSecrets,
-  hasBinary,
-  introspect,
-  registerOk,
-  revoke,
-  startNode,
-  throwawayRedis,
-  tokenAssertion,
-  tokenBasic,
-  type JsonResponse,
-} from './support.js';
+import { fetchJson, fleetSecrets, hasBinary, introspect, registerOk, revoke, startNode, throwawayRedis, tokenAssertion, tokenBasic, type JsonResponse } from './support.js';
 
 t.setTimeout(180_000);
 

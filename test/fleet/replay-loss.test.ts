@@ -33,7 +33,13 @@ t.test('replay markers lost under two running nodes', async (t) => {
   const b = await startNode(t, { name: 'b', env });
   const nodes: Node[] = [a, b];
   const key = await clientKey('ES256');
-  const pk = await registerOk(a, secrets.ADMIN_TOKEN, { client_name: 'replay-loss', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] }, scope: 'api:read', audience: [API] });
+  const pk = await registerOk(a, secrets.ADMIN_TOKEN, {
+    client_name: 'replay-loss',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [key.publicJwk] },
+    scope: 'api:read',
+    audience: [API],
+  });
   const raw = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
   t.teardown(() => raw.disconnect());
 
@@ -68,7 +74,10 @@ t.test('replay markers lost under two running nodes', async (t) => {
       const lossAt = performance.now();
 
       for (const n of nodes) {
-        for (const [label, jws] of [['iat = now', usedNow], [`iat = now + ${F}`, usedAhead]] as const) {
+        for (const [label, jws] of [
+          ['iat = now', usedNow],
+          [`iat = now + ${F}`, usedAhead],
+        ] as const) {
           const res = await tokenAssertion(n, jws);
           t.ok(refused(res), `${n.name}: replay of the assertion with ${label} refused`, { got: `${res.status} ${res.body?.error ?? ''}` });
           t.notOk(res.body?.access_token, 'no token');

@@ -66,7 +66,13 @@ t.test('two nodes: admin changes at A bind B and offline verifiers within 1 s', 
     const rs = await registerOk(A, ADMIN, { client_name: 'fleet-rs', audience: [API] });
     const c = await registerOk(A, ADMIN, { client_name: 'fleet-disable-offline', scope: 'api:read', audience: [API] });
     const viaRedis = createVerifier({ issuer, audience: API, revocations: { redisUrl, keyPrefix: prefix }, clockTolerance: 5 });
-    const viaFeed = createVerifier({ issuer, audience: API, revocations: { clientId: rs.client_id, clientSecret: rs.client_secret, pollInterval: 250 }, clockTolerance: 5, fetch: (input, init) => fetch(String(input).replace(issuer, B.url), init) });
+    const viaFeed = createVerifier({
+      issuer,
+      audience: API,
+      revocations: { clientId: rs.client_id, clientSecret: rs.client_secret, pollInterval: 250 },
+      clockTolerance: 5,
+      fetch: (input, init) => fetch(String(input).replace(issuer, B.url), init),
+    });
     t.teardown(async () => {
       await viaRedis.close();
       await viaFeed.close();
@@ -102,6 +108,9 @@ t.test('two nodes: admin changes at A bind B and offline verifiers within 1 s', 
     // The feed at B names the client-wide revocation.
     const feed = await fetch(`${B.url}/oauth2/revocations`, { headers: { authorization: basicAuth(rs.client_id, rs.client_secret) } });
     const page = (await feed.json()) as { clients: { client_id: string }[] };
-    t.ok(page.clients.some((x) => x.client_id === c.client_id), 'the feed lists the disabled client');
+    t.ok(
+      page.clients.some((x) => x.client_id === c.client_id),
+      'the feed lists the disabled client',
+    );
   });
 });

@@ -10,10 +10,12 @@ function run(code: string, limitMs = 20_000): Promise<{ code: number | null; sig
   const began = Date.now();
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: 'ignore' });
   const guard = setTimeout(() => child.kill('SIGKILL'), limitMs);
-  return new Promise((resolve) => child.on('exit', (c, s) => {
-    clearTimeout(guard);
-    resolve({ code: c, signal: s, ms: Date.now() - began });
-  }));
+  return new Promise((resolve) =>
+    child.on('exit', (c, s) => {
+      clearTimeout(guard);
+      resolve({ code: c, signal: s, ms: Date.now() - began });
+    }),
+  );
 }
 
 t.test('armHardExit kills a process whose main thread never yields', async (t) => {

@@ -87,11 +87,16 @@ t.test('isPrivateHost still refuses local names', async (t) => {
   for (const name of ['localhost', 'LOCALHOST.', 'a.localhost', 'printer.local', 'db.internal']) t.equal(isPrivateHost(name), true, name);
 });
 
-const fakeResolver = (table: Record<string, string[]>): Resolver => (hostname, callback) => {
-  const list = table[hostname];
-  if (!list) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
-  callback(null, list.map((address): LookupAddress => ({ address, family: address.includes(':') ? 6 : 4 })));
-};
+const fakeResolver =
+  (table: Record<string, string[]>): Resolver =>
+  (hostname, callback) => {
+    const list = table[hostname];
+    if (!list) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
+    callback(
+      null,
+      list.map((address): LookupAddress => ({ address, family: address.includes(':') ? 6 : 4 })),
+    );
+  };
 
 t.test('publicOnlyLookup refuses a name resolving into any special-purpose range; passes public ones', async (t) => {
   const table: Record<string, string[]> = {};

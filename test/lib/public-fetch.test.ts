@@ -6,11 +6,16 @@ import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { PrivateAddressError, publicOnlyFetch, publicOnlyLookup, type Resolver } from '../../src/lib/public-fetch.js';
 
-const fakeResolver = (table: Record<string, string[]>): Resolver => (hostname, callback) => {
-  const list = table[hostname];
-  if (!list) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
-  callback(null, list.map((address): LookupAddress => ({ address, family: address.includes(':') ? 6 : 4 })));
-};
+const fakeResolver =
+  (table: Record<string, string[]>): Resolver =>
+  (hostname, callback) => {
+    const list = table[hostname];
+    if (!list) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
+    callback(
+      null,
+      list.map((address): LookupAddress => ({ address, family: address.includes(':') ? 6 : 4 })),
+    );
+  };
 
 function lookupOnce(lookup: ReturnType<typeof publicOnlyLookup>, hostname: string, all: boolean): Promise<{ err: NodeJS.ErrnoException | null; result: unknown }> {
   return new Promise((resolve) => {
@@ -23,16 +28,21 @@ t.test('publicOnlyLookup passes public addresses through, in both callback forms
   t.strictSame(await lookupOnce(lookup, 'keys.example.com', false), { err: null, result: { address: '93.184.216.34', family: 4 } });
   const all = await lookupOnce(lookup, 'keys.example.com', true);
   t.equal(all.err, null);
-  t.strictSame(all.result, [{ address: '93.184.216.34', family: 4 }, { address: '2606:2800:220:1::1', family: 6 }]);
+  t.strictSame(all.result, [
+    { address: '93.184.216.34', family: 4 },
+    { address: '2606:2800:220:1::1', family: 6 },
+  ]);
 });
 
 t.test('publicOnlyLookup refuses a name with any private, loopback or link-local address', async (t) => {
-  const lookup = publicOnlyLookup(fakeResolver({
-    'rebound.example.com': ['127.0.0.1'],
-    'mixed.example.com': ['93.184.216.34', '10.0.0.7'],
-    'metadata.example.com': ['169.254.169.254'],
-    'v6.example.com': ['::1'],
-  }));
+  const lookup = publicOnlyLookup(
+    fakeResolver({
+      'rebound.example.com': ['127.0.0.1'],
+      'mixed.example.com': ['93.184.216.34', '10.0.0.7'],
+      'metadata.example.com': ['169.254.169.254'],
+      'v6.example.com': ['::1'],
+    }),
+  );
   for (const host of ['rebound.example.com', 'mixed.example.com', 'metadata.example.com', 'v6.example.com']) {
     for (const all of [false, true]) {
       const { err } = await lookupOnce(lookup, host, all);
@@ -68,7 +78,11 @@ t.test('publicOnlyFetch refuses a literal private address and a name resolving t
   const fetchJwks = publicOnlyFetch(fakeResolver({ 'jwks.example.test': ['127.0.0.1'] }));
   await t.rejects(fetchJwks(`http://127.0.0.1:${srv.port}/jwks`, init()), { name: 'PrivateAddressError', code: 'EPRIVATEADDR' });
   await t.rejects(fetchJwks(`http://localhost.:${srv.port}/jwks`, init()), { name: 'PrivateAddressError', code: 'EPRIVATEADDR' });
-  await t.rejects(fetchJwks(`http://jwks.example.test:${srv.port}/jwks`, init()), { name: 'PrivateAddressError', code: 'EPRIVATEADDR', message: 'jwks.example.test resolves to a private, loopback or link-local address' });
+  await t.rejects(fetchJwks(`http://jwks.example.test:${srv.port}/jwks`, init()), {
+    name: 'PrivateAddressError',
+    code: 'EPRIVATEADDR',
+    message: 'jwks.example.test resolves to a private, loopback or link-local address',
+  });
   t.equal(srv.requests.length, 0, 'the internal server was never reached');
 });
 

@@ -32,7 +32,15 @@ t.test('200 refusals from one source in one minute: one row with count 200, writ
   t.equal(rows.length, 0, 'nothing written while the minute lasts');
   await agg.flush();
   t.strictSame(rows, [
-    { at: Date.UTC(2026, 10, 23, 12, 0, 0), actor: 'unauthenticated', action: 'client.list', target: null, outcome: 'failure', requestId: 'req-0', detail: { status: 401, source: '203.0.113.7', count: 200 } },
+    {
+      at: Date.UTC(2026, 10, 23, 12, 0, 0),
+      actor: 'unauthenticated',
+      action: 'client.list',
+      target: null,
+      outcome: 'failure',
+      requestId: 'req-0',
+      detail: { status: 401, source: '203.0.113.7', count: 200 },
+    },
   ]);
   rows.length = 0;
   clock.advance(30_000);
@@ -41,10 +49,14 @@ t.test('200 refusals from one source in one minute: one row with count 200, writ
   clock.advance(MINUTE);
   agg.record(refusal('203.0.113.7', 3));
   await new Promise((r) => setImmediate(r));
-  t.strictSame(rows.map((r) => [r.at, r.detail]), [
-    [Date.UTC(2026, 10, 23, 12, 0, 0), { status: 401, source: '203.0.113.7', count: 1 }],
-    [Date.UTC(2026, 10, 23, 12, 0, 0), { status: 401, source: '198.51.100.1', count: 1 }],
-  ], 'the next refusal after the minute ended wrote the finished window, one row per source');
+  t.strictSame(
+    rows.map((r) => [r.at, r.detail]),
+    [
+      [Date.UTC(2026, 10, 23, 12, 0, 0), { status: 401, source: '203.0.113.7', count: 1 }],
+      [Date.UTC(2026, 10, 23, 12, 0, 0), { status: 401, source: '198.51.100.1', count: 1 }],
+    ],
+    'the next refusal after the minute ended wrote the finished window, one row per source',
+  );
   await agg.close();
   t.equal(rows.length, 3, 'close writes the open window');
 });
@@ -66,7 +78,11 @@ t.test('100,000 distinct sources: at most 1,000 rows plus one "other" row; heap 
   t.equal(rows.length, 1_001, 'one row per source up to 1,000, then one for the rest');
   const other = rows.find((r) => r.detail?.source === OTHER_SOURCE);
   t.equal(other?.detail?.count, 99_000);
-  t.equal(rows.reduce((n, r) => n + Number(r.detail?.count), 0), 100_000, 'every refusal counted once');
+  t.equal(
+    rows.reduce((n, r) => n + Number(r.detail?.count), 0),
+    100_000,
+    'every refusal counted once',
+  );
 });
 
 t.test('a failing audit write is logged and dropped: nothing accumulates', async (t) => {

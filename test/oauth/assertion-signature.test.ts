@@ -158,13 +158,19 @@ t.test('alg / key-type binding: a key of another type is never used, whatever th
     ES256K: [],
     Ed448: [],
   };
-  for (const [alg, ok] of Object.entries(fits)) for (const [name, key] of Object.entries(keys)) t.equal(keyFitsAlg(alg, key), ok.includes(name), `${alg} with ${name}: ${ok.includes(name) ? 'fits' : 'refused'}`);
+  for (const [alg, ok] of Object.entries(fits))
+    for (const [name, key] of Object.entries(keys)) t.equal(keyFitsAlg(alg, key), ok.includes(name), `${alg} with ${name}: ${ok.includes(name) ? 'fits' : 'refused'}`);
   const priv = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   t.equal(keyFitsAlg('ES256', priv), false, 'a private key is not a verification key');
 
   // Through the whole path: an RSA key registered for RS256, an assertion that claims PS256 (and the reverse).
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const rs = { alg: 'PS256', kid: 'rsa-1', privateKey: rsa.privateKey as unknown as CryptoKey, publicJwk: { ...(rsa.publicKey.export({ format: 'jwk' }) as JWK), kid: 'rsa-1', alg: 'RS256', use: 'sig' } };
+  const rs = {
+    alg: 'PS256',
+    kid: 'rsa-1',
+    privateKey: rsa.privateKey as unknown as CryptoKey,
+    publicJwk: { ...(rsa.publicKey.export({ format: 'jwk' }) as JWK), kid: 'rsa-1', alg: 'RS256', use: 'sig' },
+  };
   const c = client('c-binding', [rs.publicJwk]);
   const ps = await sign(rs, c.clientId);
   t.equal(await joseAccepts(ps, c), false, 'jose: PS256 header, key registered for RS256: refused');

@@ -34,7 +34,11 @@ t.test('REQ-B1: "+" decodes to a space in both halves', async (t) => {
 });
 
 t.test('REQ-B1: RFC 6749 App. B vectors round-trip through form encoding', async (t) => {
-  for (const [id, secret] of [[' %&+', 'an:identifier'], ['an:identifier', ' %&+'], ['x', '=?/#;@!*()\'"']] as const) {
+  for (const [id, secret] of [
+    [' %&+', 'an:identifier'],
+    ['an:identifier', ' %&+'],
+    ['x', '=?/#;@!*()\'"'],
+  ] as const) {
     t.same(parseBasicCredentials(basicCredentials(id, secret).slice('Basic '.length)), { clientId: id, clientSecret: secret }, `${id} / ${secret}`);
   }
 });

@@ -418,7 +418,13 @@ t.test('REQ-J14: the same rules at introspection; the audience is still the issu
   const tokenRes = await send(await make(p));
   expectOk(t, tokenRes, p.c.client_id);
   const token = tokenRes.json().access_token as string;
-  const introspect = (a: string) => app.inject({ method: 'POST', url: '/oauth2/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ token, client_assertion_type: ASSERTION_TYPE, client_assertion: a }) });
+  const introspect = (a: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/oauth2/introspect',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ token, client_assertion_type: ASSERTION_TYPE, client_assertion: a }),
+    });
   const ok = await introspect(await make(p));
   t.equal(ok.statusCode, 200);
   t.equal(ok.json().active, true);
@@ -427,7 +433,12 @@ t.test('REQ-J14: the same rules at introspection; the audience is still the issu
   const used = await make(p);
   t.equal((await introspect(used)).statusCode, 200);
   expect401(t, await introspect(used), 'replay at introspection');
-  const revoke = await app.inject({ method: 'POST', url: '/oauth2/revoke', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ token, client_assertion_type: ASSERTION_TYPE, client_assertion: await make(p, {}, `${ISSUER}/oauth2/revoke`) }) });
+  const revoke = await app.inject({
+    method: 'POST',
+    url: '/oauth2/revoke',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form({ token, client_assertion_type: ASSERTION_TYPE, client_assertion: await make(p, {}, `${ISSUER}/oauth2/revoke`) }),
+  });
   expect401(t, revoke, 'revocation URL as aud');
 });
 

@@ -94,7 +94,10 @@ t.test('REQ-G6: a resource that is not absolute, or has a fragment, is invalid_t
 });
 
 t.test('REQ-G6: two resources are invalid_target, even when both are allowed', async (t) => {
-  throwsOAuth(t, () => resolveAudience([API, BILLING], undefined, [API, BILLING], ISSUER), InvalidTarget, { error: 'invalid_target', error_description: 'only one resource may be requested for this grant' });
+  throwsOAuth(t, () => resolveAudience([API, BILLING], undefined, [API, BILLING], ISSUER), InvalidTarget, {
+    error: 'invalid_target',
+    error_description: 'only one resource may be requested for this grant',
+  });
   throwsOAuth(t, () => resolveAudience([API, API], undefined, [API], ISSUER), InvalidTarget, { error: 'invalid_target', error_description: 'only one resource may be requested for this grant' });
 });
 

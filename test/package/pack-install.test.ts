@@ -30,17 +30,29 @@ t.test('npm pack: both tarballs, built output only', async (t) => {
   // --ignore-scripts: dist/ is already built by `npm test` (prepack would rebuild it under the running suite).
   await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT, env, timeout: 120_000 });
   await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir, '--workspace', '@tokenmill/verify'], { cwd: ROOT, env, timeout: 120_000 });
-  const tarballs = readdirSync(dir).filter((f) => f.endsWith('.tgz')).sort();
+  const tarballs = readdirSync(dir)
+    .filter((f) => f.endsWith('.tgz'))
+    .sort();
   t.same(tarballs, ['tokenmill-0.1.0.tgz', 'tokenmill-verify-0.1.0.tgz']);
   const { stdout: listing } = await run('tar', ['-tzf', join(dir, 'tokenmill-0.1.0.tgz')], { env });
   const files = listing.split('\n').filter(Boolean);
-  for (const f of ['package/LICENSE', 'package/README.md', 'package/bin/tokenmill.js', 'package/dist/src/server.cjs', 'package/dist/src/cli/index.js', 'package/dist/src/verify/index.d.ts']) t.ok(files.includes(f), `tokenmill tarball holds ${f}`);
-  t.notOk(files.some((f) => f.startsWith('package/dist/test/') || f.startsWith('package/src/') || f.startsWith('package/test/')), 'no tests or sources in the tarball');
-  t.ok(files.some((f) => f.startsWith('package/node_modules/@tokenmill/verify/dist/')), 'the verifier is bundled, so the server installs from its tarball alone');
+  for (const f of ['package/LICENSE', 'package/README.md', 'package/bin/tokenmill.js', 'package/dist/src/server.cjs', 'package/dist/src/cli/index.js', 'package/dist/src/verify/index.d.ts'])
+    t.ok(files.includes(f), `tokenmill tarball holds ${f}`);
+  t.notOk(
+    files.some((f) => f.startsWith('package/dist/test/') || f.startsWith('package/src/') || f.startsWith('package/test/')),
+    'no tests or sources in the tarball',
+  );
+  t.ok(
+    files.some((f) => f.startsWith('package/node_modules/@tokenmill/verify/dist/')),
+    'the verifier is bundled, so the server installs from its tarball alone',
+  );
   const { stdout: vlisting } = await run('tar', ['-tzf', join(dir, 'tokenmill-verify-0.1.0.tgz')], { env });
   const vfiles = vlisting.split('\n').filter(Boolean);
   for (const f of ['package/LICENSE', 'package/README.md', 'package/package.json', 'package/dist/index.js', 'package/dist/index.d.ts']) t.ok(vfiles.includes(f), `verifier tarball holds ${f}`);
-  t.notOk(vfiles.some((f) => f.startsWith('package/src/')), 'no sources in the verifier tarball');
+  t.notOk(
+    vfiles.some((f) => f.startsWith('package/src/')),
+    'no sources in the verifier tarball',
+  );
 });
 
 t.test('npm i of the tarballs into an empty project', async (t) => {
@@ -140,7 +152,10 @@ createVerifier({ audience: 'x' });
     ['esnext', 'bundler'],
   ] as const) {
     const config = `tsconfig.${resolution}.json`;
-    writeFileSync(join(app, config), JSON.stringify({ compilerOptions: { module, moduleResolution: resolution, target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['check.ts'] }));
+    writeFileSync(
+      join(app, config),
+      JSON.stringify({ compilerOptions: { module, moduleResolution: resolution, target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['check.ts'] }),
+    );
     const result = await run(tsc, ['-p', config], { cwd: app, env, timeout: 120_000 }).then(
       () => ({ code: 0, out: '' }),
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),

@@ -26,8 +26,12 @@ t.test('the public listener has no /metrics', async (t) => {
 
 t.test('standard process metric names, without a prefix', async (t) => {
   const names = new Set((await scrape()).map((s) => s.name));
-  for (const n of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) t.ok(names.has(n), n);
-  t.notOk([...names].some((n) => n.startsWith('tokenmill_process_') || n.startsWith('tokenmill_nodejs_')), 'no prefixed defaults');
+  for (const n of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes'])
+    t.ok(names.has(n), n);
+  t.notOk(
+    [...names].some((n) => n.startsWith('tokenmill_process_') || n.startsWith('tokenmill_nodejs_')),
+    'no prefixed defaults',
+  );
 });
 
 t.test('token requests, tokens issued and client-auth failures', async (t) => {
@@ -50,17 +54,50 @@ t.test('token requests, tokens issued and client-auth failures', async (t) => {
   t.equal((await tokenRequest(b.app, { grant_type: 'client_credentials' }, { authorization: basic('no-such-client', 'tmsec_wrong') })).statusCode, 401, 'unknown client');
   t.equal((await tokenRequest(b.app, { grant_type: 'client_credentials' }, { authorization: basic(postClient.client_id, postClient.client_secret as string) })).statusCode, 401, 'method mismatch');
   t.equal((await tokenRequest(b.app, { grant_type: 'client_credentials', client_id: secretClient.client_id })).statusCode, 401, 'no credentials');
-  t.equal((await tokenRequest(b.app, { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: 'a.b.c' })).statusCode, 401, 'bad assertion');
+  t.equal(
+    (await tokenRequest(b.app, { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: 'a.b.c' })).statusCode,
+    401,
+    'bad assertion',
+  );
   // A secret that expired.
-  const rotated = await adminApp.inject({ method: 'POST', url: `/admin/v1/clients/${secretClient.client_id}/secrets`, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: { expires_in: 1 } });
+  const rotated = await adminApp.inject({
+    method: 'POST',
+    url: `/admin/v1/clients/${secretClient.client_id}/secrets`,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    payload: { expires_in: 1 },
+  });
   t.equal(rotated.statusCode, 201);
   b.clock.advance(2_000);
-  t.equal((await tokenRequest(b.app, { grant_type: 'client_credentials' }, { authorization: basic(secretClient.client_id, (rotated.json() as { client_secret: string }).client_secret) })).statusCode, 401, 'expired secret');
+  t.equal(
+    (await tokenRequest(b.app, { grant_type: 'client_credentials' }, { authorization: basic(secretClient.client_id, (rotated.json() as { client_secret: string }).client_secret) })).statusCode,
+    401,
+    'expired secret',
+  );
   // A disabled client.
-  t.equal((await adminApp.inject({ method: 'PATCH', url: `/admin/v1/clients/${postClient.client_id}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: { status: 'disabled' } })).statusCode, 200);
+  t.equal(
+    (
+      await adminApp.inject({
+        method: 'PATCH',
+        url: `/admin/v1/clients/${postClient.client_id}`,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        payload: { status: 'disabled' },
+      })
+    ).statusCode,
+    200,
+  );
   t.equal((await tokenRequest(b.app, { grant_type: 'client_credentials', client_id: postClient.client_id, client_secret: postClient.client_secret as string })).statusCode, 401, 'disabled');
   // Introspection with a bad admin bearer.
-  t.equal((await b.app.inject({ method: 'POST', url: '/oauth2/introspect', headers: { authorization: 'Bearer not-the-admin-token', 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ token: 'x' }) })).statusCode, 401);
+  t.equal(
+    (
+      await b.app.inject({
+        method: 'POST',
+        url: '/oauth2/introspect',
+        headers: { authorization: 'Bearer not-the-admin-token', 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({ token: 'x' }),
+      })
+    ).statusCode,
+    401,
+  );
 
   const after = await scrape();
   const delta = (name: string, labels: Record<string, string> = {}) => sampleValue(after, name, labels) - sampleValue(before, name, labels);
@@ -78,7 +115,10 @@ t.test('token requests, tokens issued and client-auth failures', async (t) => {
     { secret: 2, expired_secret: 1, assertion: 1, replay: 1, method_mismatch: 1, disabled: 1, missing: 1, bearer: 1 },
     'one failure of each reason class; unknown client and wrong secret are one class',
   );
-  t.notOk(after.some((s) => Object.values(s.labels).some((v) => v === secretClient.client_id || v === postClient.client_id || v === jwtClient.client_id)), 'no client_id in any label');
+  t.notOk(
+    after.some((s) => Object.values(s.labels).some((v) => v === secretClient.client_id || v === postClient.client_id || v === jwtClient.client_id)),
+    'no client_id in any label',
+  );
   t.equal(delta('tokenmill_http_requests_total', { route: '/oauth2/token', status: '200', error: '' }), 5);
 });
 
@@ -88,8 +128,16 @@ t.test('revocations, the revocation feed and the client cache', async (t) => {
   const auth = basic(c.client_id, c.client_secret as string);
   const tok = (await tokenRequest(b.app, { grant_type: 'client_credentials' }, { authorization: auth })).json() as { access_token: string };
   t.equal((await tokenRequest(b.app, { grant_type: 'client_credentials' }, { authorization: auth })).statusCode, 200);
-  t.equal((await b.app.inject({ method: 'POST', url: '/oauth2/revoke', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ token: tok.access_token }) })).statusCode, 200);
-  t.equal((await adminApp.inject({ method: 'POST', url: `/admin/v1/clients/${c.client_id}/revoke-tokens`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).statusCode < 300, true, 'client-wide revocation');
+  t.equal(
+    (await b.app.inject({ method: 'POST', url: '/oauth2/revoke', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ token: tok.access_token }) }))
+      .statusCode,
+    200,
+  );
+  t.equal(
+    (await adminApp.inject({ method: 'POST', url: `/admin/v1/clients/${c.client_id}/revoke-tokens`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).statusCode < 300,
+    true,
+    'client-wide revocation',
+  );
   t.equal((await tokenRequest(b.app, { grant_type: 'client_credentials' }, { authorization: basic('unknown-twice', 'tmsec_x') })).statusCode, 401);
   t.equal((await tokenRequest(b.app, { grant_type: 'client_credentials' }, { authorization: basic('unknown-twice', 'tmsec_x') })).statusCode, 401);
   const feed = await b.app.inject({ method: 'GET', url: '/oauth2/revocations', headers: { authorization: auth } });

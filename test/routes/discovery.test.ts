@@ -31,7 +31,10 @@ t.test('REQ-M2 / RFC 8414: metadata at both well-known URLs, with every required
     for (const key of ['token_endpoint_auth_signing_alg_values_supported', 'introspection_endpoint_auth_signing_alg_values_supported', 'revocation_endpoint_auth_signing_alg_values_supported']) {
       const algs = m[key] as string[];
       t.ok(Array.isArray(algs) && algs.length > 0, `${key} present (private_key_jwt is listed)`);
-      t.notOk(algs.some((a) => /^none$/i.test(a) || /^HS/.test(a)), `${key}: no none, no HMAC`);
+      t.notOk(
+        algs.some((a) => /^none$/i.test(a) || /^HS/.test(a)),
+        `${key}: no none, no HMAC`,
+      );
       t.ok(algs.includes('ES256') && algs.includes('PS256'), `${key}: ES256 and PS256`);
     }
     // every URL in it is absolute and under the issuer
@@ -137,6 +140,8 @@ t.test('REQ-M4 / REQ-T9: metadata and JWKS ignore Host and X-Forwarded-*, even w
   const c = await register(proxied.app);
   const tok = await tokenRequest(proxied.app, { grant_type: 'client_credentials' }, { ...evil, authorization: basic(c.client_id, c.client_secret!) });
   t.equal(tok.statusCode, 200);
-  const { payload } = await jwtVerify(tok.json().access_token, createLocalJWKSet((await proxied.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json()), { currentDate: new Date(proxied.clock.now()) });
+  const { payload } = await jwtVerify(tok.json().access_token, createLocalJWKSet((await proxied.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json()), {
+    currentDate: new Date(proxied.clock.now()),
+  });
   t.equal(payload.iss, ISSUER);
 });

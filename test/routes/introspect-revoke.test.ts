@@ -204,7 +204,10 @@ t.test('C3: introspection and revocation with credentials in the body answer inv
   const k = await clientKey('ES256');
   const pkj = await register(app, { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [k.publicJwk] } }); // no secret
   const foreignKey = await clientKey('ES256', k.kid);
-  const assertionParams = async () => ({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion(foreignKey, pkj.client_id, ISSUER, now()) });
+  const assertionParams = async () => ({
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: await assertion(foreignKey, pkj.client_id, ISSUER, now()),
+  });
   expectError(t, await introspect(token, {}, { client_id: c.client_id, client_secret: `${c.client_secret!}x` }), 401, INVALID_CLIENT, NO_CHALLENGE);
   expectError(t, await introspect(token, {}, { client_id: 'tmc_unknown000000000000', client_secret: 'x' }), 401, INVALID_CLIENT, NO_CHALLENGE);
   expectError(t, await introspect(token, {}, await assertionParams()), 401, INVALID_CLIENT, NO_CHALLENGE);
@@ -275,7 +278,10 @@ t.test('REQ-R3: revoking an own token is 200 with an empty body; then inactive a
   expectInactive(t, await introspect(token, auth(c)), 'after revocation');
   const f = await feed('', auth(c));
   t.equal(f.statusCode, 200);
-  t.ok((f.json().tokens as { jti: string; exp: number }[]).some((e) => e.jti === jti && e.exp === exp), 'the feed lists {jti, exp}');
+  t.ok(
+    (f.json().tokens as { jti: string; exp: number }[]).some((e) => e.jti === jti && e.exp === exp),
+    'the feed lists {jti, exp}',
+  );
   // revoking again is still 200
   const again = await revoke(token, auth(c));
   t.equal(again.statusCode, 200);
@@ -312,7 +318,10 @@ t.test('REQ-R4: revoking another client’s token is 400 invalid_request and rev
   expectError(t, res, 400, { error: 'invalid_request', error_description: 'the token was not issued to this client' });
   expectActive(t, await introspect(token, auth(owner)), 'still active');
   const after = (await feed('', admin)).json();
-  t.notOk((after.tokens as { jti: string }[]).some((e) => e.jti === jti), 'not in the feed');
+  t.notOk(
+    (after.tokens as { jti: string }[]).some((e) => e.jti === jti),
+    'not in the feed',
+  );
   t.same(after.tokens, before.tokens, 'feed unchanged');
 });
 
@@ -396,7 +405,11 @@ t.test('contract "Revocation feed": paging with since', async (t) => {
   // an unknown cursor gets a snapshot of everything still relevant
   const snap = (await feed('?since=bogus.1', auth(c))).json() as Feed;
   t.equal(snap.snapshot, true);
-  for (const e of expected) t.ok(snap.tokens.some((x) => x.jti === e.jti), 'snapshot holds the revocation');
+  for (const e of expected)
+    t.ok(
+      snap.tokens.some((x) => x.jti === e.jti),
+      'snapshot holds the revocation',
+    );
   // bad query values are 400 invalid_request
   const long = await feed(`?since=${'x'.repeat(201)}`, auth(c));
   t.equal(long.statusCode, 400);

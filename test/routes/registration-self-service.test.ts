@@ -21,7 +21,12 @@ const nowSeconds = (): number => Math.floor(clock.now() / 1000);
  */
 const currentRat = new Map<string, string>();
 async function put(id: string, token: string, payload: unknown): Promise<LightMyRequestResponse> {
-  const res = await app.inject({ method: 'PUT', url: `/oauth2/register/${id}`, headers: { authorization: `Bearer ${currentRat.get(id) ?? token}`, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+  const res = await app.inject({
+    method: 'PUT',
+    url: `/oauth2/register/${id}`,
+    headers: { authorization: `Bearer ${currentRat.get(id) ?? token}`, 'content-type': 'application/json' },
+    payload: JSON.stringify(payload),
+  });
   if (res.statusCode === 200) currentRat.set(id, res.json().registration_access_token as string);
   return res;
 }
@@ -40,14 +45,21 @@ function echoOf(reg: RegisteredClient): Record<string, unknown> {
 }
 /** The stored row, straight from the database, to prove a refused request changed nothing. */
 async function row(id: string): Promise<Record<string, unknown>> {
-  const { rows } = await rt.sql.query<Record<string, unknown>>('SELECT client_name, token_endpoint_auth_method, token_endpoint_auth_signing_alg, access_token_signing_alg, grant_types, scopes, audiences, access_token_ttl, jwks, jwks_uri, updated_at FROM clients WHERE client_id = $1', [id]);
+  const { rows } = await rt.sql.query<Record<string, unknown>>(
+    'SELECT client_name, token_endpoint_auth_method, token_endpoint_auth_signing_alg, access_token_signing_alg, grant_types, scopes, audiences, access_token_ttl, jwks, jwks_uri, updated_at FROM clients WHERE client_id = $1',
+    [id],
+  );
   if (rows.length !== 1) throw new Error(`no client ${id}`);
   return rows[0]!;
 }
 
 function expectRefused(t: Test, res: LightMyRequestResponse, field: string): void {
   t.equal(res.statusCode, 400, `${field}: 400 (${res.body})`);
-  t.same(res.json(), { error: 'invalid_client_metadata', error_description: `${field}: cannot be changed by the client itself (RFC 7592 section 2.2); an administrator changes it through the admin API` }, `${field}: exact body`);
+  t.same(
+    res.json(),
+    { error: 'invalid_client_metadata', error_description: `${field}: cannot be changed by the client itself (RFC 7592 section 2.2); an administrator changes it through the admin API` },
+    `${field}: exact body`,
+  );
   t.equal(res.headers['cache-control'], 'no-store');
   t.equal(res.headers.pragma, 'no-cache');
 }
@@ -75,7 +87,16 @@ t.test('the attack: a client with only its registration access token cannot make
 
 t.test('every privileged field: a changed value is 400 naming the field, and nothing changes', async (t) => {
   const key = await clientKey('ES256');
-  const reg = await register(app, { client_name: 'pk', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] }, token_endpoint_auth_signing_alg: 'ES256', access_token_signing_alg: 'ES256', scope: 'api:read', audience: [API], access_token_ttl: 300 });
+  const reg = await register(app, {
+    client_name: 'pk',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [key.publicJwk] },
+    token_endpoint_auth_signing_alg: 'ES256',
+    access_token_signing_alg: 'ES256',
+    scope: 'api:read',
+    audience: [API],
+    access_token_ttl: 300,
+  });
   const id = reg.client_id;
   const rat = reg.registration_access_token;
   const echo = echoOf(reg);
@@ -109,10 +130,17 @@ t.test('a secret client cannot switch itself to private_key_jwt (or to another s
   const key = await clientKey('ES256');
   const reg = await register(app, { client_name: 'basic', scope: 'api:read', audience: [API] });
   const before = await row(reg.client_id);
-  expectRefused(t, await put(reg.client_id, reg.registration_access_token, { ...echoOf(reg), token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } }), 'token_endpoint_auth_method');
+  expectRefused(
+    t,
+    await put(reg.client_id, reg.registration_access_token, { ...echoOf(reg), token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } }),
+    'token_endpoint_auth_method',
+  );
   expectRefused(t, await put(reg.client_id, reg.registration_access_token, { ...echoOf(reg), token_endpoint_auth_method: 'client_secret_post' }), 'token_endpoint_auth_method');
   t.same(await row(reg.client_id), before);
-  const { rows } = await rt.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM client_secrets WHERE client_id = $1 AND (expires_at IS NULL OR expires_at > $2)', [reg.client_id, new Date(clock.now())]);
+  const { rows } = await rt.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM client_secrets WHERE client_id = $1 AND (expires_at IS NULL OR expires_at > $2)', [
+    reg.client_id,
+    new Date(clock.now()),
+  ]);
   t.equal(rows[0]?.n, 1, 'its secret was not ended');
 });
 
@@ -139,7 +167,8 @@ t.test('omitting a privileged field keeps its stored value (RFC 7592 section 2.2
   t.equal(res.statusCode, 200, res.body);
   t.same(withoutRat(res), { ...echoOf(reg), client_name: 'omit-2' });
   const after = await row(id);
-  for (const k of ['token_endpoint_auth_method', 'token_endpoint_auth_signing_alg', 'access_token_signing_alg', 'grant_types', 'scopes', 'audiences', 'access_token_ttl']) t.same(after[k], before[k], `${k} kept`);
+  for (const k of ['token_endpoint_auth_method', 'token_endpoint_auth_signing_alg', 'access_token_signing_alg', 'grant_types', 'scopes', 'audiences', 'access_token_ttl'])
+    t.same(after[k], before[k], `${k} kept`);
   const tok = await tokenRequest(app, { grant_type: 'client_credentials' }, { authorization: basic(id, reg.client_secret!) });
   t.equal(tok.statusCode, 200);
   t.equal(tok.json().expires_in, 120, 'its lifetime is unchanged, not reset to the deployment default');
@@ -155,7 +184,17 @@ t.test('a private_key_jwt client rotates its own keys, and moves between jwks an
   const k2 = await clientKey('ES256');
   const reg = await register(app, { client_name: 'keys', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [k1.publicJwk] }, scope: 'api:read', audience: [API] });
   const id = reg.client_id;
-  const tokenWith = async (key: typeof k1) => app.inject({ method: 'POST', url: '/oauth2/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion(key, id, ISSUER, nowSeconds()) }).toString() });
+  const tokenWith = async (key: typeof k1) =>
+    app.inject({
+      method: 'POST',
+      url: '/oauth2/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await assertion(key, id, ISSUER, nowSeconds()),
+      }).toString(),
+    });
   t.equal((await tokenWith(k1)).statusCode, 200);
   clock.advance(1000); // the key-set cache is keyed on updated_at (milliseconds)
   const rotated = await put(id, reg.registration_access_token, { ...echoOf(reg), jwks: { keys: [k2.publicJwk] } });
@@ -195,7 +234,15 @@ t.test('unknown and server-issued members are ignored, never stored (REQ-D9)', a
   const reg = await register(app, { client_name: 'unknown', scope: 'api:read', audience: [API] });
   const id = reg.client_id;
   const before = await row(id);
-  const res = await put(id, reg.registration_access_token, { ...echoOf(reg), client_name: 'unknown', is_admin: true, roles: ['tokenmill:admin'], client_id_issued_at: 1, registration_access_token: 'tmrat_mine', client_secret_expires_at: 1 });
+  const res = await put(id, reg.registration_access_token, {
+    ...echoOf(reg),
+    client_name: 'unknown',
+    is_admin: true,
+    roles: ['tokenmill:admin'],
+    client_id_issued_at: 1,
+    registration_access_token: 'tmrat_mine',
+    client_secret_expires_at: 1,
+  });
   t.equal(res.statusCode, 200, res.body);
   t.same(withoutRat(res), echoOf(reg));
   const after = await row(id);
@@ -209,11 +256,27 @@ t.test('client_name: C0/C1 controls and bidi overrides are refused on RFC 7591 P
   const reg = await register(app, { client_name: 'clean', scope: 'api:read', audience: [API] });
   const before = await row(reg.client_id);
   const names: [string, string][] = [
-    ['a\u0000b', 'NUL'], ['a\u001bb', 'ESC'], ['a\u007fb', 'DEL'], ['a\u0085b', 'NEL (C1)'], ['a\u009bb', 'CSI (C1)'],
-    ['pay\u202eusd', 'RLO'], ['a\u202ab', 'LRE'], ['a\u202cb', 'PDF'], ['a\u2066b', 'LRI'], ['a\u2069b', 'PDI'], ['a\u200eb', 'LRM'], ['a\u200fb', 'RLM'], ['a\u061cb', 'ALM'],
+    ['a\u0000b', 'NUL'],
+    ['a\u001bb', 'ESC'],
+    ['a\u007fb', 'DEL'],
+    ['a\u0085b', 'NEL (C1)'],
+    ['a\u009bb', 'CSI (C1)'],
+    ['pay\u202eusd', 'RLO'],
+    ['a\u202ab', 'LRE'],
+    ['a\u202cb', 'PDF'],
+    ['a\u2066b', 'LRI'],
+    ['a\u2069b', 'PDI'],
+    ['a\u200eb', 'LRM'],
+    ['a\u200fb', 'RLM'],
+    ['a\u061cb', 'ALM'],
   ];
   for (const [name, what] of names) {
-    const posted = await app.inject({ method: 'POST', url: '/oauth2/register', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: JSON.stringify({ client_name: name }) });
+    const posted = await app.inject({
+      method: 'POST',
+      url: '/oauth2/register',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ client_name: name }),
+    });
     t.equal(posted.statusCode, 400, `POST ${what}`);
     t.equal(posted.json().error, 'invalid_client_metadata', `POST ${what}`);
     t.match(posted.json().error_description, /^client_name: must not contain /, `POST ${what}: names the field`);
@@ -256,6 +319,9 @@ t.test('an expired secret is not renewed by a PUT: self-service issues no creden
   const res = await put(reg.client_id, reg.registration_access_token, { ...echoOf(reg) });
   t.equal(res.statusCode, 200, res.body);
   t.notOk('client_secret' in res.json(), 'no new secret was issued');
-  const { rows } = await rt.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM client_secrets WHERE client_id = $1 AND (expires_at IS NULL OR expires_at > $2)', [reg.client_id, new Date(clock.now())]);
+  const { rows } = await rt.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM client_secrets WHERE client_id = $1 AND (expires_at IS NULL OR expires_at > $2)', [
+    reg.client_id,
+    new Date(clock.now()),
+  ]);
   t.equal(rows[0]?.n, 0, 'still no live secret: only an administrator issues one');
 });

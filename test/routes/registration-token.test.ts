@@ -201,9 +201,18 @@ t.test('the rotate and revoke calls are audited under their own action names', a
   const rows = (res.json() as { items: { actor: string; action: string; target: string | null; outcome: string; status: number | null }[] }).items;
   const rotate = rows.filter((r) => r.action === 'registration_token.rotate');
   const revoke = rows.filter((r) => r.action === 'registration_token.revoke');
-  t.ok(rotate.some((r) => r.actor === ADMIN_ACTOR && r.outcome === 'success' && r.status === 201 && r.target?.startsWith('tmc_')), 'rotate success row');
-  t.ok(rotate.some((r) => r.outcome === 'failure' && r.status === 404 && r.target === 'tmc_doesNotExist000000000'), 'rotate of an unknown client row');
-  t.ok(revoke.some((r) => r.actor === ADMIN_ACTOR && r.outcome === 'success' && r.status === 204), 'revoke success row');
+  t.ok(
+    rotate.some((r) => r.actor === ADMIN_ACTOR && r.outcome === 'success' && r.status === 201 && r.target?.startsWith('tmc_')),
+    'rotate success row',
+  );
+  t.ok(
+    rotate.some((r) => r.outcome === 'failure' && r.status === 404 && r.target === 'tmc_doesNotExist000000000'),
+    'rotate of an unknown client row',
+  );
+  t.ok(
+    revoke.some((r) => r.actor === ADMIN_ACTOR && r.outcome === 'success' && r.status === 204),
+    'revoke success row',
+  );
   const text = JSON.stringify(rows);
   t.notMatch(text, /tmrat_/, 'no audit row holds a registration access token');
 });

@@ -83,7 +83,10 @@ t.test('REQ-D1: a wrong token → 401 Bearer error="invalid_token"', async (t) =
 // ---------------------------------------------------------------- body (REQ-D2)
 
 t.test('REQ-D2: a non-JSON body is 400 invalid_request', async (t) => {
-  expectError(t, await post(form({ client_name: 'x' }), { ...adminAuth, 'content-type': 'application/x-www-form-urlencoded' }), 400, { error: 'invalid_request', error_description: 'the request body must be application/json' });
+  expectError(t, await post(form({ client_name: 'x' }), { ...adminAuth, 'content-type': 'application/x-www-form-urlencoded' }), 400, {
+    error: 'invalid_request',
+    error_description: 'the request body must be application/json',
+  });
   expectError(t, await post('client_name=x', { ...adminAuth, 'content-type': 'text/plain' }), 400, { error: 'invalid_request', error_description: 'the request body must be application/json' });
   const xml = await post('<client/>', { ...adminAuth, 'content-type': 'application/xml' });
   t.equal(xml.statusCode, 400);
@@ -187,7 +190,10 @@ t.test('REQ-D4..D7: bad metadata is 400 invalid_client_metadata', async (t) => {
 });
 
 t.test('REQ-D7: exact descriptions for the simple metadata errors', async (t) => {
-  expectError(t, await post({ token_endpoint_auth_method: 'none' }), 400, { error: 'invalid_client_metadata', error_description: 'token_endpoint_auth_method: must be one of client_secret_basic, client_secret_post, private_key_jwt' });
+  expectError(t, await post({ token_endpoint_auth_method: 'none' }), 400, {
+    error: 'invalid_client_metadata',
+    error_description: 'token_endpoint_auth_method: must be one of client_secret_basic, client_secret_post, private_key_jwt',
+  });
   expectError(t, await post({ response_types: ['code'] }), 400, { error: 'invalid_client_metadata', error_description: 'response_types: no response types are supported' });
   expectError(t, await post({ access_token_ttl: 0 }), 400, { error: 'invalid_client_metadata', error_description: 'access_token_ttl: must be an integer number of seconds between 1 and 86400' });
   expectError(t, await post({ audience: [1] }), 400, { error: 'invalid_client_metadata', error_description: 'audience: must be an array of non-empty strings without whitespace' });
@@ -364,11 +370,23 @@ t.test('RFC 7592 PUT: changes the name; requires a matching client_id; refuses a
   const id = reg.client_id as string;
   const rat = reg.registration_access_token as string;
   const creds = { authorization: basic(id, reg.client_secret as string) };
-  expectError(t, await manage('PUT', id, rat, { client_name: 'put-me', scope: 'api:read', audience: [API] }), 400, { error: 'invalid_request', error_description: 'client_id must be included and match' });
-  expectError(t, await manage('PUT', id, rat, { client_id: 'tmc_other', client_name: 'put-me', scope: 'api:read', audience: [API] }), 400, { error: 'invalid_request', error_description: 'client_id must be included and match' });
-  expectError(t, await manage('PUT', id, rat, { client_id: id, client_secret: 'tmsec_wrong', scope: 'api:read', audience: [API] }), 400, { error: 'invalid_request', error_description: 'client_secret does not match the current secret' });
+  expectError(t, await manage('PUT', id, rat, { client_name: 'put-me', scope: 'api:read', audience: [API] }), 400, {
+    error: 'invalid_request',
+    error_description: 'client_id must be included and match',
+  });
+  expectError(t, await manage('PUT', id, rat, { client_id: 'tmc_other', client_name: 'put-me', scope: 'api:read', audience: [API] }), 400, {
+    error: 'invalid_request',
+    error_description: 'client_id must be included and match',
+  });
+  expectError(t, await manage('PUT', id, rat, { client_id: id, client_secret: 'tmsec_wrong', scope: 'api:read', audience: [API] }), 400, {
+    error: 'invalid_request',
+    error_description: 'client_secret does not match the current secret',
+  });
   expectBadMetadata(t, await manage('PUT', id, rat, { client_id: id, scope: 'a"b' }), 'scope', 'PUT with a bad scope');
-  expectError(t, await manage('PUT', id, rat, { client_id: id, client_name: 'put-me', scope: 'api:read', audience: [API] }), 400, { error: 'invalid_client_metadata', error_description: 'scope: cannot be changed by the client itself (RFC 7592 section 2.2); an administrator changes it through the admin API' });
+  expectError(t, await manage('PUT', id, rat, { client_id: id, client_name: 'put-me', scope: 'api:read', audience: [API] }), 400, {
+    error: 'invalid_client_metadata',
+    error_description: 'scope: cannot be changed by the client itself (RFC 7592 section 2.2); an administrator changes it through the admin API',
+  });
   expectBadMetadata(t, await manage('PUT', id, rat, { client_id: id, client_name: 'a\u202eb' }), 'client_name', 'PUT with a bidi override in the name');
   const ok = await manage('PUT', id, rat, { client_id: id, client_secret: reg.client_secret, client_name: 'put-me-too', scope: 'api:read api:write', audience: [API] });
   t.equal(ok.statusCode, 200, ok.body);
@@ -437,7 +455,12 @@ t.test('REQ-T1-style: wrong methods on the registration endpoints are 405 with A
   t.same(get.json(), { error: 'invalid_request', error_description: 'method not allowed' });
   checkNoStore(t, get);
   const reg = await registerOk(t, {});
-  const postToClient = await app.inject({ method: 'POST', url: `${REGISTER}/${reg.client_id as string}`, headers: { authorization: `Bearer ${reg.registration_access_token as string}`, ...JSON_TYPE }, payload: '{}' });
+  const postToClient = await app.inject({
+    method: 'POST',
+    url: `${REGISTER}/${reg.client_id as string}`,
+    headers: { authorization: `Bearer ${reg.registration_access_token as string}`, ...JSON_TYPE },
+    payload: '{}',
+  });
   t.equal(postToClient.statusCode, 405);
   t.equal(postToClient.headers.allow, 'GET, PUT, DELETE');
 });

@@ -64,7 +64,11 @@ t.test('feed: ?limit=10 without a cursor is a 10-event snapshot page; its cursor
   }
   t.equal(seen.length, total, 'every live revocation');
   t.equal(new Set(seen.map((e) => e.jti)).size, total, 'each exactly once');
-  t.strictSame(seen.slice(-25).map((e) => e.jti), Array.from({ length: 25 }, (_, i) => `paged-${i}`), 'in order');
+  t.strictSame(
+    seen.slice(-25).map((e) => e.jti),
+    Array.from({ length: 25 }, (_, i) => `paged-${i}`),
+    'in order',
+  );
   t.strictSame(await feed(`?since=${encodeURIComponent(page.next_cursor)}`), { tokens: [], clients: [], next_cursor: page.next_cursor, snapshot: false, has_more: false }, 'caught up');
 });
 
@@ -83,7 +87,16 @@ t.test('the verifier (PollSource) follows a paged snapshot to the full deny set'
   const client = await admin(api, 'POST', '/admin/v1/clients', { client_name: 'feed reader', scope: 'api:read', audience: ['https://api.example.com'] });
   const created = client.json() as { client: { client_id: string }; client_secret: string };
   t.equal(client.statusCode, 201, 'a feed reader client');
-  const source = new PollSource({ endpoint: 'http://tokenmill.test/oauth2/revocations', clientId: created.client.client_id, clientSecret: created.client_secret, pollInterval: 60_000, timeout: 5_000, maxBackoff: 1_000, deny, fetch: fetchPaged });
+  const source = new PollSource({
+    endpoint: 'http://tokenmill.test/oauth2/revocations',
+    clientId: created.client.client_id,
+    clientSecret: created.client_secret,
+    pollInterval: 60_000,
+    timeout: 5_000,
+    maxBackoff: 1_000,
+    deny,
+    fetch: fetchPaged,
+  });
   t.teardown(() => source.close());
   source.start();
   for (let i = 0; i < 200 && source.cursor === undefined; i++) await new Promise((r) => setTimeout(r, 25));

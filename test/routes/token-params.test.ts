@@ -33,11 +33,17 @@ t.test('a resource holding an encoded NUL is invalid_request, not split into two
   // A trailing NUL is not an extra, empty resource either.
   expectError(t, await post(`grant_type=client_credentials&resource=${encodeURIComponent(A)}%00`), 400, { error: 'invalid_request', error_description: 'the resource is malformed' });
   // The same NUL in the second of two repeated values.
-  expectError(t, await post(`grant_type=client_credentials&resource=${encodeURIComponent(A)}&resource=${encodeURIComponent(B)}%00`), 400, { error: 'invalid_request', error_description: 'the resource is malformed' });
+  expectError(t, await post(`grant_type=client_credentials&resource=${encodeURIComponent(A)}&resource=${encodeURIComponent(B)}%00`), 400, {
+    error: 'invalid_request',
+    error_description: 'the resource is malformed',
+  });
 });
 
 t.test('two real resource values are still two (invalid_target, REQ-G6); one is granted', async (t) => {
-  expectError(t, await post(`grant_type=client_credentials&resource=${encodeURIComponent(A)}&resource=${encodeURIComponent(B)}`), 400, { error: 'invalid_target', error_description: 'only one resource may be requested for this grant' });
+  expectError(t, await post(`grant_type=client_credentials&resource=${encodeURIComponent(A)}&resource=${encodeURIComponent(B)}`), 400, {
+    error: 'invalid_target',
+    error_description: 'only one resource may be requested for this grant',
+  });
   const ok = await post(`grant_type=client_credentials&resource=${encodeURIComponent(B)}`);
   t.equal(ok.statusCode, 200, 'one resource is granted');
   t.equal(decodeJwt((ok.json() as { access_token: string }).access_token).aud, B);

@@ -117,7 +117,12 @@ t.test('REQ-G3: success is 200 with exactly access_token, token_type, expires_in
   t.equal(body.scope, 'api:read api:write', 'no scope requested: the client’s default scopes');
   const jwks = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
   const now = Math.floor(clock.now() / 1000);
-  const { payload, protectedHeader } = await jwtVerify(body.access_token as string, createLocalJWKSet(jwks.json()), { issuer: ISSUER, audience: API, typ: 'at+jwt', currentDate: new Date(clock.now()) });
+  const { payload, protectedHeader } = await jwtVerify(body.access_token as string, createLocalJWKSet(jwks.json()), {
+    issuer: ISSUER,
+    audience: API,
+    typ: 'at+jwt',
+    currentDate: new Date(clock.now()),
+  });
   t.equal(protectedHeader.alg, 'ES256');
   t.same(Object.keys(payload).sort(), ['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'scope', 'sub']);
   t.same({ ...payload, jti: undefined }, { iss: ISSUER, sub: c.client_id, client_id: c.client_id, aud: API, iat: now, exp: now + 3600, scope: 'api:read api:write', jti: undefined });
@@ -250,7 +255,11 @@ t.test('REQ-G1: grant_type missing / unsupported / wrong case', async (t) => {
     expectError(t, res, 400, { error: 'unsupported_grant_type', error_description: 'only grant_type=client_credentials is supported' });
   }
   // C6: parameter syntax (duplicates) is checked before the grant type
-  expectInvalidRequest(t, await app.inject({ method: 'POST', url: TOKEN, headers: { ...auth(c), 'content-type': FORM }, payload: 'grant_type=password&scope=a&scope=b' }), 'the scope parameter is repeated');
+  expectInvalidRequest(
+    t,
+    await app.inject({ method: 'POST', url: TOKEN, headers: { ...auth(c), 'content-type': FORM }, payload: 'grant_type=password&scope=a&scope=b' }),
+    'the scope parameter is repeated',
+  );
   // C6: the grant type is checked before client authentication
   const wrong = await tokenRequest(app, { grant_type: 'password' }, { authorization: basic(c.client_id, 'wrong') });
   t.equal(wrong.json().error, 'unsupported_grant_type');
@@ -298,7 +307,9 @@ t.test('REQ-A1: two authentication methods at once are invalid_request', async (
   expectInvalidRequest(t, await changesNothing(t, () => tokenRequest(app, cc({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a }), auth(c))), two);
   expectInvalidRequest(
     t,
-    await changesNothing(t, () => tokenRequest(app, cc({ client_id: c.client_id, client_secret: c.client_secret!, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a }))),
+    await changesNothing(t, () =>
+      tokenRequest(app, cc({ client_id: c.client_id, client_secret: c.client_secret!, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a })),
+    ),
     two,
   );
   await stillWorks(t, c);
@@ -319,7 +330,11 @@ t.test('C3: invalid_client carries WWW-Authenticate: Basic exactly when the Auth
   const rows: [string, () => Promise<LightMyRequestResponse>, boolean][] = [
     ['client_secret_post, wrong secret', () => tokenRequest(app, cc({ client_id: post.client_id, client_secret: `${post.client_secret!}x` })), NO_CHALLENGE],
     ['client_secret_post, unknown client', () => tokenRequest(app, cc({ client_id: 'tmc_doesNotExist00000000', client_secret: 'x' })), NO_CHALLENGE],
-    ['private_key_jwt, assertion signed by an unregistered key', () => tokenRequest(app, cc({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: badAssertion })), NO_CHALLENGE],
+    [
+      'private_key_jwt, assertion signed by an unregistered key',
+      () => tokenRequest(app, cc({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: badAssertion })),
+      NO_CHALLENGE,
+    ],
     ['client_secret_basic, wrong secret', () => tokenRequest(app, cc(), { authorization: basic(basicClient.client_id, 'wrong') }), CHALLENGE],
     ['client_secret_basic, unknown client', () => tokenRequest(app, cc(), { authorization: basic('tmc_doesNotExist00000000', 'wrong') }), CHALLENGE],
     ['no client credentials', () => tokenRequest(app, cc()), CHALLENGE],
@@ -375,7 +390,11 @@ t.test('REQ-T4: parameters in the query string are refused, client_secret above 
     app.inject({ method: 'POST', url: `${TOKEN}?client_id=${post.client_id}&client_secret=${encodeURIComponent(post.client_secret!)}`, headers: { 'content-type': FORM }, payload: form(cc()) }),
   );
   expectInvalidRequest(t, res2, inUrl);
-  expectInvalidRequest(t, await changesNothing(t, () => app.inject({ method: 'POST', url: `${TOKEN}?grant_type=client_credentials`, headers: { ...auth(c), 'content-type': FORM }, payload: '' })), inUrl);
+  expectInvalidRequest(
+    t,
+    await changesNothing(t, () => app.inject({ method: 'POST', url: `${TOKEN}?grant_type=client_credentials`, headers: { ...auth(c), 'content-type': FORM }, payload: '' })),
+    inUrl,
+  );
   expectInvalidRequest(t, await changesNothing(t, () => app.inject({ method: 'POST', url: `${TOKEN}?scope=api:read`, headers: { ...auth(c), 'content-type': FORM }, payload: form(cc()) })), inUrl);
   // an unknown query parameter is ignored like an unknown body parameter
   expectToken(t, await app.inject({ method: 'POST', url: `${TOKEN}?utm=x`, headers: { ...auth(c), 'content-type': FORM }, payload: form(cc()) }));
@@ -413,7 +432,10 @@ t.test('REQ-G4: scope not allowed or malformed is invalid_scope', async (t) => {
   expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ scope: 'api:admin' }), auth(c)), true), 400, notAllowed);
   expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ scope: 'api:read api:admin' }), auth(c)), true), 400, notAllowed);
   expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ scope: 'tokenmill:admin' }), auth(c)), true), 400, notAllowed);
-  expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ scope: 'api:read  api:write' }), auth(c)), true), 400, { error: 'invalid_scope', error_description: 'the scope parameter is malformed' });
+  expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ scope: 'api:read  api:write' }), auth(c)), true), 400, {
+    error: 'invalid_scope',
+    error_description: 'the scope parameter is malformed',
+  });
   const body = expectToken(t, await tokenRequest(app, cc({ scope: 'api:write' }), auth(c)));
   t.equal(body.scope, 'api:write');
   t.equal(decodeJwt(body.access_token as string).scope, 'api:write');
@@ -424,9 +446,18 @@ t.test('REQ-G6: resource / audience checks (invalid_target)', async (t) => {
   const notAllowed = { error: 'invalid_target', error_description: 'the requested resource is not allowed for this client' };
   expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ resource: 'https://evil.example.com' }), auth(c)), true), 400, notAllowed);
   expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ audience: 'https://evil.example.com' }), auth(c)), true), 400, notAllowed);
-  expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ resource: [API, 'https://billing.example.com'] }), auth(c)), true), 400, { error: 'invalid_target', error_description: 'only one resource may be requested for this grant' });
-  expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ resource: [API, API] }), auth(c)), true), 400, { error: 'invalid_target', error_description: 'only one resource may be requested for this grant' });
-  expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ resource: `${API}#frag` }), auth(c)), true), 400, { error: 'invalid_target', error_description: 'resource must be an absolute URI without a fragment' });
+  expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ resource: [API, 'https://billing.example.com'] }), auth(c)), true), 400, {
+    error: 'invalid_target',
+    error_description: 'only one resource may be requested for this grant',
+  });
+  expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ resource: [API, API] }), auth(c)), true), 400, {
+    error: 'invalid_target',
+    error_description: 'only one resource may be requested for this grant',
+  });
+  expectError(t, await changesNothing(t, () => tokenRequest(app, cc({ resource: `${API}#frag` }), auth(c)), true), 400, {
+    error: 'invalid_target',
+    error_description: 'resource must be an absolute URI without a fragment',
+  });
   expectInvalidRequest(t, await changesNothing(t, () => tokenRequest(app, cc({ resource: API, audience: API }), auth(c)), true), 'use either resource or audience, not both');
   // C6: scope is checked before resource
   t.equal((await tokenRequest(app, cc({ scope: 'nope', resource: 'https://evil.example.com' }), auth(c))).json().error, 'invalid_scope');
@@ -524,7 +555,12 @@ t.test('REQ-T9 / REQ-M4: the issuer is never taken from Host or X-Forwarded-*', 
     t.equal(meta.json().issuer, ISSUER);
     t.equal(meta.json().token_endpoint, `${ISSUER}/oauth2/token`);
   }
-  const reg = await app.inject({ method: 'POST', url: '/oauth2/register', headers: { ...evil, authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: { client_name: 'x' } });
+  const reg = await app.inject({
+    method: 'POST',
+    url: '/oauth2/register',
+    headers: { ...evil, authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    payload: { client_name: 'x' },
+  });
   t.equal(reg.statusCode, 201);
   sensitive.add(reg.json().client_secret);
   sensitive.add(reg.json().registration_access_token);
@@ -538,7 +574,11 @@ t.test('C1: every error_description uses the RFC 6749 §5.2 character set and ec
   t.ok(errorBodies.length > 20, `${errorBodies.length} error bodies collected`);
   for (const raw of errorBodies) {
     const body = JSON.parse(raw) as Record<string, unknown>;
-    t.same(Object.keys(body).filter((k) => k !== 'error' && k !== 'error_description'), [], raw);
+    t.same(
+      Object.keys(body).filter((k) => k !== 'error' && k !== 'error_description'),
+      [],
+      raw,
+    );
     if (body.error_description !== undefined) t.match(body.error_description, /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/, raw);
     const echoed = [...sensitive].filter((s) => raw.includes(s));
     t.same(echoed, [], 'no credential echoed');
@@ -547,7 +587,10 @@ t.test('C1: every error_description uses the RFC 6749 §5.2 character set and ec
 
 t.test('REQ-O1: no log line holds a secret, an assertion, a token or an Authorization value', async (t) => {
   t.ok(logs.length > 50, `${logs.length} log lines captured`);
-  t.ok(logs.some((l) => l.includes('"path":"/oauth2/token"')), 'request lines are logged');
+  t.ok(
+    logs.some((l) => l.includes('"path":"/oauth2/token"')),
+    'request lines are logged',
+  );
   t.ok(sensitive.size > 20, `${sensitive.size} sensitive values tracked`);
   const leaks: string[] = [];
   for (const line of logs) {

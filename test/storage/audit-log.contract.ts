@@ -26,9 +26,15 @@ export function auditLogContract(t: TestContext, open: (t: TestContext) => Promi
     const page = await log.list(10, null);
     t.equal(page.nextCursor, null);
     const ids = page.items.map((e) => e.id);
-    t.ok(ids.every((id) => typeof id === 'string' && id.length > 0), 'every event has a string id');
+    t.ok(
+      ids.every((id) => typeof id === 'string' && id.length > 0),
+      'every event has a string id',
+    );
     t.equal(new Set(ids).size, 4, 'ids are distinct');
-    t.strictSame(page.items.map(({ id: _id, ...rest }) => rest), [event(3, { detail: null }), event(2), event(1), event(0)]);
+    t.strictSame(
+      page.items.map(({ id: _id, ...rest }) => rest),
+      [event(3, { detail: null }), event(2), event(1), event(0)],
+    );
   });
 
   t.test('list pages with the cursor until it is null', async (t) => {
@@ -52,7 +58,10 @@ export function auditLogContract(t: TestContext, open: (t: TestContext) => Promi
     await log.prune(T0);
     t.equal((await log.list(10, null)).items.length, 5, 'nothing is older than T0');
     await log.prune(T0 + 3);
-    t.strictSame((await log.list(10, null)).items.map((e) => e.action), ['clients.action4', 'clients.action3']);
+    t.strictSame(
+      (await log.list(10, null)).items.map((e) => e.action),
+      ['clients.action4', 'clients.action3'],
+    );
     await log.prune(T0 + 10);
     t.strictSame(await log.list(10, null), { items: [], nextCursor: null });
   });

@@ -110,11 +110,28 @@ export function clientStoreContract(t: TestContext, open: (t: TestContext) => Pr
     t.strictSame(seen, [['c', 'd'], ['e', 'b'], ['a']]);
     const all = await s.list(10, null);
     t.equal(all.nextCursor, null);
-    t.strictSame(all.items.find((c) => c.clientId === 'b'), client('b', { createdAt: T0 + 2 }), 'listed clients carry their secrets');
-    t.strictSame((await s.list(10, null, { status: 'disabled' })).items.map((c) => c.clientId), ['a']);
-    t.strictSame((await s.list(10, null, { authMethod: 'private_key_jwt' })).items.map((c) => c.clientId), ['d']);
-    t.strictSame((await s.list(10, null, { namePrefix: 'a_%' })).items.map((c) => c.clientId), ['a'], 'LIKE wildcards in the prefix are literal');
-    t.strictSame((await s.list(10, null, { namePrefix: 'client ' })).items.map((c) => c.clientId), ['c', 'e', 'b']);
+    t.strictSame(
+      all.items.find((c) => c.clientId === 'b'),
+      client('b', { createdAt: T0 + 2 }),
+      'listed clients carry their secrets',
+    );
+    t.strictSame(
+      (await s.list(10, null, { status: 'disabled' })).items.map((c) => c.clientId),
+      ['a'],
+    );
+    t.strictSame(
+      (await s.list(10, null, { authMethod: 'private_key_jwt' })).items.map((c) => c.clientId),
+      ['d'],
+    );
+    t.strictSame(
+      (await s.list(10, null, { namePrefix: 'a_%' })).items.map((c) => c.clientId),
+      ['a'],
+      'LIKE wildcards in the prefix are literal',
+    );
+    t.strictSame(
+      (await s.list(10, null, { namePrefix: 'client ' })).items.map((c) => c.clientId),
+      ['c', 'e', 'b'],
+    );
     await t.rejects(s.list(2, 'not-a-cursor'));
   });
 
@@ -139,8 +156,14 @@ export function clientStoreContract(t: TestContext, open: (t: TestContext) => Pr
     t.equal(await s.deleteSecret('c1', 'c2-s1'), false, "one client cannot delete another's secret");
     t.equal(await s.deleteSecret('c1', 'c1-s1'), true);
     t.equal(await s.deleteSecret('c1', 'c1-s1'), false);
-    t.strictSame((await s.get('c1'))?.secrets.map((x) => x.secretId), ['c1-s2']);
-    t.strictSame((await s.get('c2'))?.secrets.map((x) => x.secretId), ['c2-s1']);
+    t.strictSame(
+      (await s.get('c1'))?.secrets.map((x) => x.secretId),
+      ['c1-s2'],
+    );
+    t.strictSame(
+      (await s.get('c2'))?.secrets.map((x) => x.secretId),
+      ['c2-s1'],
+    );
   });
 
   t.test('expireSecrets only ever brings an expiry forward', async (t) => {
@@ -151,7 +174,11 @@ export function clientStoreContract(t: TestContext, open: (t: TestContext) => Pr
     await s.expireSecrets('c1', [], T0);
     t.strictSame(
       (await s.get('c1'))?.secrets.map((x) => [x.secretId, x.expiresAt]),
-      [['later', T0 + 500], ['never', T0 + 500], ['sooner', T0 + 100]],
+      [
+        ['later', T0 + 500],
+        ['never', T0 + 500],
+        ['sooner', T0 + 100],
+      ],
     );
     t.equal((await s.get('c2'))?.secrets[0]?.expiresAt, null, "another client's secret is untouched");
   });
@@ -159,9 +186,21 @@ export function clientStoreContract(t: TestContext, open: (t: TestContext) => Pr
   t.test('touchSecrets records last use and never goes back in time', async (t) => {
     const s = await open(t);
     await s.create(client('c1', { secrets: [secret('a'), secret('b', { lastUsedAt: T0 + 50 })] }));
-    await s.touchSecrets(new Map([['a', T0 + 10], ['b', T0 + 20], ['unknown', T0]]));
+    await s.touchSecrets(
+      new Map([
+        ['a', T0 + 10],
+        ['b', T0 + 20],
+        ['unknown', T0],
+      ]),
+    );
     await s.touchSecrets(new Map());
-    t.strictSame((await s.get('c1'))?.secrets.map((x) => [x.secretId, x.lastUsedAt]), [['a', T0 + 10], ['b', T0 + 50]]);
+    t.strictSame(
+      (await s.get('c1'))?.secrets.map((x) => [x.secretId, x.lastUsedAt]),
+      [
+        ['a', T0 + 10],
+        ['b', T0 + 50],
+      ],
+    );
     await s.touchSecrets(new Map([['b', T0 + 70]]));
     t.equal((await s.get('c1'))?.secrets[1]?.lastUsedAt, T0 + 70);
   });

@@ -20,7 +20,11 @@ export function invalidationBusContract(t: TestContext, open: (t: TestContext) =
     await publisher.publish('keys', 'k1');
     await publisher.publish('clients', 'c "2"');
     t.ok(await eventually(() => got.length >= 3), 'delivered');
-    const expected = [['clients', 'c1'], ['keys', 'k1'], ['clients', 'c "2"']];
+    const expected = [
+      ['clients', 'c1'],
+      ['keys', 'k1'],
+      ['clients', 'c "2"'],
+    ];
     t.strictSame(got, expected);
     t.strictSame(other, expected, 'every handler gets every message');
   });

@@ -52,10 +52,13 @@ export function keyStoreContract(t: TestContext, open: (t: TestContext) => Promi
 
   t.test('withLock returns what fn returns and rolls fn back when it throws', async (t) => {
     const s = await open(t);
-    t.equal(await s.withLock(async (locked) => {
-      await locked.insert(key('a'));
-      return (await locked.list()).length;
-    }), 1);
+    t.equal(
+      await s.withLock(async (locked) => {
+        await locked.insert(key('a'));
+        return (await locked.list()).length;
+      }),
+      1,
+    );
     await t.rejects(
       s.withLock(async (locked) => {
         await locked.insert(key('b'));
@@ -63,7 +66,10 @@ export function keyStoreContract(t: TestContext, open: (t: TestContext) => Promi
       }),
       { message: 'boom' },
     );
-    t.strictSame((await s.list()).map((k) => k.kid), ['a']);
+    t.strictSame(
+      (await s.list()).map((k) => k.kid),
+      ['a'],
+    );
   });
 
   t.test('withLock serialises two concurrent callers', async (t) => {

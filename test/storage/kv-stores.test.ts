@@ -71,7 +71,10 @@ async function killConnections(url: string, name: string): Promise<number> {
   const admin = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
     const list = String(await admin.client('LIST'));
-    const ids = list.split('\n').filter((line) => new RegExp(`\\bname=${name}(\\s|$)`).test(line)).map((line) => /\bid=(\d+)/.exec(line)?.[1]);
+    const ids = list
+      .split('\n')
+      .filter((line) => new RegExp(`\\bname=${name}(\\s|$)`).test(line))
+      .map((line) => /\bid=(\d+)/.exec(line)?.[1]);
     for (const id of ids) if (id) await admin.client('KILL', 'ID', id);
     return ids.length;
   } finally {
@@ -80,7 +83,11 @@ async function killConnections(url: string, name: string): Promise<number> {
 }
 
 /** What a call settles to: its value, or the error it threw. */
-const settle = <T>(p: Promise<T>): Promise<unknown> => p.then((v) => v, (e: unknown) => e);
+const settle = <T>(p: Promise<T>): Promise<unknown> =>
+  p.then(
+    (v) => v,
+    (e: unknown) => e,
+  );
 
 t.test('Redis stores', async (t) => {
   const url = backendOrSkip(t, 'redis');
@@ -136,13 +143,20 @@ t.test('Redis stores', async (t) => {
     t.type(await raw.get(`${prefix}rev:seeded`), 'string', 'the seed marker is set');
     t.equal(await raw.ttl(`${prefix}rev:seeded`), -1, 'the seed marker has no TTL');
     const entries = await raw.xrange(`${prefix}revocations`, '-', '+');
-    t.strictSame(entries.map(([, fields]) => fields), [
-      ['type', 'token', 'jti', 'j1', 'exp', String(now + 600)],
-      ['type', 'client', 'client_id', 'c1', 'revoked_before', String(now - 5), 'until', String(now + 900)],
-      ['type', 'client', 'client_id', 'c1', 'revoked_before', String(now - 5), 'until', String(now + 1200)],
-    ]);
+    t.strictSame(
+      entries.map(([, fields]) => fields),
+      [
+        ['type', 'token', 'jti', 'j1', 'exp', String(now + 600)],
+        ['type', 'client', 'client_id', 'c1', 'revoked_before', String(now - 5), 'until', String(now + 900)],
+        ['type', 'client', 'client_id', 'c1', 'revoked_before', String(now - 5), 'until', String(now + 1200)],
+      ],
+    );
     t.ok(await eventually(() => nudges.length === 3), 'one nudge per revocation');
-    t.strictSame(nudges, entries.map(([id]) => id), 'the nudge carries the new stream id');
+    t.strictSame(
+      nudges,
+      entries.map(([id]) => id),
+      'the nudge carries the new stream id',
+    );
     t.equal(await raw.get(`${prefix}jti:x`), null);
     await s.replay.claim('x', now + 60, now + 1);
     t.equal(await raw.expiretime(`${prefix}jti:x`), now + 60, 'a replay claim lives until the assertion expires');
@@ -200,7 +214,10 @@ t.test('Redis stores', async (t) => {
         settle(s.revocations.revokeClient('c3', now, now + 600)),
         settle(s.revocations.feed(null, 10)),
       ]);
-      t.ok(results.every((r) => r instanceof StoreUnavailableError), `every call is refused while re-seeding (round ${i})`);
+      t.ok(
+        results.every((r) => r instanceof StoreUnavailableError),
+        `every call is refused while re-seeding (round ${i})`,
+      );
       await sleep(20);
     }
     t.equal(reseeds, 2, 'the loss triggered one re-seed');
@@ -339,10 +356,20 @@ t.test('Redis stores', async (t) => {
     // A second message, delivered after the first on the same connection: nothing came between.
     await a.invalidation.publish('clients', 'c0');
     t.ok(await eventually(() => got.length === 2));
-    t.strictSame(got, [['clients', 'c1'], ['clients', 'c0']], 'no flush on the first connect');
+    t.strictSame(
+      got,
+      [
+        ['clients', 'c1'],
+        ['clients', 'c0'],
+      ],
+      'no flush on the first connect',
+    );
     t.equal(await killConnections(url, `${name}-sub`), 1);
     t.ok(await eventually(() => got.length === 4), 'flushed after the re-connect');
-    t.strictSame(got.slice(2), [['clients', '*'], ['keys', '*']]);
+    t.strictSame(got.slice(2), [
+      ['clients', '*'],
+      ['keys', '*'],
+    ]);
     await a.invalidation.publish('keys', 'k1');
     t.ok(await eventually(() => got.length === 5));
     t.strictSame(got[4], ['keys', 'k1'], 'still subscribed after the re-connect');

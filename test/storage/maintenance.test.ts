@@ -24,12 +24,10 @@ const count = async (sql: Sql, table: string): Promise<number> => Number((await 
 
 /** LAPSING revocations that lapse by NOW + 100, LIVE that do not; OLD_AUDIT events 366 days old, RECENT_AUDIT of today. */
 async function fill(sql: Sql): Promise<void> {
-  await sql.query(
-    `INSERT INTO revocations (kind, jti, client_id, exp, until) SELECT 'token', 'lapsing-' || i, 'c1', $1 + i % 100, $1 + i % 100 FROM generate_series(1, $2) AS i`,
-    [NOW, LAPSING],
-  );
+  await sql.query(`INSERT INTO revocations (kind, jti, client_id, exp, until) SELECT 'token', 'lapsing-' || i, 'c1', $1 + i % 100, $1 + i % 100 FROM generate_series(1, $2) AS i`, [NOW, LAPSING]);
   const log = new SqlRevocationLog(sql);
-  for (let i = 0; i < LIVE; i++) await log.append(i % 2 ? { type: 'token', jti: `live-${i}`, exp: NOW + 3600, clientId: null } : { type: 'client', clientId: `c${i}`, revokedBefore: NOW, until: NOW + 86_460 });
+  for (let i = 0; i < LIVE; i++)
+    await log.append(i % 2 ? { type: 'token', jti: `live-${i}`, exp: NOW + 3600, clientId: null } : { type: 'client', clientId: `c${i}`, revokedBefore: NOW, until: NOW + 86_460 });
   await sql.query(
     `INSERT INTO audit_log (at, actor, action, target, outcome) SELECT to_timestamp($1::double precision / 1000) - make_interval(secs => i), 'unauthenticated', 'admin.authenticate', NULL, 'failure' FROM generate_series(1, $2) AS i`,
     [NOW * 1000 - 366 * DAY_MS, OLD_AUDIT],
@@ -65,7 +63,11 @@ t.test('PGlite, through the runtime (AUDIT_RETENTION in days)', async (t) => {
   await rt.audit.record({ at: NOW * 1000 - 31 * DAY_MS, actor: 'a', action: 'old', target: null, outcome: 'success', requestId: null });
   await rt.audit.record({ at: NOW * 1000 - 29 * DAY_MS, actor: 'a', action: 'kept', target: null, outcome: 'success', requestId: null });
   t.strictSame(await rt.runMaintenance(), ['revocations', 'audit']);
-  t.strictSame((await rt.audit.list(10, null)).items.map((e) => e.action), ['kept'], 'events older than 30 days are gone');
+  t.strictSame(
+    (await rt.audit.list(10, null)).items.map((e) => e.action),
+    ['kept'],
+    'events older than 30 days are gone',
+  );
   await rt.sql.query('TRUNCATE revocations, audit_log');
   rowBounds(t, async () => rt.sql);
 });
@@ -106,4 +108,3 @@ t.test('PostgreSQL', async (t) => {
     t.equal(await count(b, 'revocations'), LIVE);
   });
 });
-

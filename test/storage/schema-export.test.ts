@@ -77,7 +77,10 @@ t.test('PostgreSQL: two schemas of one database are two deployments; tables of a
   t.teardown(() => c.close());
   const status = await migrationStatus(c, { schema: 'tokenmill' });
   t.equal(status.legacyPublicTables.length, 7);
-  const err = await migrate(c, { schema: 'tokenmill' }).then(() => null, (e: unknown) => e);
+  const err = await migrate(c, { schema: 'tokenmill' }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   t.ok(err instanceof LegacyTablesError, 'refused');
   t.match((err as Error).message, /DATABASE_SCHEMA=public.*ALTER TABLE public\."clients" SET SCHEMA "tokenmill"/);
   t.notOk((await c.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'tokenmill'`)).rows.length, 'nothing created by the refused run');
@@ -130,7 +133,17 @@ async function makeSource(): Promise<{ sql: Sql; doc: ExportDocument }> {
   await new SqlClientStore(sql).create(client('c1'));
   await new SqlClientStore(sql).create({ ...client('c2'), jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'j1' }] }, registrationAccessTokenHash: null });
   const jwe = await new KeyEncryption(KEK).encrypt({ kty: 'EC', crv: 'P-256', d: 'private', x: 'x', y: 'y' });
-  await new SqlKeyStore(sql).insert({ kid: 'k1', alg: 'ES256', publicJwk: { kty: 'EC', kid: 'k1' }, privateJwe: jwe, origin: 'generated', createdAt: NOW - 9000, activatesAt: NOW - 8000, retiresAt: null, removeAt: null });
+  await new SqlKeyStore(sql).insert({
+    kid: 'k1',
+    alg: 'ES256',
+    publicJwk: { kty: 'EC', kid: 'k1' },
+    privateJwe: jwe,
+    origin: 'generated',
+    createdAt: NOW - 9000,
+    activatesAt: NOW - 8000,
+    retiresAt: null,
+    removeAt: null,
+  });
   const log = new SqlRevocationLog(sql);
   await log.append({ type: 'token', jti: 'live', exp: Math.floor(NOW / 1000) + 600, clientId: 'c1' });
   await log.append({ type: 'token', jti: 'lapsed', exp: Math.floor(NOW / 1000) - 600, clientId: 'c1' });
@@ -153,9 +166,16 @@ t.test('export: the versioned document; import: the same rows, in another databa
   t.match(doc, { format: 'tokenmill-export', version: 1, exported_at: new Date(NOW).toISOString(), source: { database: 'pglite', migrations: ALL } });
   t.equal(doc.key_encryption_key?.fingerprint, kekFingerprint(KEK));
   t.notOk(JSON.stringify(doc).includes(KEK), 'never the key-encryption key itself');
-  t.strictSame(doc.clients.map((c) => c.client_id), ['c1', 'c2']);
+  t.strictSame(
+    doc.clients.map((c) => c.client_id),
+    ['c1', 'c2'],
+  );
   t.equal(doc.clients[0]?.secrets[0]?.secret_hash, sha('c1-secret').toString('base64url'), 'secret hashes as base64url');
-  t.strictSame(doc.revocations.map((r) => (r.type === 'token' ? r.jti : `client ${r.client_id}`)), ['live', 'client c1'], 'revocations still in effect only');
+  t.strictSame(
+    doc.revocations.map((r) => (r.type === 'token' ? r.jti : `client ${r.client_id}`)),
+    ['live', 'client c1'],
+    'revocations still in effect only',
+  );
   // It survives the trip through text.
   const parsed = parseExport(JSON.stringify(doc));
 
@@ -173,11 +193,17 @@ t.test('import refuses a key-encryption key that cannot decrypt the keys, unless
   const { sql, doc } = await source();
   const to = await target();
   const wrong = randomBytes(32).toString('base64url');
-  const err = await importData(to, doc, { now: NOW, kek: { key: wrong, from: 'KEY_ENCRYPTION_KEY' } }).then(() => null, (e: unknown) => e);
+  const err = await importData(to, doc, { now: NOW, kek: { key: wrong, from: 'KEY_ENCRYPTION_KEY' } }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   t.ok(err instanceof ImportError && err.reason === 'key-encryption');
   t.match((err as Error).message, new RegExp(`cannot decrypt signing key\\(s\\) k1 .*fingerprint ${kekFingerprint(KEK)}.*--force`));
   t.strictSame((await to.query('SELECT client_id FROM clients')).rows, [], 'nothing imported');
-  const none = await importData(to, doc, { now: NOW, kek: null }).then(() => null, (e: unknown) => e);
+  const none = await importData(to, doc, { now: NOW, kek: null }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   t.ok(none instanceof ImportError && none.reason === 'key-encryption', 'no key-encryption key at all is refused too');
   const forced = await importData(to, doc, { now: NOW, kek: { key: wrong, from: 'KEY_ENCRYPTION_KEY' }, force: true });
   t.strictSame(forced.undecryptable, ['k1']);
@@ -190,7 +216,10 @@ t.test('import refuses ids that exist, naming them, unless --replace', async (t)
   await importData(to, doc, { now: NOW, kek: { key: KEK, from: 'test' } });
   await new SqlClientStore(to).update('c1', { clientName: 'changed here' }, NOW);
   await new SqlClientStore(to).addSecret('c1', { secretId: 'extra', hash: sha('extra'), prefix: 'tmsec_ex', createdAt: NOW, expiresAt: null, lastUsedAt: null });
-  const err = await importData(to, doc, { now: NOW, kek: { key: KEK, from: 'test' } }).then(() => null, (e: unknown) => e);
+  const err = await importData(to, doc, { now: NOW, kek: { key: KEK, from: 'test' } }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   t.ok(err instanceof ImportError && err.reason === 'conflict');
   t.match((err as Error).message, /client\(s\) c1, c2 and signing key\(s\) k1 already exist.*--replace/);
   t.equal((await new SqlClientStore(to).get('c1'))?.clientName, 'changed here', 'unchanged');
@@ -220,7 +249,10 @@ t.test('import refuses an unknown format or version, a malformed document, and a
   t.match(reason(JSON.stringify({ ...doc, revocations: [{ type: 'token', jti: 'x' }] })), /^invalid: malformed export: revocations\[0\]/);
   const to = await target();
   const newer = { ...doc, clients: [{ ...doc.clients[0]!, from_the_future: 1 }] };
-  const err = await importData(to, newer, { now: NOW, kek: { key: KEK, from: 'test' } }).then(() => null, (e: unknown) => e);
+  const err = await importData(to, newer, { now: NOW, kek: { key: KEK, from: 'test' } }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   t.ok(err instanceof ImportError && err.reason === 'invalid');
   t.match((err as Error).message, /from_the_future do not exist in table clients/);
   t.strictSame((await to.query('SELECT client_id FROM clients')).rows, [], 'the transaction left nothing behind');

@@ -84,10 +84,20 @@ t.test('PostgreSQL: two nodes migrating one fresh database at once both succeed,
     await b.close();
   });
   const results = await Promise.all([migrate(a), migrate(b)]);
-  t.strictSame(results.flat().sort((x, y) => x - y), ALL_VERSIONS, 'each version was applied by exactly one of them');
-  t.ok(results.some((r) => r.length === 0), 'the loser found nothing left to do');
+  t.strictSame(
+    results.flat().sort((x, y) => x - y),
+    ALL_VERSIONS,
+    'each version was applied by exactly one of them',
+  );
+  t.ok(
+    results.some((r) => r.length === 0),
+    'the loser found nothing left to do',
+  );
   const { rows } = await a.query<{ version: number; n: string }>('SELECT version, count(*) AS n FROM schema_migrations GROUP BY version ORDER BY version');
-  t.strictSame(rows.map((r) => [Number(r.version), Number(r.n)]), ALL_VERSIONS.map((v) => [v, 1]));
+  t.strictSame(
+    rows.map((r) => [Number(r.version), Number(r.n)]),
+    ALL_VERSIONS.map((v) => [v, 1]),
+  );
   const { rows: tables } = await b.query<{ n: string }>(
     "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('clients', 'client_secrets', 'signing_keys', 'revocations', 'audit_log')",
   );

@@ -94,10 +94,7 @@ async function commonCases(t: Test, as: StandInAS, base: string, claimsOf: (body
 
   const scope = await get(base, '/admin', `Bearer ${token}`);
   t.equal(scope.status, 403);
-  t.equal(
-    scope.wwwAuthenticate,
-    `Bearer realm="${realm}", error="insufficient_scope", error_description="the access token lacks a required scope", scope="admin"`,
-  );
+  t.equal(scope.wwwAuthenticate, `Bearer realm="${realm}", error="insufficient_scope", error_description="the access token lacks a required scope", scope="admin"`);
   t.same(scope.body, { error: 'insufficient_scope', error_description: 'the access token lacks a required scope' });
 
   const revoked = await as.mint();
@@ -147,7 +144,7 @@ t.test('Fastify plugin', async (t) => {
 
   const verifier = app.tokenmill.verifier;
   await app.close();
-  t.equal((await verifier.verify(await as.mint()).catch((e: { status: number }) => e.status)), 503, 'verifier closed in onClose');
+  t.equal(await verifier.verify(await as.mint()).catch((e: { status: number }) => e.status), 503, 'verifier closed in onClose');
 });
 
 t.test('Fastify plugin refuses to start on an issuer mismatch', async (t) => {

@@ -38,7 +38,10 @@ t.test('a revoked jti is refused from the next poll of the feed', async (t) => {
   await v.ready();
   t.equal(as.counts.feedUnauthorized, 0, 'Basic credentials with : + % space and non-ASCII are form-encoded correctly');
   t.equal(as.feedSince[0], undefined, 'first poll omits since');
-  t.ok(as.feedSince.slice(1).every((s) => typeof s === 'string'), 'later polls send the cursor');
+  t.ok(
+    as.feedSince.slice(1).every((s) => typeof s === 'string'),
+    'later polls send the cursor',
+  );
   const latencies: number[] = [];
   for (let i = 0; i < 5; i++) {
     const token = await as.mint();
@@ -239,7 +242,10 @@ t.test('wrong feed credentials: ready rejects, verify fails closed', async (t) =
   await t.rejects(v.ready(), /HTTP 401/);
   t.equal((await verifyError(v, await as.mint()))?.status, 503);
   t.ok(errors.includes('revocation feed: HTTP 401'));
-  t.notOk(errors.some((e) => e.includes('wrong')), 'secret never in error messages');
+  t.notOk(
+    errors.some((e) => e.includes('wrong')),
+    'secret never in error messages',
+  );
 });
 
 t.test('entries are dropped after their exp (+ clock tolerance)', async (t) => {

@@ -110,12 +110,7 @@ async function run(redisUrl: string): Promise<void> {
     const token = await as.mint();
     const c = claimsOf(token);
     // Append and trim away in one transaction: the verifier can never read this entry from the stream.
-    await redis
-      .multi()
-      .set(`${prefix}rev:jti:${c.jti}`, String(c.exp), 'EX', 600)
-      .xadd(stream, '*', 'type', 'token', 'jti', c.jti, 'exp', String(c.exp))
-      .xtrim(stream, 'MAXLEN', 0)
-      .exec();
+    await redis.multi().set(`${prefix}rev:jti:${c.jti}`, String(c.exp), 'EX', 600).xadd(stream, '*', 'type', 'token', 'jti', c.jti, 'exp', String(c.exp)).xtrim(stream, 'MAXLEN', 0).exec();
     const r = await untilRevoked(v, token);
     t.ok(r.ok, `gap detected and repaired (after ${r.elapsed.toFixed(0)} ms)`);
     t.ok(v.stats().snapshots > snapshots, 'a full re-read happened');

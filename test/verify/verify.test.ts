@@ -177,10 +177,7 @@ t.test('token validation', async (t) => {
     const scope = await verifyError(v, await as.mint(), { scope: 'orders:read admin' });
     t.equal(scope?.status, 403);
     t.equal(scope?.code, 'insufficient_scope');
-    t.equal(
-      scope?.wwwAuthenticate,
-      `Bearer realm="${realm}", error="insufficient_scope", error_description="the access token lacks a required scope", scope="orders:read admin"`,
-    );
+    t.equal(scope?.wwwAuthenticate, `Bearer realm="${realm}", error="insufficient_scope", error_description="the access token lacks a required scope", scope="orders:read admin"`);
     const noScope = await verifyError(v, await as.mint({ claims: { scope: undefined } }), { scope: ['orders:read'] });
     t.equal(noScope?.status, 403, 'token without scope claim');
     await t.rejects(v.verify(await as.mint(), { scope: 'bad"scope' }), TypeError, 'invalid required scope is a programming error');

@@ -55,12 +55,7 @@ function describeJoseError(err: { code?: unknown; claim?: unknown; reason?: unkn
 export function mapError(err: unknown, realm: string): VerifyError {
   if (err instanceof VerifyError) return err;
   const e = err as { code?: unknown; name?: unknown } | null;
-  if (
-    err instanceof UpstreamError ||
-    e?.code === 'ERR_JWKS_TIMEOUT' ||
-    e?.code === 'ERR_JWKS_INVALID' ||
-    e?.code === 'ERR_JOSE_GENERIC'
-  ) {
+  if (err instanceof UpstreamError || e?.code === 'ERR_JWKS_TIMEOUT' || e?.code === 'ERR_JWKS_INVALID' || e?.code === 'ERR_JOSE_GENERIC') {
     return unavailable(realm, 'the signing keys are unavailable', err);
   }
   if (e && typeof e.code === 'string' && e.code.startsWith('ERR_')) return invalidToken(realm, describeJoseError(e as { code: string }), err);

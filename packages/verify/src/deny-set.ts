@@ -51,9 +51,7 @@ export class DenySet {
    */
   addClient(clientId: string, revokedBefore: number, exp: number, nowSeconds: number): void {
     const prev = this.clients.get(clientId);
-    const merged: ClientRevocation = prev
-      ? { revokedBefore: Math.max(prev.revokedBefore, revokedBefore), exp: Math.max(prev.exp, exp) }
-      : { revokedBefore, exp };
+    const merged: ClientRevocation = prev ? { revokedBefore: Math.max(prev.revokedBefore, revokedBefore), exp: Math.max(prev.exp, exp) } : { revokedBefore, exp };
     const until = merged.exp + this.graceSeconds;
     if (until <= nowSeconds) return;
     this.clients.set(clientId, merged);

@@ -6,22 +6,9 @@
 import { ACCESS_TOKEN_ALGS, isScopeToken } from './protocol/index.js';
 
 /** Asymmetric JWS algorithms a verifier can be configured with. `none` and `HS*` are never accepted. */
-export type VerifierAlgorithm =
-  | 'ES256'
-  | 'ES384'
-  | 'ES512'
-  | 'RS256'
-  | 'RS384'
-  | 'RS512'
-  | 'PS256'
-  | 'PS384'
-  | 'PS512'
-  | 'EdDSA'
-  | 'Ed25519';
+export type VerifierAlgorithm = 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'EdDSA' | 'Ed25519';
 
-const SUPPORTED_ALGORITHMS: ReadonlySet<string> = new Set<VerifierAlgorithm>([
-  'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519',
-]);
+const SUPPORTED_ALGORITHMS: ReadonlySet<string> = new Set<VerifierAlgorithm>(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519']);
 
 /** The algorithms tokenmill signs with: `['ES256', 'RS256', 'PS256', 'EdDSA']`. */
 export const DEFAULT_ALGORITHMS: readonly VerifierAlgorithm[] = Object.freeze([...ACCESS_TOKEN_ALGS] as VerifierAlgorithm[]);

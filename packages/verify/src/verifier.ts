@@ -127,7 +127,6 @@ class TokenVerifier implements Verifier {
     }
   }
 
-
   async #run(): Promise<void> {
     let failures = 0;
     let meta: Metadata | undefined;
@@ -306,7 +305,6 @@ class TokenVerifier implements Verifier {
     }
     return claims;
   }
-
 
   async #checkRevocation(claims: AccessTokenClaims): Promise<void> {
     if (this.#s.revocations === undefined) return;

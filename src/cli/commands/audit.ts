@@ -20,7 +20,13 @@ export function auditCommand(program: Command, io: Io): void {
       const page = await ctx.admin().get<Page<AuditView>>('/audit', { limit: opts.limit, cursor: opts.cursor, actor: opts.actor, action: opts.action, target: opts.target, since: opts.since });
       if (ctx.json) return ctx.printJson(page);
       if (!page.items.length) ctx.print('no events');
-      else ctx.print(table(['AT', 'ACTOR', 'ACTION', 'TARGET', 'OUTCOME', 'STATUS'], page.items.map((e) => [shortDate(e.at), e.actor, e.action, e.target, e.outcome, e.status])));
+      else
+        ctx.print(
+          table(
+            ['AT', 'ACTOR', 'ACTION', 'TARGET', 'OUTCOME', 'STATUS'],
+            page.items.map((e) => [shortDate(e.at), e.actor, e.action, e.target, e.outcome, e.status]),
+          ),
+        );
       if (page.next_cursor) io.err(`more events: --cursor ${page.next_cursor}\n`);
     });
 }

@@ -104,16 +104,15 @@ export function clientsCommand(program: Command, io: Io): void {
       if (client.secrets.length) ctx.print(`\n${secretsTable(client.secrets)}`);
     });
 
-  metadataOptions(clients.command('update').description("change a client's metadata").argument('<client_id>')).action(
-    async (id: string, opts: MetadataOptions, cmd: Command) => {
-      const ctx = Context.of(cmd, io);
-      const body = metadataBody(opts);
-      if (Object.keys(body).length === 0) throw new UsageError('nothing to update: pass at least one of --name, --scope, --audience, --auth-method, --ttl, --jwks-file, --jwks-uri, --signing-alg, --token-alg');
-      const client = await ctx.admin().request<ClientView>('PATCH', `/clients/${seg(id)}`, body);
-      if (ctx.json) return ctx.printJson(client);
-      ctx.print(clientDetails(client));
-    },
-  );
+  metadataOptions(clients.command('update').description("change a client's metadata").argument('<client_id>')).action(async (id: string, opts: MetadataOptions, cmd: Command) => {
+    const ctx = Context.of(cmd, io);
+    const body = metadataBody(opts);
+    if (Object.keys(body).length === 0)
+      throw new UsageError('nothing to update: pass at least one of --name, --scope, --audience, --auth-method, --ttl, --jwks-file, --jwks-uri, --signing-alg, --token-alg');
+    const client = await ctx.admin().request<ClientView>('PATCH', `/clients/${seg(id)}`, body);
+    if (ctx.json) return ctx.printJson(client);
+    ctx.print(clientDetails(client));
+  });
 
   for (const [name, status, does] of [
     ['disable', 'disabled', 'refuse the client on every node: its tokens are revoked (offline verifiers too) and its registration access token ends'],

@@ -47,7 +47,11 @@ export function commandTree(program: Command): Node[] {
 /** A single-quoted shell word. */
 const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** A description on one line, without characters that would need quoting inside zsh specs. */
-const oneLine = (s: string): string => s.replace(/\s+/g, ' ').replace(/[:[\]\\]/g, ' ').trim();
+const oneLine = (s: string): string =>
+  s
+    .replace(/\s+/g, ' ')
+    .replace(/[:[\]\\]/g, ' ')
+    .trim();
 /** A description on one line (fish quotes it as one word). */
 const flat = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
@@ -59,9 +63,7 @@ function caseFunctions(nodes: Node[], name: string): string {
       .filter(({ words }) => words.length)
       .map(({ n, words }) => `    ${sq(n.path)}) echo ${sq(words.join(' '))} ;;`)
       .join('\n');
-  const choiceArms = nodes
-    .flatMap((n) => n.options.filter((o) => o.choices.length).map((o) => `    ${sq(`${n.path}|${o.flag}`)}) echo ${sq(o.choices.join(' '))} ;;`))
-    .join('\n');
+  const choiceArms = nodes.flatMap((n) => n.options.filter((o) => o.choices.length).map((o) => `    ${sq(`${n.path}|${o.flag}`)}) echo ${sq(o.choices.join(' '))} ;;`)).join('\n');
   return `__${name}_subs() {
   case "$1" in
 ${arms((n) => n.subcommands.map((s) => s.name))}
@@ -182,7 +184,13 @@ export function fishScript(program: Command): string {
     '    switch $argv[1]',
     ...nodes
       .filter((n) => n.options.some((o) => o.takesValue))
-      .flatMap((n) => [`        case ${sq(n.path)}`, `            echo ${n.options.filter((o) => o.takesValue).map((o) => sq(o.flag)).join(' ')}`]),
+      .flatMap((n) => [
+        `        case ${sq(n.path)}`,
+        `            echo ${n.options
+          .filter((o) => o.takesValue)
+          .map((o) => sq(o.flag))
+          .join(' ')}`,
+      ]),
     '    end',
     'end',
     '# The command path typed so far: subcommands only, options and their values skipped.',

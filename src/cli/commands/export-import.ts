@@ -41,7 +41,8 @@ async function openForExport(io: Io, dataDir: string | undefined): Promise<OpenD
   const status = await migrationStatus(db.sql, { schema: settings.databaseSchema });
   if (status.applied.length === 0) {
     await db.sql.close();
-    if (status.legacyPublicTables.length) throw new CliError(`no tokenmill tables in schema ${settings.databaseSchema}, but an earlier release's in schema public: set DATABASE_SCHEMA=public to export them`);
+    if (status.legacyPublicTables.length)
+      throw new CliError(`no tokenmill tables in schema ${settings.databaseSchema}, but an earlier release's in schema public: set DATABASE_SCHEMA=public to export them`);
     throw new CliError(`no tokenmill tables in ${db.description}`);
   }
   return db;
@@ -53,7 +54,10 @@ export function exportImportCommands(program: Command, io: Io): void {
     .description('back up clients (with secret hashes), signing keys (encrypted, as stored) and revocations in effect, as one JSON document, from DATABASE_URL or the embedded database in DATA_DIR')
     .option('--out <file>', 'write to this file (mode 0600) instead of stdout')
     .option('--data-dir <dir>', 'embedded database directory (DATA_DIR), when DATABASE_URL is unset')
-    .addHelpText('after', '\nNot exported: the audit log, the admin token, the key-encryption key (only its fingerprint).\nStop an embedded server first: its database is not shared between processes.\nExit codes: 0 ok, 1 error, 2 usage or configuration error.')
+    .addHelpText(
+      'after',
+      '\nNot exported: the audit log, the admin token, the key-encryption key (only its fingerprint).\nStop an embedded server first: its database is not shared between processes.\nExit codes: 0 ok, 1 error, 2 usage or configuration error.',
+    )
     .action(async (opts: { out?: string; dataDir?: string }, cmd: Command) => {
       const ctx = Context.of(cmd, io);
       const settings = settingsFrom(io, opts.dataDir);
@@ -73,9 +77,17 @@ export function exportImportCommands(program: Command, io: Io): void {
         return;
       }
       writeSecretFile(opts.out, text);
-      if (ctx.json) return ctx.printJson({ file: opts.out, clients: doc.clients.length, keys: doc.keys.length, revocations: doc.revocations.length, key_encryption_key_fingerprint: doc.key_encryption_key?.fingerprint ?? null });
+      if (ctx.json)
+        return ctx.printJson({
+          file: opts.out,
+          clients: doc.clients.length,
+          keys: doc.keys.length,
+          revocations: doc.revocations.length,
+          key_encryption_key_fingerprint: doc.key_encryption_key?.fingerprint ?? null,
+        });
       ctx.print(`${summary} to ${opts.out}`);
-      if (doc.key_encryption_key) ctx.print(`the keys are encrypted under the key-encryption key with fingerprint ${doc.key_encryption_key.fingerprint}; the target needs that key as KEY_ENCRYPTION_KEY`);
+      if (doc.key_encryption_key)
+        ctx.print(`the keys are encrypted under the key-encryption key with fingerprint ${doc.key_encryption_key.fingerprint}; the target needs that key as KEY_ENCRYPTION_KEY`);
     });
 
   program
@@ -128,7 +140,9 @@ export function exportImportCommands(program: Command, io: Io): void {
       }
       if (result.undecryptable.length) io.err(`tokenmill: warning: imported signing key(s) ${result.undecryptable.join(', ')} that this database's key-encryption key cannot decrypt (--force)\n`);
       if (io.env.REDIS_URL && result.revocations > 0) {
-        io.err('tokenmill: warning: REDIS_URL is set: nodes seed Redis from PostgreSQL only when its key prefix is new or emptied; with a Redis already seeded, these revocations reach it only after its keys under REDIS_KEY_PREFIX are deleted\n');
+        io.err(
+          'tokenmill: warning: REDIS_URL is set: nodes seed Redis from PostgreSQL only when its key prefix is new or emptied; with a Redis already seeded, these revocations reach it only after its keys under REDIS_KEY_PREFIX are deleted\n',
+        );
       }
       if (ctx.json) return ctx.printJson({ database: db.description, ...result });
       ctx.print(`imported ${result.clients} client(s) (${result.secrets} secret(s)), ${result.keys} signing key(s), ${result.revocations} revocation(s) into ${db.description}`);

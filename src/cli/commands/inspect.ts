@@ -80,7 +80,9 @@ async function introspect(endpoint: string, token: string, adminToken: string | 
 export function inspectCommand(program: Command, io: Io): void {
   program
     .command('inspect')
-    .description("decode a token, verify it against the issuer's JWKS and ask the issuer whether it is revoked (introspection with the admin token): header, claims, remaining lifetime. --issuer (or TOKENMILL_ISSUER, or the profile's issuer) names the public URL when it differs from the admin URL")
+    .description(
+      "decode a token, verify it against the issuer's JWKS and ask the issuer whether it is revoked (introspection with the admin token): header, claims, remaining lifetime. --issuer (or TOKENMILL_ISSUER, or the profile's issuer) names the public URL when it differs from the admin URL",
+    )
     .argument('<token>', 'an access token, or - to read it from stdin')
     .action(async (tokenArg: string, _opts: unknown, cmd: Command) => {
       const ctx = Context.of(cmd, io);

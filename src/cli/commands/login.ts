@@ -15,7 +15,10 @@ export function loginCommands(program: Command, io: Io): void {
     .command('login')
     .description('check an admin token against the admin API, then save it with the URLs as a profile (--profile, default "default")')
     .option('--token-stdin', 'read the admin token from stdin (else --admin-token or TOKENMILL_ADMIN_TOKEN)')
-    .addHelpText('after', '\nExample: tokenmill login --url https://admin.example:8081 --issuer https://auth.example --token-stdin < token.txt\nSaved in $XDG_CONFIG_HOME/tokenmill/config.json (default ~/.config/tokenmill/config.json), mode 0600.')
+    .addHelpText(
+      'after',
+      '\nExample: tokenmill login --url https://admin.example:8081 --issuer https://auth.example --token-stdin < token.txt\nSaved in $XDG_CONFIG_HOME/tokenmill/config.json (default ~/.config/tokenmill/config.json), mode 0600.',
+    )
     .action(async (opts: { tokenStdin?: boolean }, cmd: Command) => {
       const ctx = Context.of(cmd, io);
       const globals = cmd.optsWithGlobals<{ url?: string; issuer?: string; adminToken?: string }>();
@@ -68,6 +71,11 @@ export function loginCommands(program: Command, io: Io): void {
       const rows = entries.map(([name, p]) => ({ name, url: p.url, issuer: p.issuer ?? null, current: name === current }));
       if (ctx.json) return ctx.printJson({ path, profiles: rows });
       if (!rows.length) return ctx.print(`no profiles in ${path}: run \`tokenmill login\``);
-      ctx.print(table(['NAME', 'URL', 'ISSUER', 'CURRENT'], rows.map((r) => [r.name, r.url, r.issuer, r.current ? 'yes' : null])));
+      ctx.print(
+        table(
+          ['NAME', 'URL', 'ISSUER', 'CURRENT'],
+          rows.map((r) => [r.name, r.url, r.issuer, r.current ? 'yes' : null]),
+        ),
+      );
     });
 }

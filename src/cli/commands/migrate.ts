@@ -29,7 +29,10 @@ export function migrateCommand(program: Command, io: Io): void {
     .description('apply pending database migrations (DATABASE_URL and DATABASE_SCHEMA, or the embedded database in DATA_DIR), or report them with --status')
     .option('--status', `report applied and pending migrations without applying (exit ${EXIT_PENDING} when some are pending)`)
     .option('--data-dir <dir>', 'embedded database directory (DATA_DIR), when DATABASE_URL is unset')
-    .addHelpText('after', `\nExit codes: 0 up to date (or migrated), 1 error, 2 usage or configuration error, ${EXIT_PENDING} migrations pending (--status).\nStop an embedded server first: its database is not shared between processes.`)
+    .addHelpText(
+      'after',
+      `\nExit codes: 0 up to date (or migrated), 1 error, 2 usage or configuration error, ${EXIT_PENDING} migrations pending (--status).\nStop an embedded server first: its database is not shared between processes.`,
+    )
     .action(async (opts: { status?: boolean; dataDir?: string }, cmd: Command) => {
       const ctx = Context.of(cmd, io);
       const settings = settingsFrom(io, opts.dataDir);

@@ -19,7 +19,8 @@ export function secretsCommand(program: Command, io: Io): void {
     .action(async (id: string, opts: { expires?: number | string; grace?: number; now?: boolean }, cmd: Command) => {
       // No silent default: the person rotating says whether the old secret still works.
       if (opts.grace !== undefined && opts.now) throw new UsageError('pass either --grace <duration> or --now, not both');
-      if (opts.grace === undefined && !opts.now) throw new UsageError('say what happens to the previous secrets: --grace <duration> (e.g. --grace 1h: they keep working that long) or --now (they end now)');
+      if (opts.grace === undefined && !opts.now)
+        throw new UsageError('say what happens to the previous secrets: --grace <duration> (e.g. --grace 1h: they keep working that long) or --now (they end now)');
       const grace = opts.now ? 0 : (opts.grace ?? 0);
       const ctx = Context.of(cmd, io);
       const body: Record<string, unknown> = { previous_secret_ttl: grace };

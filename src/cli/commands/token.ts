@@ -25,8 +25,21 @@ export function tokenCommand(program: Command, io: Io): void {
     .option('--scope <scopes>', 'scopes to ask for, space-separated (default: the client default)')
     .option('--resource <url>', 'audience to ask for (RFC 8707), repeatable', collect)
     .addOption(new Option('--auth <method>', 'how to send the credentials: basic (client_secret_basic) or post (client_secret_post)').choices(['basic', 'post']).default('basic'))
-    .option('--key <file>', 'private_key_jwt: the client\'s private key (a JWK, JSON); signs an RFC 7523 assertion (iss = sub = client_id, aud = the issuer, 60 s)')
-    .addOption(new Option('--alg <alg>', 'the assertion\'s algorithm, with --key (default: the JWK\'s alg, else from its key type)').choices(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA']))
+    .option('--key <file>', "private_key_jwt: the client's private key (a JWK, JSON); signs an RFC 7523 assertion (iss = sub = client_id, aud = the issuer, 60 s)")
+    .addOption(
+      new Option('--alg <alg>', "the assertion's algorithm, with --key (default: the JWK's alg, else from its key type)").choices([
+        'ES256',
+        'ES384',
+        'ES512',
+        'RS256',
+        'RS384',
+        'RS512',
+        'PS256',
+        'PS384',
+        'PS512',
+        'EdDSA',
+      ]),
+    )
     .action(async (opts: TokenOptions, cmd: Command) => {
       const ctx = Context.of(cmd, io);
       const form = new URLSearchParams({ grant_type: 'client_credentials' });

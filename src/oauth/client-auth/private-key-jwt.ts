@@ -190,6 +190,7 @@ export async function authenticateAssertion(assertion: string, assertionType: st
 
   // The key is hashed so client input never shapes a store key's length or characters.
   const replayKey = createHash('sha256').update(sub).update('\u0000').update(jti).digest('base64url');
-  if (!(await ctx.replay.claim(replayKey, exp + CLOCK_SKEW, typeof claims.iat === 'number' ? claims.iat : null))) throw new InvalidClient('assertion jti was already used (or may have been: replay state was lost)', 'replay');
+  if (!(await ctx.replay.claim(replayKey, exp + CLOCK_SKEW, typeof claims.iat === 'number' ? claims.iat : null)))
+    throw new InvalidClient('assertion jti was already used (or may have been: replay state was lost)', 'replay');
   return client;
 }

@@ -6,8 +6,19 @@ import { Conflict, InvalidRequest, NotFound } from '../../errors/oauth-errors.js
 import { InvalidCursorError } from '../../storage/sql/client-store.js';
 import type { Runtime } from '../../runtime.js';
 import {
-  AdminError, ClientCreateBody, ClientIdParams, ClientListQuery, ClientPage, ClientPatchBody, ClientView, CreatedClient,
-  RevokeTokensResult, RotateSecretBody, RotatedRegistrationToken, RotatedSecret, SecretParams,
+  AdminError,
+  ClientCreateBody,
+  ClientIdParams,
+  ClientListQuery,
+  ClientPage,
+  ClientPatchBody,
+  ClientView,
+  CreatedClient,
+  RevokeTokensResult,
+  RotateSecretBody,
+  RotatedRegistrationToken,
+  RotatedSecret,
+  SecretParams,
 } from '../../schemas/admin.js';
 import { clientView, lifetimeMs } from './views.js';
 
@@ -26,25 +37,33 @@ async function validated(rt: Runtime, body: Record<string, unknown>) {
 }
 
 export function adminClientRoutes(app: FastifyInstance, rt: Runtime): void {
-  app.get<{ Querystring: Static<typeof ClientListQuery> }>('/clients', { config: { action: 'client.list' }, schema: { tags, querystring: ClientListQuery, response: { 200: ClientPage, ...errors } } }, async (request) => {
-    const q = request.query;
-    try {
-      const page = await rt.clientStore.list(q.limit ?? 50, q.cursor ?? null, { status: q.status, authMethod: q.auth_method, namePrefix: q.name_prefix });
-      const now = rt.clock.now();
-      return { items: page.items.map((c) => clientView(c, now)), next_cursor: page.nextCursor };
-    } catch (err) {
-      if (err instanceof InvalidCursorError) throw new InvalidRequest('cursor: is not a cursor this server issued');
-      throw err;
-    }
-  });
+  app.get<{ Querystring: Static<typeof ClientListQuery> }>(
+    '/clients',
+    { config: { action: 'client.list' }, schema: { tags, querystring: ClientListQuery, response: { 200: ClientPage, ...errors } } },
+    async (request) => {
+      const q = request.query;
+      try {
+        const page = await rt.clientStore.list(q.limit ?? 50, q.cursor ?? null, { status: q.status, authMethod: q.auth_method, namePrefix: q.name_prefix });
+        const now = rt.clock.now();
+        return { items: page.items.map((c) => clientView(c, now)), next_cursor: page.nextCursor };
+      } catch (err) {
+        if (err instanceof InvalidCursorError) throw new InvalidRequest('cursor: is not a cursor this server issued');
+        throw err;
+      }
+    },
+  );
 
-  app.post<{ Body: Static<typeof ClientCreateBody> }>('/clients', { config: { action: 'client.create' }, schema: { tags, body: ClientCreateBody, response: { 201: CreatedClient, ...errors } } }, async (request, reply) => {
-    const { secret_expires_in, ...metadata } = request.body;
-    const meta = await validated(rt, metadata);
-    const registered = await rt.clientService.register(meta, lifetimeMs(secret_expires_in));
-    request.auditTarget = registered.client.clientId;
-    return reply.code(201).send({ client: clientView(registered.client, rt.clock.now()), client_secret: registered.clientSecret, secret_id: registered.client.secrets[0]?.secretId ?? null });
-  });
+  app.post<{ Body: Static<typeof ClientCreateBody> }>(
+    '/clients',
+    { config: { action: 'client.create' }, schema: { tags, body: ClientCreateBody, response: { 201: CreatedClient, ...errors } } },
+    async (request, reply) => {
+      const { secret_expires_in, ...metadata } = request.body;
+      const meta = await validated(rt, metadata);
+      const registered = await rt.clientService.register(meta, lifetimeMs(secret_expires_in));
+      request.auditTarget = registered.client.clientId;
+      return reply.code(201).send({ client: clientView(registered.client, rt.clock.now()), client_secret: registered.clientSecret, secret_id: registered.client.secrets[0]?.secretId ?? null });
+    },
+  );
 
   app.get<{ Params: IdParams }>('/clients/:client_id', { config: { action: 'client.read' }, schema: { tags, params: ClientIdParams, response: { 200: ClientView, ...errors } } }, async (request) => {
     const client = await rt.clientService.get(request.params.client_id);
@@ -52,64 +71,99 @@ export function adminClientRoutes(app: FastifyInstance, rt: Runtime): void {
     return clientView(client, rt.clock.now());
   });
 
-  app.patch<{ Params: IdParams; Body: Static<typeof ClientPatchBody> }>('/clients/:client_id', { config: { action: 'client.update' }, schema: { tags, params: ClientIdParams, body: ClientPatchBody, response: { 200: ClientView, ...errors } } }, async (request) => {
-    const current = await rt.clientService.get(request.params.client_id);
-    if (!current) throw new NotFound('client_id: no such client');
-    const { status, ...changes } = request.body;
-    // Validate the whole resulting metadata, so a change never leaves an inconsistent client.
-    const merged: Record<string, unknown> = { ...clientToMetadata(current, rt.config.issuer, rt.clock.now()), ...changes };
-    if ('jwks_uri' in changes && changes.jwks_uri !== null) delete merged.jwks;
-    if ('jwks' in changes && changes.jwks !== null) delete merged.jwks_uri;
-    if (changes.token_endpoint_auth_method && isSecretMethod(changes.token_endpoint_auth_method as never)) {
-      if (!('jwks' in changes)) delete merged.jwks;
-      if (!('jwks_uri' in changes)) delete merged.jwks_uri;
-      delete merged.token_endpoint_auth_signing_alg;
-    }
-    for (const k of Object.keys(merged)) if (merged[k] === null) delete merged[k];
-    const meta = await validated(rt, merged);
-    const updated = await rt.clientService.update(current.clientId, status === undefined ? meta : { ...meta, status });
-    if (!updated) throw new NotFound('client_id: no such client');
-    return clientView(updated.client, rt.clock.now());
-  });
+  app.patch<{ Params: IdParams; Body: Static<typeof ClientPatchBody> }>(
+    '/clients/:client_id',
+    { config: { action: 'client.update' }, schema: { tags, params: ClientIdParams, body: ClientPatchBody, response: { 200: ClientView, ...errors } } },
+    async (request) => {
+      const current = await rt.clientService.get(request.params.client_id);
+      if (!current) throw new NotFound('client_id: no such client');
+      const { status, ...changes } = request.body;
+      // Validate the whole resulting metadata, so a change never leaves an inconsistent client.
+      const merged: Record<string, unknown> = { ...clientToMetadata(current, rt.config.issuer, rt.clock.now()), ...changes };
+      if ('jwks_uri' in changes && changes.jwks_uri !== null) delete merged.jwks;
+      if ('jwks' in changes && changes.jwks !== null) delete merged.jwks_uri;
+      if (changes.token_endpoint_auth_method && isSecretMethod(changes.token_endpoint_auth_method as never)) {
+        if (!('jwks' in changes)) delete merged.jwks;
+        if (!('jwks_uri' in changes)) delete merged.jwks_uri;
+        delete merged.token_endpoint_auth_signing_alg;
+      }
+      for (const k of Object.keys(merged)) if (merged[k] === null) delete merged[k];
+      const meta = await validated(rt, merged);
+      const updated = await rt.clientService.update(current.clientId, status === undefined ? meta : { ...meta, status });
+      if (!updated) throw new NotFound('client_id: no such client');
+      return clientView(updated.client, rt.clock.now());
+    },
+  );
 
-  app.delete<{ Params: IdParams }>('/clients/:client_id', { config: { action: 'client.delete' }, schema: { tags, params: ClientIdParams, response: { 204: { type: 'null' }, ...errors } } }, async (request, reply) => {
-    if (!(await rt.clientService.delete(request.params.client_id))) throw new NotFound('client_id: no such client');
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: IdParams }>(
+    '/clients/:client_id',
+    { config: { action: 'client.delete' }, schema: { tags, params: ClientIdParams, response: { 204: { type: 'null' }, ...errors } } },
+    async (request, reply) => {
+      if (!(await rt.clientService.delete(request.params.client_id))) throw new NotFound('client_id: no such client');
+      return reply.code(204).send();
+    },
+  );
 
-  app.post<{ Params: IdParams; Body: Static<typeof RotateSecretBody> }>('/clients/:client_id/secrets', { config: { action: 'secret.rotate' }, schema: { tags, params: ClientIdParams, body: RotateSecretBody, response: { 201: RotatedSecret, ...errors } } }, async (request, reply) => {
-    const client = await rt.clientService.get(request.params.client_id);
-    if (!client) throw new NotFound('client_id: no such client');
-    if (!isSecretMethod(client.tokenEndpointAuthMethod)) throw new Conflict(`the client authenticates with ${client.tokenEndpointAuthMethod}; it has no secrets`);
-    const body = request.body ?? {};
-    const rotated = await rt.clientService.rotateSecret(client.clientId, { expiresInMs: lifetimeMs(body.expires_in), previousSecretTtlMs: (body.previous_secret_ttl ?? 0) * 1000 });
-    if (!rotated) throw new NotFound('client_id: no such client');
-    return reply.code(201).send({ secret_id: rotated.secret.secretId, client_secret: rotated.clientSecret, expires_at: rotated.secret.expiresAt === null ? null : new Date(rotated.secret.expiresAt).toISOString(), prefix: rotated.secret.prefix });
-  });
+  app.post<{ Params: IdParams; Body: Static<typeof RotateSecretBody> }>(
+    '/clients/:client_id/secrets',
+    { config: { action: 'secret.rotate' }, schema: { tags, params: ClientIdParams, body: RotateSecretBody, response: { 201: RotatedSecret, ...errors } } },
+    async (request, reply) => {
+      const client = await rt.clientService.get(request.params.client_id);
+      if (!client) throw new NotFound('client_id: no such client');
+      if (!isSecretMethod(client.tokenEndpointAuthMethod)) throw new Conflict(`the client authenticates with ${client.tokenEndpointAuthMethod}; it has no secrets`);
+      const body = request.body ?? {};
+      const rotated = await rt.clientService.rotateSecret(client.clientId, { expiresInMs: lifetimeMs(body.expires_in), previousSecretTtlMs: (body.previous_secret_ttl ?? 0) * 1000 });
+      if (!rotated) throw new NotFound('client_id: no such client');
+      return reply
+        .code(201)
+        .send({
+          secret_id: rotated.secret.secretId,
+          client_secret: rotated.clientSecret,
+          expires_at: rotated.secret.expiresAt === null ? null : new Date(rotated.secret.expiresAt).toISOString(),
+          prefix: rotated.secret.prefix,
+        });
+    },
+  );
 
-  app.delete<{ Params: Static<typeof SecretParams> }>('/clients/:client_id/secrets/:secret_id', { config: { action: 'secret.delete' }, schema: { tags, params: SecretParams, response: { 204: { type: 'null' }, ...errors } } }, async (request, reply) => {
-    if (!(await rt.clientService.get(request.params.client_id))) throw new NotFound('client_id: no such client');
-    if (!(await rt.clientService.deleteSecret(request.params.client_id, request.params.secret_id))) throw new NotFound('secret_id: no such secret');
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: Static<typeof SecretParams> }>(
+    '/clients/:client_id/secrets/:secret_id',
+    { config: { action: 'secret.delete' }, schema: { tags, params: SecretParams, response: { 204: { type: 'null' }, ...errors } } },
+    async (request, reply) => {
+      if (!(await rt.clientService.get(request.params.client_id))) throw new NotFound('client_id: no such client');
+      if (!(await rt.clientService.deleteSecret(request.params.client_id, request.params.secret_id))) throw new NotFound('secret_id: no such secret');
+      return reply.code(204).send();
+    },
+  );
 
   // RFC 7592 registration access token: a new one (the old one ends now), shown this once; or none.
-  app.post<{ Params: IdParams }>('/clients/:client_id/registration-token', { config: { action: 'registration_token.rotate' }, schema: { tags, params: ClientIdParams, response: { 201: RotatedRegistrationToken, ...errors } } }, async (request, reply) => {
-    const token = await rt.clientService.rotateRegistrationToken(request.params.client_id);
-    if (token === null) throw new NotFound('client_id: no such client');
-    // RFC 6749 §5.1 (C2): a response that carries a credential is never cached.
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-    return reply.code(201).send({ registration_access_token: token, registration_client_uri: `${rt.config.issuer}/oauth2/register/${encodeURIComponent(request.params.client_id)}` });
-  });
+  app.post<{ Params: IdParams }>(
+    '/clients/:client_id/registration-token',
+    { config: { action: 'registration_token.rotate' }, schema: { tags, params: ClientIdParams, response: { 201: RotatedRegistrationToken, ...errors } } },
+    async (request, reply) => {
+      const token = await rt.clientService.rotateRegistrationToken(request.params.client_id);
+      if (token === null) throw new NotFound('client_id: no such client');
+      // RFC 6749 §5.1 (C2): a response that carries a credential is never cached.
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      return reply.code(201).send({ registration_access_token: token, registration_client_uri: `${rt.config.issuer}/oauth2/register/${encodeURIComponent(request.params.client_id)}` });
+    },
+  );
 
-  app.delete<{ Params: IdParams }>('/clients/:client_id/registration-token', { config: { action: 'registration_token.revoke' }, schema: { tags, params: ClientIdParams, response: { 204: { type: 'null' }, ...errors } } }, async (request, reply) => {
-    if (!(await rt.clientService.revokeRegistrationToken(request.params.client_id))) throw new NotFound('client_id: no such client');
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: IdParams }>(
+    '/clients/:client_id/registration-token',
+    { config: { action: 'registration_token.revoke' }, schema: { tags, params: ClientIdParams, response: { 204: { type: 'null' }, ...errors } } },
+    async (request, reply) => {
+      if (!(await rt.clientService.revokeRegistrationToken(request.params.client_id))) throw new NotFound('client_id: no such client');
+      return reply.code(204).send();
+    },
+  );
 
-  app.post<{ Params: IdParams }>('/clients/:client_id/revoke-tokens', { config: { action: 'client.revoke_tokens' }, schema: { tags, params: ClientIdParams, response: { 200: RevokeTokensResult, ...errors } } }, async (request) => {
-    const result = await rt.clientService.revokeTokens(request.params.client_id);
-    if (!result) throw new NotFound('client_id: no such client');
-    return { client_id: request.params.client_id, revoked_before: result.revokedBefore };
-  });
+  app.post<{ Params: IdParams }>(
+    '/clients/:client_id/revoke-tokens',
+    { config: { action: 'client.revoke_tokens' }, schema: { tags, params: ClientIdParams, response: { 200: RevokeTokensResult, ...errors } } },
+    async (request) => {
+      const result = await rt.clientService.revokeTokens(request.params.client_id);
+      if (!result) throw new NotFound('client_id: no such client');
+      return { client_id: request.params.client_id, revoked_before: result.revokedBefore };
+    },
+  );
 }

@@ -28,21 +28,65 @@ interface Operation {
 
 /** `METHOD url` of every admin route → its documentation. A route missing here fails the OpenAPI test. */
 export const OPERATIONS: Record<string, Operation> = {
-  'GET /admin/v1/openapi.json': { operationId: 'getOpenApi', summary: 'This OpenAPI document', description: 'The OpenAPI 3.1 description of the admin API, with the public OAuth endpoints as documentation. Needs the admin token like every /admin/v1 call.' },
-  'GET /admin/v1/clients': { operationId: 'listClients', summary: 'List clients', description: 'A page of clients, newest first, filtered by status, authentication method or name prefix. Never a secret: secrets appear by their non-secret prefix.' },
-  'POST /admin/v1/clients': { operationId: 'createClient', summary: 'Register a client', description: 'Registers a client from RFC 7591 metadata. For secret methods the new client_secret is in the response this once; only its hash is stored.' },
+  'GET /admin/v1/openapi.json': {
+    operationId: 'getOpenApi',
+    summary: 'This OpenAPI document',
+    description: 'The OpenAPI 3.1 description of the admin API, with the public OAuth endpoints as documentation. Needs the admin token like every /admin/v1 call.',
+  },
+  'GET /admin/v1/clients': {
+    operationId: 'listClients',
+    summary: 'List clients',
+    description: 'A page of clients, newest first, filtered by status, authentication method or name prefix. Never a secret: secrets appear by their non-secret prefix.',
+  },
+  'POST /admin/v1/clients': {
+    operationId: 'createClient',
+    summary: 'Register a client',
+    description: 'Registers a client from RFC 7591 metadata. For secret methods the new client_secret is in the response this once; only its hash is stored.',
+  },
   'GET /admin/v1/clients/{client_id}': { operationId: 'getClient', summary: 'Read a client', description: "One client's metadata, status, secrets' metadata and last use." },
-  'PATCH /admin/v1/clients/{client_id}': { operationId: 'updateClient', summary: 'Change a client', description: 'Changes metadata (name, scope, audience, token lifetime, keys, authentication method) or status (active / disabled). The whole resulting metadata is validated.' },
+  'PATCH /admin/v1/clients/{client_id}': {
+    operationId: 'updateClient',
+    summary: 'Change a client',
+    description: 'Changes metadata (name, scope, audience, token lifetime, keys, authentication method) or status (active / disabled). The whole resulting metadata is validated.',
+  },
   'DELETE /admin/v1/clients/{client_id}': { operationId: 'deleteClient', summary: 'Delete a client', description: 'The client and every token it holds stop working on every node.' },
-  'POST /admin/v1/clients/{client_id}/secrets': { operationId: 'rotateClientSecret', summary: 'Rotate a client secret', description: 'A new secret, shown this once. Older secrets end at once (previous_secret_ttl 0, the default) or after previous_secret_ttl seconds.' },
+  'POST /admin/v1/clients/{client_id}/secrets': {
+    operationId: 'rotateClientSecret',
+    summary: 'Rotate a client secret',
+    description: 'A new secret, shown this once. Older secrets end at once (previous_secret_ttl 0, the default) or after previous_secret_ttl seconds.',
+  },
   'DELETE /admin/v1/clients/{client_id}/secrets/{secret_id}': { operationId: 'deleteClientSecret', summary: 'End one secret', description: 'The secret stops working now.' },
-  'POST /admin/v1/clients/{client_id}/registration-token': { operationId: 'rotateRegistrationToken', summary: 'New RFC 7592 registration access token', description: 'A new registration access token, shown this once; the previous one ends now.' },
-  'DELETE /admin/v1/clients/{client_id}/registration-token': { operationId: 'revokeRegistrationToken', summary: 'End the registration access token', description: 'RFC 7592 self-service then needs the admin token.' },
-  'POST /admin/v1/clients/{client_id}/revoke-tokens': { operationId: 'revokeClientTokens', summary: "Revoke all of a client's tokens", description: 'Every token the client holds now is revoked (a client-wide revoked_before), on every node and in the revocation feed.' },
-  'POST /admin/v1/tokens/revoke': { operationId: 'revokeToken', summary: 'Revoke one access token', description: 'By the token itself, or by its jti and exp. An expired token needs no revocation: revoked is false.' },
+  'POST /admin/v1/clients/{client_id}/registration-token': {
+    operationId: 'rotateRegistrationToken',
+    summary: 'New RFC 7592 registration access token',
+    description: 'A new registration access token, shown this once; the previous one ends now.',
+  },
+  'DELETE /admin/v1/clients/{client_id}/registration-token': {
+    operationId: 'revokeRegistrationToken',
+    summary: 'End the registration access token',
+    description: 'RFC 7592 self-service then needs the admin token.',
+  },
+  'POST /admin/v1/clients/{client_id}/revoke-tokens': {
+    operationId: 'revokeClientTokens',
+    summary: "Revoke all of a client's tokens",
+    description: 'Every token the client holds now is revoked (a client-wide revoked_before), on every node and in the revocation feed.',
+  },
+  'POST /admin/v1/tokens/revoke': {
+    operationId: 'revokeToken',
+    summary: 'Revoke one access token',
+    description: 'By the token itself, or by its jti and exp. An expired token needs no revocation: revoked is false.',
+  },
   'GET /admin/v1/keys': { operationId: 'listKeys', summary: 'List signing keys', description: 'Signing keys with their state (published, active, retired) and dates. Never private parts.' },
-  'POST /admin/v1/keys/rotate': { operationId: 'rotateKey', summary: 'Rotate the signing key', description: 'A new key, published now and signing after activate_in seconds (default: the JWKS cache max-age).' },
-  'GET /admin/v1/audit': { operationId: 'listAuditEvents', summary: 'Read the audit log', description: 'A page of audit events, newest first, optionally filtered by actor, action, target and time (since).' },
+  'POST /admin/v1/keys/rotate': {
+    operationId: 'rotateKey',
+    summary: 'Rotate the signing key',
+    description: 'A new key, published now and signing after activate_in seconds (default: the JWKS cache max-age).',
+  },
+  'GET /admin/v1/audit': {
+    operationId: 'listAuditEvents',
+    summary: 'Read the audit log',
+    description: 'A page of audit events, newest first, optionally filtered by actor, action, target and time (since).',
+  },
 };
 
 /** The admin listener's base URL, from configuration (never from a request's Host). */
@@ -205,7 +249,16 @@ const PUBLIC_COMPONENTS: Record<string, unknown> = {
   JsonWebKeySet: {
     type: 'object',
     required: ['keys'],
-    properties: { keys: { type: 'array', items: { type: 'object', required: ['kty', 'kid', 'alg', 'use'], properties: { kty: { type: 'string' }, kid: { type: 'string' }, alg: { type: 'string' }, use: { type: 'string', enum: ['sig'] } } } } },
+    properties: {
+      keys: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['kty', 'kid', 'alg', 'use'],
+          properties: { kty: { type: 'string' }, kid: { type: 'string' }, alg: { type: 'string' }, use: { type: 'string', enum: ['sig'] } },
+        },
+      },
+    },
   },
   ServerMetadata: {
     type: 'object',
@@ -234,27 +287,47 @@ export function publicPaths(issuer: string): Record<string, unknown> {
     '/oauth2/token': {
       servers,
       post: {
-        tags, operationId: 'oauth2Token', summary: 'Get an access token (client credentials)',
-        description: 'RFC 6749 §4.4 client-credentials grant. Exactly one client authentication: client_secret_basic (Authorization: Basic), client_secret_post or private_key_jwt (RFC 7523). Answers an RFC 9068 JWT access token.',
+        tags,
+        operationId: 'oauth2Token',
+        summary: 'Get an access token (client credentials)',
+        description:
+          'RFC 6749 §4.4 client-credentials grant. Exactly one client authentication: client_secret_basic (Authorization: Basic), client_secret_post or private_key_jwt (RFC 7523). Answers an RFC 9068 JWT access token.',
         security: clientSecurity,
-        requestBody: form({ grant_type: { type: 'string', enum: ['client_credentials'] }, scope: { type: 'string' }, resource: { type: 'array', items: { type: 'string' }, description: 'RFC 8707, repeatable' }, audience: { type: 'string' }, ...clientAuthFields }, ['grant_type']),
-        responses: { '200': json('TokenResponse', 'the access token (Cache-Control: no-store)'), ...oauthErrors, '429': json('OAuthError', 'too_many_requests: past the client\'s quota (Retry-After)') },
+        requestBody: form(
+          {
+            grant_type: { type: 'string', enum: ['client_credentials'] },
+            scope: { type: 'string' },
+            resource: { type: 'array', items: { type: 'string' }, description: 'RFC 8707, repeatable' },
+            audience: { type: 'string' },
+            ...clientAuthFields,
+          },
+          ['grant_type'],
+        ),
+        responses: {
+          '200': json('TokenResponse', 'the access token (Cache-Control: no-store)'),
+          ...oauthErrors,
+          '429': json('OAuthError', "too_many_requests: past the client's quota (Retry-After)"),
+        },
       },
     },
     '/oauth2/introspect': {
       servers,
       post: {
-        tags, operationId: 'oauth2Introspect', summary: 'Introspect a token (RFC 7662)',
+        tags,
+        operationId: 'oauth2Introspect',
+        summary: 'Introspect a token (RFC 7662)',
         description: 'Authenticated by a registered client or by the admin token (Authorization: Bearer). Never active for a revoked token.',
         security: [{ clientBasic: [] }, { bearer: [] }, {}],
         requestBody: form({ token: { type: 'string' }, token_type_hint: { type: 'string' }, ...clientAuthFields }, ['token']),
-        responses: { '200': json('IntrospectionResponse', 'the token\'s state'), ...oauthErrors },
+        responses: { '200': json('IntrospectionResponse', "the token's state"), ...oauthErrors },
       },
     },
     '/oauth2/revoke': {
       servers,
       post: {
-        tags, operationId: 'oauth2Revoke', summary: 'Revoke a token (RFC 7009)',
+        tags,
+        operationId: 'oauth2Revoke',
+        summary: 'Revoke a token (RFC 7009)',
         description: 'Client-authenticated; a client revokes only its own tokens. 200 for unknown or already revoked tokens.',
         security: clientSecurity,
         requestBody: form({ token: { type: 'string' }, token_type_hint: { type: 'string' }, ...clientAuthFields }, ['token']),
@@ -264,7 +337,9 @@ export function publicPaths(issuer: string): Record<string, unknown> {
     '/oauth2/revocations': {
       servers,
       get: {
-        tags, operationId: 'oauth2RevocationFeed', summary: 'The revocation feed',
+        tags,
+        operationId: 'oauth2RevocationFeed',
+        summary: 'The revocation feed',
         description: 'Revoked jtis (with their exp) and client-wide revocations after the cursor, for resource servers that verify offline. Authenticated like introspection.',
         security: [{ clientBasic: [] }, { bearer: [] }],
         parameters: [
@@ -277,17 +352,26 @@ export function publicPaths(issuer: string): Record<string, unknown> {
     '/oauth2/register': {
       servers,
       post: {
-        tags, operationId: 'oauth2Register', summary: 'Register a client (RFC 7591)',
+        tags,
+        operationId: 'oauth2Register',
+        summary: 'Register a client (RFC 7591)',
         description: 'Authorization: Bearer with an initial access token (the admin token). The client_secret and the registration access token are shown this once.',
         security: [{ bearer: [] }],
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ClientMetadata' } } } },
-        responses: { '201': json('RegisteredClient', 'the registered client'), '400': json('OAuthError', 'invalid_client_metadata'), '401': json('OAuthError', 'missing or wrong initial access token') },
+        responses: {
+          '201': json('RegisteredClient', 'the registered client'),
+          '400': json('OAuthError', 'invalid_client_metadata'),
+          '401': json('OAuthError', 'missing or wrong initial access token'),
+        },
       },
     },
     '/.well-known/jwks.json': {
       servers,
       get: {
-        tags, operationId: 'getJwks', summary: 'The signing keys (JWKS)', security: [],
+        tags,
+        operationId: 'getJwks',
+        summary: 'The signing keys (JWKS)',
+        security: [],
         description: 'Public keys only, each with kid, alg and use "sig"; cacheable. A key is published before it signs and stays until the last token it signed has expired.',
         responses: { '200': json('JsonWebKeySet', 'the JWK Set') },
       },
@@ -295,7 +379,10 @@ export function publicPaths(issuer: string): Record<string, unknown> {
     '/.well-known/oauth-authorization-server': {
       servers,
       get: {
-        tags, operationId: 'getServerMetadata', summary: 'Authorization server metadata (RFC 8414)', security: [],
+        tags,
+        operationId: 'getServerMetadata',
+        summary: 'Authorization server metadata (RFC 8414)',
+        security: [],
         description: 'Also at /.well-known/openid-configuration.',
         responses: { '200': json('ServerMetadata', 'the metadata') },
       },
@@ -323,7 +410,8 @@ export function swaggerOptions(rt: Runtime): FastifyDynamicSwaggerOptions {
       info: {
         title: 'tokenmill admin API',
         version: '1',
-        description: 'The admin API of tokenmill, on the admin listener under /admin/v1, authenticated with Authorization: Bearer (ADMIN_TOKEN, or an access token with scope tokenmill:admin). The public OAuth endpoints (tag oauth2) are documented here too; they are served by the public listener, the issuer.',
+        description:
+          'The admin API of tokenmill, on the admin listener under /admin/v1, authenticated with Authorization: Bearer (ADMIN_TOKEN, or an access token with scope tokenmill:admin). The public OAuth endpoints (tag oauth2) are documented here too; they are served by the public listener, the issuer.',
       },
       servers: [{ url: adminBaseUrl(rt.config), description: 'the admin listener' }],
       tags: [
@@ -421,7 +509,8 @@ export function docsRoutes(app: FastifyInstance): void {
   const headers = {
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    'content-security-policy':
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
     'referrer-policy': 'no-referrer',
   };
   app.get('/admin/v1/docs', async (_request, reply) => reply.redirect('/admin/v1/docs/'));
@@ -431,7 +520,10 @@ export function docsRoutes(app: FastifyInstance): void {
     let body: Buffer | null = null;
     app.get(`/admin/v1/docs/${file}`, async (_request, reply) => {
       body ??= readFileSync(join(dir, file));
-      return reply.headers({ ...headers, 'cache-control': 'public, max-age=86400' }).type(type).send(body);
+      return reply
+        .headers({ ...headers, 'cache-control': 'public, max-age=86400' })
+        .type(type)
+        .send(body);
     });
   }
 }

@@ -10,27 +10,31 @@ import { AdminError, RevokeTokenBody, RevokedToken } from '../../schemas/admin.j
 const errors = { 400: AdminError, 401: AdminError, 403: AdminError, 404: AdminError, 503: AdminError };
 
 export function adminTokenRoutes(app: FastifyInstance, rt: Runtime): void {
-  app.post<{ Body: Static<typeof RevokeTokenBody> }>('/tokens/revoke', { config: { action: 'token.revoke' }, schema: { tags: ['tokens'], body: RevokeTokenBody, response: { 200: RevokedToken, ...errors } } }, async (request) => {
-    const body = request.body;
-    let jti: string;
-    let exp: number;
-    let clientId: string | null = null;
-    if ('token' in body) {
-      const claims = await verifyOwnAccessToken(body.token, rt, { allowExpired: true });
-      if (!claims) throw new InvalidRequest('token: is not an access token issued by this server');
-      ({ jti, exp } = claims);
-      clientId = claims.client_id;
-    } else {
-      ({ jti, exp } = body);
-      clientId = body.client_id ?? null;
-      // A revocation lives until exp: a far one would be permanent (and beyond bigint, a 500).
-      if (!Number.isSafeInteger(exp) || exp > epochSeconds(rt.clock) + MAX_REVOCATION_AHEAD) {
-        throw new InvalidRequest(`exp: must be at most ${MAX_REVOCATION_AHEAD} seconds from now (the longest token lifetime plus clock skew)`);
+  app.post<{ Body: Static<typeof RevokeTokenBody> }>(
+    '/tokens/revoke',
+    { config: { action: 'token.revoke' }, schema: { tags: ['tokens'], body: RevokeTokenBody, response: { 200: RevokedToken, ...errors } } },
+    async (request) => {
+      const body = request.body;
+      let jti: string;
+      let exp: number;
+      let clientId: string | null = null;
+      if ('token' in body) {
+        const claims = await verifyOwnAccessToken(body.token, rt, { allowExpired: true });
+        if (!claims) throw new InvalidRequest('token: is not an access token issued by this server');
+        ({ jti, exp } = claims);
+        clientId = claims.client_id;
+      } else {
+        ({ jti, exp } = body);
+        clientId = body.client_id ?? null;
+        // A revocation lives until exp: a far one would be permanent (and beyond bigint, a 500).
+        if (!Number.isSafeInteger(exp) || exp > epochSeconds(rt.clock) + MAX_REVOCATION_AHEAD) {
+          throw new InvalidRequest(`exp: must be at most ${MAX_REVOCATION_AHEAD} seconds from now (the longest token lifetime plus clock skew)`);
+        }
       }
-    }
-    request.auditTarget = `jti:${jti}`;
-    const live = exp > epochSeconds(rt.clock);
-    if (live) await rt.revocations.revokeToken(jti, exp, clientId);
-    return { jti, exp, revoked: live };
-  });
+      request.auditTarget = `jti:${jti}`;
+      const live = exp > epochSeconds(rt.clock);
+      if (live) await rt.revocations.revokeToken(jti, exp, clientId);
+      return { jti, exp, revoked: live };
+    },
+  );
 }

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../lib/clock.js';
 import { epochSeconds } from '../../lib/clock.js';
-import { ASSERTION_MAX_FUTURE_IAT_SECONDS, REPLAY_UNTRUSTED_WINDOW_SECONDS, type InvalidationBus, type ReplayCache, type RevocationEvent, type RevocationFeedPage, type RevocationStore } from '../types.js';
+import {
+  ASSERTION_MAX_FUTURE_IAT_SECONDS,
+  REPLAY_UNTRUSTED_WINDOW_SECONDS,
+  type InvalidationBus,
+  type ReplayCache,
+  type RevocationEvent,
+  type RevocationFeedPage,
+  type RevocationStore,
+} from '../types.js';
 
 const PRUNE_EVERY_MS = 10_000;
 

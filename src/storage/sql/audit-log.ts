@@ -20,7 +20,13 @@ export class SqlAuditLog implements AuditLog {
 
   async record(e: AuditEvent): Promise<void> {
     await this.sql.query('INSERT INTO audit_log (at, actor, action, target, outcome, request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-      new Date(e.at), e.actor, e.action, e.target, e.outcome, e.requestId, e.detail ? JSON.stringify(e.detail) : null,
+      new Date(e.at),
+      e.actor,
+      e.action,
+      e.target,
+      e.outcome,
+      e.requestId,
+      e.detail ? JSON.stringify(e.detail) : null,
     ]);
   }
 

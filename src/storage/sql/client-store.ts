@@ -108,10 +108,15 @@ export class InvalidCursorError extends Error {
 }
 
 async function insertSecret(q: SqlQueryable, clientId: string, s: ClientSecret): Promise<void> {
-  await q.query(
-    'INSERT INTO client_secrets (secret_id, client_id, secret_hash, prefix, created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-    [s.secretId, clientId, s.hash, s.prefix, new Date(s.createdAt), date(s.expiresAt), date(s.lastUsedAt)],
-  );
+  await q.query('INSERT INTO client_secrets (secret_id, client_id, secret_hash, prefix, created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+    s.secretId,
+    clientId,
+    s.hash,
+    s.prefix,
+    new Date(s.createdAt),
+    date(s.expiresAt),
+    date(s.lastUsedAt),
+  ]);
 }
 
 export class SqlClientStore implements ClientStore {
@@ -128,10 +133,22 @@ export class SqlClientStore implements ClientStore {
            registration_access_token_hash, tokens_revoked_before, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
         [
-          c.clientId, c.clientName, c.status, c.tokenEndpointAuthMethod, c.tokenEndpointAuthSigningAlg,
-          c.accessTokenSigningAlg, c.grantTypes, c.scopes, c.audiences, c.accessTokenTtl,
-          c.jwks === null ? null : JSON.stringify(c.jwks), c.jwksUri, c.registrationAccessTokenHash,
-          c.tokensRevokedBefore, new Date(c.createdAt), new Date(c.updatedAt),
+          c.clientId,
+          c.clientName,
+          c.status,
+          c.tokenEndpointAuthMethod,
+          c.tokenEndpointAuthSigningAlg,
+          c.accessTokenSigningAlg,
+          c.grantTypes,
+          c.scopes,
+          c.audiences,
+          c.accessTokenTtl,
+          c.jwks === null ? null : JSON.stringify(c.jwks),
+          c.jwksUri,
+          c.registrationAccessTokenHash,
+          c.tokensRevokedBefore,
+          new Date(c.createdAt),
+          new Date(c.updatedAt),
         ],
       );
       for (const s of c.secrets) await insertSecret(tx, c.clientId, s);
@@ -190,15 +207,10 @@ export class SqlClientStore implements ClientStore {
       where.push(`client_name LIKE $${params.length}`);
     }
     params.push(limit + 1);
-    const { rows } = await this.sql.query<ClientRow>(
-      `SELECT * FROM clients ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, client_id LIMIT $${params.length}`,
-      params,
-    );
+    const { rows } = await this.sql.query<ClientRow>(`SELECT * FROM clients ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, client_id LIMIT $${params.length}`, params);
     const page = rows.slice(0, limit);
     const ids = page.map((r) => r.client_id);
-    const secrets = ids.length
-      ? (await this.sql.query<SecretRow>('SELECT * FROM client_secrets WHERE client_id = ANY($1) ORDER BY created_at, secret_id', [ids])).rows
-      : [];
+    const secrets = ids.length ? (await this.sql.query<SecretRow>('SELECT * FROM client_secrets WHERE client_id = ANY($1) ORDER BY created_at, secret_id', [ids])).rows : [];
     const byClient = new Map<string, ClientSecret[]>();
     for (const s of secrets) {
       const list = byClient.get(s.client_id) ?? [];
@@ -218,10 +230,11 @@ export class SqlClientStore implements ClientStore {
 
   async expireSecrets(clientId: string, secretIds: string[], expiresAt: number): Promise<void> {
     if (secretIds.length === 0) return;
-    await this.sql.query(
-      'UPDATE client_secrets SET expires_at = $3 WHERE client_id = $1 AND secret_id = ANY($2) AND (expires_at IS NULL OR expires_at > $3)',
-      [clientId, secretIds, new Date(expiresAt)],
-    );
+    await this.sql.query('UPDATE client_secrets SET expires_at = $3 WHERE client_id = $1 AND secret_id = ANY($2) AND (expires_at IS NULL OR expires_at > $3)', [
+      clientId,
+      secretIds,
+      new Date(expiresAt),
+    ]);
   }
 
   async deleteSecret(clientId: string, secretId: string): Promise<boolean> {

@@ -44,8 +44,17 @@ class QueryableKeyStore implements KeyStore {
     await this.q.query(
       `INSERT INTO signing_keys (kid, alg, public_jwk, private_jwe, origin, created_at, activates_at, retires_at, remove_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (kid) DO NOTHING`,
-      [k.kid, k.alg, JSON.stringify(k.publicJwk), k.privateJwe, k.origin, new Date(k.createdAt), new Date(k.activatesAt),
-        k.retiresAt === null ? null : new Date(k.retiresAt), k.removeAt === null ? null : new Date(k.removeAt)],
+      [
+        k.kid,
+        k.alg,
+        JSON.stringify(k.publicJwk),
+        k.privateJwe,
+        k.origin,
+        new Date(k.createdAt),
+        new Date(k.activatesAt),
+        k.retiresAt === null ? null : new Date(k.retiresAt),
+        k.removeAt === null ? null : new Date(k.removeAt),
+      ],
     );
   }
 

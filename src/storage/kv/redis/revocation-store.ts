@@ -135,9 +135,7 @@ export class RedisRevocationStore implements RevocationStore {
   /** One round trip: MGET of the jti key, the client key and the seed marker. */
   async isRevoked(jti: string, clientId: string, iat: number): Promise<boolean> {
     this.assertSeeded();
-    const [byJti, revokedBefore, marker] = await this.conn.run((r) =>
-      r.mget(this.keys.revokedToken(jti), this.keys.revokedClient(clientId), this.markerKey),
-    );
+    const [byJti, revokedBefore, marker] = await this.conn.run((r) => r.mget(this.keys.revokedToken(jti), this.keys.revokedClient(clientId), this.markerKey));
     if (marker === null || marker === undefined) throw this.lost();
     if (byJti !== null && byJti !== undefined) return true;
     return revokedBefore !== null && revokedBefore !== undefined && iat < Number(revokedBefore);
@@ -350,5 +348,4 @@ export class RedisRevocationStore implements RevocationStore {
       return null;
     }
   }
-
 }
