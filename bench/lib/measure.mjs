@@ -21,7 +21,7 @@ export async function drainLog(file) {
   const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
   for await (const line of rl) {
     if (!line) continue;
-    let level = 30,
+    let level,
       msg = line;
     if (line.startsWith('{')) {
       try {

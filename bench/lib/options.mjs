@@ -95,6 +95,7 @@ export function parseOptions(argv) {
       case '--help':
         console.log(HELP);
         process.exit(0);
+      // falls through (process.exit does not return)
       default:
         throw new Error(`unknown option ${a}\n${HELP}`);
     }

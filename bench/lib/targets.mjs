@@ -125,12 +125,11 @@ export async function setUpRedisPrefix(redisUrl, label) {
     const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
     await r.connect();
     try {
-      let cursor = '0',
-        n = 0;
+      let cursor = '0';
       do {
         const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
         cursor = next;
-        if (keys.length) n += await r.del(...keys);
+        if (keys.length) await r.del(...keys);
       } while (cursor !== '0');
     } finally {
       r.disconnect();

@@ -190,7 +190,7 @@ t.test('export: the versioned document; import: the same rows, in another databa
 });
 
 t.test('import refuses a key-encryption key that cannot decrypt the keys, unless forced', async (t) => {
-  const { sql, doc } = await source();
+  const { doc } = await source();
   const to = await target();
   const wrong = randomBytes(32).toString('base64url');
   const err = await importData(to, doc, { now: NOW, kek: { key: wrong, from: 'KEY_ENCRYPTION_KEY' } }).then(
@@ -233,7 +233,7 @@ t.test('import refuses ids that exist, naming them, unless --replace', async (t)
 });
 
 t.test('import refuses an unknown format or version, a malformed document, and a column this database lacks', async (t) => {
-  const { sql, doc } = await source();
+  const { doc } = await source();
   const reason = (text: string) => {
     try {
       parseExport(text);

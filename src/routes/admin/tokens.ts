@@ -17,7 +17,7 @@ export function adminTokenRoutes(app: FastifyInstance, rt: Runtime): void {
       const body = request.body;
       let jti: string;
       let exp: number;
-      let clientId: string | null = null;
+      let clientId: string | null;
       if ('token' in body) {
         const claims = await verifyOwnAccessToken(body.token, rt, { allowExpired: true });
         if (!claims) throw new InvalidRequest('token: is not an access token issued by this server');
