@@ -114,14 +114,12 @@ export function adminClientRoutes(app: FastifyInstance, rt: Runtime): void {
       const body = request.body ?? {};
       const rotated = await rt.clientService.rotateSecret(client.clientId, { expiresInMs: lifetimeMs(body.expires_in), previousSecretTtlMs: (body.previous_secret_ttl ?? 0) * 1000 });
       if (!rotated) throw new NotFound('client_id: no such client');
-      return reply
-        .code(201)
-        .send({
-          secret_id: rotated.secret.secretId,
-          client_secret: rotated.clientSecret,
-          expires_at: rotated.secret.expiresAt === null ? null : new Date(rotated.secret.expiresAt).toISOString(),
-          prefix: rotated.secret.prefix,
-        });
+      return reply.code(201).send({
+        secret_id: rotated.secret.secretId,
+        client_secret: rotated.clientSecret,
+        expires_at: rotated.secret.expiresAt === null ? null : new Date(rotated.secret.expiresAt).toISOString(),
+        prefix: rotated.secret.prefix,
+      });
     },
   );
 
