@@ -186,7 +186,8 @@ t.test('token and inspect', async (tt) => {
   tt.match(i.stdout, /aud:\s+https:\/\/api\.example\.com/);
   tt.match(i.stdout, /expires in (\d+)s/);
   const left = Number(/expires in (\d+)s/.exec(i.stdout)?.[1]);
-  tt.ok(left > 590 && left <= 600, `remaining lifetime ${left}s`);
+  // 600 s at issue; the margin absorbs a slow machine between the two commands (an outcome, not a timing).
+  tt.ok(left > 300 && left <= 600, `remaining lifetime ${left}s`);
   const ij = JSON.parse((await ok(tt, ['inspect', token, '--json'])).stdout) as { valid: boolean; claims: { iss: string }; header: { typ: string } };
   tt.equal(ij.valid, true);
   tt.equal(ij.claims.iss, ISSUER);
