@@ -21,6 +21,7 @@ import {
   type JsonResponse,
   type ServerProcess,
 } from '../helpers/server-process.js';
+import { backendOrSkip, pgTestDatabase, redisTestPrefix } from '../helpers/backends.js';
 import { sleep } from '../helpers/time.js';
 
 export { basicAuth, freePort, waitReady, type ExitInfo, type JsonResponse } from '../helpers/server-process.js';
@@ -36,6 +37,27 @@ export function tempDir(t: Test, label: string): string {
 /** A random ADMIN_TOKEN (≥ 32 chars) and a KEY_ENCRYPTION_KEY (32 bytes, base64url: 43 chars). */
 export function fleetSecrets(): { ADMIN_TOKEN: string; KEY_ENCRYPTION_KEY: string } {
   return { ADMIN_TOKEN: `fleet-admin-${randomBytes(24).toString('hex')}`, KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url') };
+}
+
+/**
+ * The set-up of a suite on the test PostgreSQL and Redis: a fresh database, a fresh key prefix and
+ * fresh secrets; null (the test skipped, or failed in CI) when either backend is not configured.
+ */
+export async function fleetBackends(t: Test): Promise<{ databaseUrl: string; redisUrl: string; prefix: string; secrets: ReturnType<typeof fleetSecrets> } | null> {
+  const pgUrl = backendOrSkip(t, 'postgres');
+  const redisUrl = backendOrSkip(t, 'redis');
+  if (!pgUrl || !redisUrl) return null;
+  const databaseUrl = await pgTestDatabase(t);
+  const prefix = redisTestPrefix(t);
+  return { databaseUrl, redisUrl, prefix, secrets: fleetSecrets() };
+}
+
+/** Two distinct free ports (nodes A and B). */
+export async function twoFreePorts(): Promise<[number, number]> {
+  const portA = await freePort();
+  let portB = await freePort();
+  while (portB === portA) portB = await freePort();
+  return [portA, portB];
 }
 
 export interface Node extends ServerProcess {
