@@ -6,7 +6,7 @@ import pg from 'pg';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { assertion, clientKey } from '../fixtures/assertion.js';
 import { pollUntil } from '../helpers/time.js';
-import { admin, fetchJson, fleetBackends, introspect, jwsHeader, registerOk, revoke, spawnNode, tokenAssertion, tokenBasic, twoFreePorts, waitReady, type Node } from './support.js';
+import { admin, fetchJson, introspect, jwsHeader, registerOk, revoke, spawnNode, tokenAssertion, tokenBasic, twoNodeFleet, waitReady, type Node } from './support.js';
 
 t.setTimeout(300_000);
 
@@ -30,14 +30,9 @@ function median(xs: number[]): number {
 }
 
 t.test('two nodes, one PostgreSQL, one Redis', async (t) => {
-  const backends = await fleetBackends(t);
-  if (!backends) return;
-  const { databaseUrl, redisUrl, prefix, secrets } = backends;
-  const ADMIN = secrets.ADMIN_TOKEN;
-
-  const [portA, portB] = await twoFreePorts();
-  const issuer = `http://127.0.0.1:${portA}`;
-  const env = { ...secrets, ISSUER: issuer, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'info' };
+  const fleet = await twoNodeFleet(t, 'info');
+  if (!fleet) return;
+  const { databaseUrl, issuer, env, portA, portB, adminToken: ADMIN } = fleet;
 
   // ---- simultaneous start on the empty database ------------------------------------------------
   const [A, B] = await Promise.all([spawnNode(t, { name: 'A', env: { ...env, PORT: String(portA) } }), spawnNode(t, { name: 'B', env: { ...env, PORT: String(portB) } })]);

@@ -52,12 +52,23 @@ export async function fleetBackends(t: Test): Promise<{ databaseUrl: string; red
   return { databaseUrl, redisUrl, prefix, secrets: fleetSecrets() };
 }
 
-/** Two distinct free ports (nodes A and B). */
-export async function twoFreePorts(): Promise<[number, number]> {
+/**
+ * Two nodes A and B on fleetBackends: two distinct free ports, the issuer A's URL, and the
+ * environment both share (PORT is each node's own); null when the backends are not configured.
+ */
+export async function twoNodeFleet(
+  t: Test,
+  logLevel: string,
+): Promise<{ databaseUrl: string; redisUrl: string; prefix: string; adminToken: string; portA: number; portB: number; issuer: string; env: Record<string, string> } | null> {
+  const backends = await fleetBackends(t);
+  if (!backends) return null;
+  const { databaseUrl, redisUrl, prefix, secrets } = backends;
   const portA = await freePort();
   let portB = await freePort();
   while (portB === portA) portB = await freePort();
-  return [portA, portB];
+  const issuer = `http://127.0.0.1:${portA}`;
+  const env = { ...secrets, ISSUER: issuer, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: logLevel };
+  return { databaseUrl, redisUrl, prefix, adminToken: secrets.ADMIN_TOKEN, portA, portB, issuer, env };
 }
 
 export interface Node extends ServerProcess {

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { createVerifier, VerifyError, type Verifier } from '@tokenmill/verify';
 import { pollUntil } from '../helpers/time.js';
-import { admin, basicAuth, fleetBackends, introspect, registerOk, spawnNode, tokenBasic, twoFreePorts, waitReady } from './support.js';
+import { admin, basicAuth, introspect, registerOk, spawnNode, tokenBasic, twoNodeFleet, waitReady } from './support.js';
 
 t.setTimeout(180_000);
 
@@ -25,13 +25,9 @@ async function refusedBy(verifier: Verifier, tok: string): Promise<boolean> {
 }
 
 t.test('two nodes: admin changes at A bind B and offline verifiers within 1 s', async (t) => {
-  const backends = await fleetBackends(t);
-  if (!backends) return;
-  const { databaseUrl, redisUrl, prefix, secrets } = backends;
-  const ADMIN = secrets.ADMIN_TOKEN;
-  const [portA, portB] = await twoFreePorts();
-  const issuer = `http://127.0.0.1:${portA}`;
-  const env = { ...secrets, ISSUER: issuer, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
+  const fleet = await twoNodeFleet(t, 'warn');
+  if (!fleet) return;
+  const { redisUrl, prefix, issuer, env, portA, portB, adminToken: ADMIN } = fleet;
   const A = await spawnNode(t, { name: 'A', env: { ...env, PORT: String(portA) } });
   await waitReady(A);
   const B = await spawnNode(t, { name: 'B', env: { ...env, PORT: String(portB) } });
