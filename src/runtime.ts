@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { ClientCache } from './clients/client-cache.js';
+import type { ClientCache } from './clients/client-cache.js';
 import { ClientService } from './clients/client-service.js';
 import type { Config } from './config/schema.js';
 import { KeyEncryption, resolveKeyEncryptionKey } from './keys/key-encryption.js';
@@ -25,6 +25,7 @@ import { migrate } from './storage/sql/migrate.js';
 import { openPglite } from './storage/sql/pglite.js';
 import { SqlRevocationLog } from './storage/sql/revocation-log.js';
 import { isFirstSeed, markSeeded } from './storage/sql/seed-registry.js';
+import { cachedClients, keyLoader, keysDependency, signingAlgEnsurer, usageBatching } from './runtime-parts.js';
 import type { AuditLog, ClientStore, InvalidationBus, KeyStore, ReplayCache, Sql } from './storage/types.js';
 
 export interface Dependency {
@@ -70,9 +71,6 @@ export interface RuntimeOptions {
   /** the metrics to record into (default: new ones, with the process defaults) */
   metrics?: Metrics;
 }
-
-const LAST_USED_FLUSH_MS = 5_000;
-const KEY_RELOAD_MS = 60_000;
 
 async function connectPostgres(url: string, logger: Logger, schema: string): Promise<Sql> {
   try {
@@ -149,35 +147,18 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     );
     if (imported.length) logger.info({ kids: imported, dir: config.keysDir }, 'imported operator-supplied signing keys');
     const algsInUse = async () => [...new Set([config.signingAlg, ...(await clientStore.signingAlgsInUse())])];
-    // A stored key that fails to load is logged and skipped (the others keep signing), never fatal.
-    let reportedFailures = '';
-    const loadKeys = async () => {
-      await keyring.load();
-      const failures = keyring.failures();
-      const summary = failures.map((f) => f.kid).join(',');
-      if (summary && summary !== reportedFailures) for (const f of failures) logger.error({ kid: f.kid, reason: f.error }, 'a stored signing key cannot be loaded; skipping it');
-      reportedFailures = summary;
-    };
-    await loadKeys();
+    const keys = keyLoader(keyring, logger);
+    await keys.load();
     await keyring.ensureActiveKeys(await algsInUse());
 
-    const clientCache = new ClientCache(clientStore, clock, { ttlMs: config.clientCacheTtl * 1000, negativeTtlMs: 2_000, staleIfErrorMs: 300_000 });
-    fast.bus.subscribe((channel, id) => {
-      if (channel === 'clients') clientCache.invalidate(id);
-      else loadKeys().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'reloading signing keys failed'));
-    });
+    const clientCache = cachedClients(config, clientStore, clock, fast.bus, keys.reload);
     const clientService = new ClientService({
       store: clientStore,
       bus: fast.bus,
       revocations,
       clock,
       defaultSecretTtlMs: config.secretTtl === null ? null : config.secretTtl * 1000,
-      // A client may ask for an algorithm no key serves yet: create it now, never on the token path.
-      ensureSigningAlg: async (alg) => {
-        if (keyring.signingKey(alg)) return;
-        await keyring.ensureActiveKeys([alg]);
-        await fast.bus.publish('keys', '*');
-      },
+      ensureSigningAlg: signingAlgEnsurer(keyring, fast.bus),
     });
     const stopRotation = scheduleRotation({
       store: keyStore,
@@ -194,43 +175,16 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     const stopMaintenance = scheduleMaintenance({ sql, clock, logger, jobs });
     closers.push(async () => stopMaintenance());
 
-    // last_used_at without a database write per token request: batched.
-    let lastUsed = new Map<string, number>();
-    let clientsUsed = new Map<string, number>();
-    const flushLastUsed = async () => {
-      if (clientsUsed.size > 0) {
-        const clientBatch = clientsUsed;
-        clientsUsed = new Map();
-        await clientStore.touchClients(clientBatch).catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'recording client last use failed'));
-      }
-      if (lastUsed.size === 0) return;
-      const batch = lastUsed;
-      lastUsed = new Map();
-      await clientStore.touchSecrets(batch).catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'recording secret last use failed'));
-    };
-    const flushTimer = setInterval(() => void flushLastUsed(), LAST_USED_FLUSH_MS).unref();
-    const keyTimer = setInterval(() => void loadKeys().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'reloading signing keys failed')), KEY_RELOAD_MS).unref();
+    const usage = usageBatching(clientStore, logger, keys.reload);
     closers.push(async () => {
-      clearInterval(flushTimer);
-      clearInterval(keyTimer);
-      await flushLastUsed();
+      usage.stop();
+      await usage.flush();
     });
 
     metrics.attach({ keyring, replay: fast.replay, clientCache, revocations, clock, keyRotationIntervalSeconds: config.keyRotationInterval });
 
     const admin = resolveAdminToken(config.adminToken, config.dataDir);
-    const dependencies: Dependency[] = [
-      { name: 'database', check: async () => void (await sql.query('SELECT 1')) },
-      ...fast.dependencies,
-      {
-        // Ready (the other keys sign), but a key that cannot be loaded is named.
-        name: 'keys',
-        check: async () => {
-          const failures = keyring.failures();
-          return failures.length ? `signing keys that cannot be loaded (skipped): ${failures.map((f) => f.kid).join(', ')}` : undefined;
-        },
-      },
-    ];
+    const dependencies: Dependency[] = [{ name: 'database', check: async () => void (await sql.query('SELECT 1')) }, ...fast.dependencies, keysDependency(keyring)];
 
     return {
       config,
@@ -251,12 +205,12 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       adminToken: admin.token,
       generatedAdminToken: admin.generated,
       isAdminToken: (presented) => admin.token.matches(presented),
-      secretUsed: (secretId, at) => void lastUsed.set(secretId, at),
-      clientUsed: (clientId, at) => void clientsUsed.set(clientId, at),
+      secretUsed: usage.secretUsed,
+      clientUsed: usage.clientUsed,
       stores: { database: config.databaseUrl ? 'postgresql' : options.inMemoryDatabase ? 'pglite (in memory)' : `pglite (${join(config.dataDir, 'pglite')})`, revocations: fast.description },
       dependencies,
       metrics,
-      flushSecretUsage: flushLastUsed,
+      flushSecretUsage: usage.flush,
       runMaintenance: () => runMaintenance(sql, clock, jobs),
       close,
     };

@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import type { Clock } from '../src/lib/clock.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
+import { freePort } from './helpers/server-process.js';
 
 /** A clock tests move by hand. */
 export class TestClock implements Clock {
@@ -67,6 +68,15 @@ export async function build(t: Test, env: Record<string, string> = {}, options: 
     if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
   return { rt, apps, app: apps.public, clock, config, logs, dataDir };
+}
+
+/** `build`, listening on one free port of 127.0.0.1 (public and admin), its issuer the listener's URL. */
+export async function buildListening(t: Test, env: Record<string, string> = {}, options: { clock?: TestClock } = {}): Promise<{ b: Built; base: string }> {
+  const port = String(await freePort());
+  const base = `http://127.0.0.1:${port}`;
+  const b = await build(t, { ISSUER: base, PORT: port, ADMIN_PORT: port, ...env }, options);
+  await b.app.listen({ port: Number(port), host: '127.0.0.1' });
+  return { b, base };
 }
 
 /** RFC 6749 §2.3.1 Basic credentials (form-urlencoded halves). */

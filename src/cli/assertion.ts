@@ -1,23 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import { CliError } from './errors.js';
+import { readJsonFile } from './parse.js';
 
 /** A private JWK from a file (a JWK, or a JWK Set holding exactly one private key). */
 export function readPrivateJwk(file: string): JWK {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new CliError(`${file} is not JSON`);
-  }
-  let jwk = value as JWK | { keys?: unknown } | null;
+  let jwk = readJsonFile(file) as JWK | { keys?: unknown } | null;
   if (jwk && typeof jwk === 'object' && Array.isArray((jwk as { keys?: unknown }).keys)) {
     const privates = (jwk as { keys: JWK[] }).keys.filter((k) => k && typeof k === 'object' && typeof k.d === 'string');
     if (privates.length !== 1) throw new CliError(`${file} is a JWK Set with ${privates.length} private keys: give a file with exactly one`);

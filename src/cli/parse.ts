@@ -29,20 +29,28 @@ export function lifetime(value: string): number | string {
   throw new InvalidArgumentError(`expected ${LIFETIME_PRESETS.join(', ')} or a number of seconds.`);
 }
 
-/** A JWK Set from a file: `{"keys":[…]}`, or a single JWK (wrapped into a set). */
-export function readJwks(file: string): { keys: Record<string, unknown>[] } {
-  let text: string;
+/** A file's text; a file that cannot be read is a CliError naming it. */
+export function readTextFile(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  let value: unknown;
+}
+
+/** A file's JSON value; a file that cannot be read or parsed is a CliError naming it. */
+export function readJsonFile(file: string): unknown {
+  const text = readTextFile(file);
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch {
     throw new CliError(`${file} is not JSON`);
   }
+}
+
+/** A JWK Set from a file: `{"keys":[…]}`, or a single JWK (wrapped into a set). */
+export function readJwks(file: string): { keys: Record<string, unknown>[] } {
+  const value = readJsonFile(file);
   if (value && typeof value === 'object' && Array.isArray((value as { keys?: unknown }).keys)) return value as { keys: Record<string, unknown>[] };
   if (value && typeof value === 'object' && typeof (value as { kty?: unknown }).kty === 'string') return { keys: [value as Record<string, unknown>] };
   throw new CliError(`${file} holds neither a JWK Set ({"keys":[…]}) nor a JWK`);

@@ -1,4 +1,3 @@
-import { ClientCache } from '../clients/client-cache.js';
 import { ClientService } from '../clients/client-service.js';
 import { KeyEncryption, resolveKeyEncryptionKey } from '../keys/key-encryption.js';
 import { Metrics } from '../lib/metrics-registry.js';
@@ -6,16 +5,13 @@ import { Keyring } from '../keys/keyring.js';
 import { resolveAdminToken } from '../lib/admin-token.js';
 import { systemClock } from '../lib/clock.js';
 import { RefusalAudit } from '../lib/refusal-audit.js';
-import { errorFields } from '../logger.js';
 import type { Revocations } from '../oauth/revocation.js';
 import type { Dependency, Runtime, RuntimeOptions } from '../runtime.js';
+import { cachedClients, keyLoader, keysDependency, signingAlgEnsurer, usageBatching } from '../runtime-parts.js';
 import type { Config } from '../config/schema.js';
 import type { AuditLog, ClientStore, InvalidationBus, KeyStore, ReplayCache, Sql, StoredKey } from '../storage/types.js';
 import { IpcClient, type IpcPort } from './ipc-rpc.js';
 import { AUDIT_METHODS, CLIENT_STORE_METHODS, REPLAY_METHODS, REVOCATION_METHODS } from './ipc-methods.js';
-
-const LAST_USED_FLUSH_MS = 5_000;
-const KEY_RELOAD_MS = 60_000;
 
 /** The key store of the primary; `withLock` opens a lock session there and runs `fn` against it. */
 class IpcKeyStore implements KeyStore {
@@ -107,54 +103,26 @@ export async function openWorkerRuntime(config: Config, options: RuntimeOptions,
   const encryption = new KeyEncryption(resolveKeyEncryptionKey(config.keyEncryptionKey, config.dataDir).key);
   const admin = resolveAdminToken(config.adminToken, config.dataDir);
   const keyring = new Keyring(keyStore, encryption, clock);
-  let reportedFailures = '';
-  const loadKeys = async () => {
-    await keyring.load();
-    const failures = keyring.failures();
-    const summary = failures.map((f) => f.kid).join(',');
-    if (summary && summary !== reportedFailures) for (const f of failures) logger.error({ kid: f.kid, reason: f.error }, 'a stored signing key cannot be loaded; skipping it');
-    reportedFailures = summary;
-  };
-  await loadKeys();
+  const keys = keyLoader(keyring, logger);
+  await keys.load();
 
-  const clientCache = new ClientCache(clientStore, clock, { ttlMs: config.clientCacheTtl * 1000, negativeTtlMs: 2_000, staleIfErrorMs: 300_000 });
-  bus.subscribe((channel, id) => {
-    if (channel === 'clients') clientCache.invalidate(id);
-    else loadKeys().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'reloading signing keys failed'));
-  });
+  const clientCache = cachedClients(config, clientStore, clock, bus, keys.reload);
   const clientService = new ClientService({
     store: clientStore,
     bus,
     revocations,
     clock,
     defaultSecretTtlMs: config.secretTtl === null ? null : config.secretTtl * 1000,
-    ensureSigningAlg: async (alg) => {
-      if (keyring.signingKey(alg)) return;
-      await keyring.ensureActiveKeys([alg]);
-      await bus.publish('keys', '*');
-    },
+    ensureSigningAlg: signingAlgEnsurer(keyring, bus),
   });
 
-  let lastUsed = new Map<string, number>();
-  const flushLastUsed = async () => {
-    if (lastUsed.size === 0) return;
-    const batch = lastUsed;
-    lastUsed = new Map();
-    await clientStore.touchSecrets(batch).catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'recording secret last use failed'));
-  };
-  const flushTimer = setInterval(() => void flushLastUsed(), LAST_USED_FLUSH_MS).unref();
-  const keyTimer = setInterval(() => void loadKeys().catch((err: unknown) => logger.warn({ err: errorFields(err) }, 'reloading signing keys failed')), KEY_RELOAD_MS).unref();
+  // Secret use only: client use (clientUsed) is not recorded by a worker.
+  const usage = usageBatching(clientStore, logger, keys.reload);
 
   const dependencies: Dependency[] = [
     // The primary's own checks (database, Redis, replay window), asked when /readyz is.
     ...described.dependencies.map((name) => ({ name, check: async () => ((await ipc.call('runtime', 'check', [name])) as string | null) ?? undefined })),
-    {
-      name: 'keys',
-      check: async () => {
-        const failures = keyring.failures();
-        return failures.length ? `signing keys that cannot be loaded (skipped): ${failures.map((f) => f.kid).join(', ')}` : undefined;
-      },
-    },
+    keysDependency(keyring),
   ];
   // This worker's requests, cache and keys; revocations are counted by the primary, which records them.
   const metrics = new Metrics();
@@ -180,16 +148,15 @@ export async function openWorkerRuntime(config: Config, options: RuntimeOptions,
     adminToken: admin.token,
     generatedAdminToken: null,
     isAdminToken: (presented) => admin.token.matches(presented),
-    secretUsed: (secretId, at) => void lastUsed.set(secretId, at),
+    secretUsed: usage.secretUsed,
     stores: { database: `${described.stores.database}, in the primary process`, revocations: `${described.stores.revocations}, in the primary process` },
     dependencies,
-    flushSecretUsage: flushLastUsed,
+    flushSecretUsage: usage.flush,
     runMaintenance: async () => (await ipc.call('runtime', 'runMaintenance', [])) as string[],
     close: async () => {
-      clearInterval(flushTimer);
-      clearInterval(keyTimer);
+      usage.stop();
       await refusalAudit.close().catch(() => {});
-      await flushLastUsed();
+      await usage.flush();
     },
   };
 }

@@ -1,8 +1,8 @@
 // The admin API's client, secret and token calls (contract "Admin" table), with exact bodies.
 import t from 'tap';
-import { ADMIN_TOKEN, ISSUER, build, form } from '../helper.js';
-import { assertion, clientKey, type ClientKey } from '../fixtures/assertion.js';
-import { INVALID_CLIENT, accessToken, admin, adminApp, introspect, jwsPayload, tokenBasic, tokenPost } from './support.js';
+import { ADMIN_TOKEN, build } from '../helper.js';
+import { clientKey, type ClientKey } from '../fixtures/assertion.js';
+import { INVALID_CLIENT, accessToken, admin, adminApp, introspect, jwsPayload, tokenBasic, tokenPost, tokenPrivateKeyJwt } from './support.js';
 
 const b = await build(t);
 const api = adminApp(b);
@@ -84,18 +84,7 @@ const patch = (clientId: string, body: unknown) => admin(api, 'PATCH', `/admin/v
 const rotate = (clientId: string, body: unknown = {}) => admin(api, 'POST', `/admin/v1/clients/${clientId}/secrets`, body);
 const secretOf = (c: Created): string => c.client_secret ?? '';
 
-async function tokenWithKey(clientId: string, key: ClientKey) {
-  return b.app.inject({
-    method: 'POST',
-    url: '/oauth2/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: form({
-      grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: await assertion(key, clientId, ISSUER, nowSeconds()),
-    }),
-  });
-}
+const tokenWithKey = (clientId: string, key: ClientKey) => tokenPrivateKeyJwt(b.app, clientId, key, nowSeconds());
 
 t.test('list: limit + next_cursor pagination, filters, bad cursor', async (t) => {
   const key = await clientKey();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, InjectOptions } from 'fastify';
-import { ADMIN_TOKEN, basic, form, type Built } from '../helper.js';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { assertion, type ClientKey } from '../fixtures/assertion.js';
+import { ADMIN_TOKEN, ISSUER, basic, form, type Built } from '../helper.js';
 
 /** The admin listener of a build (the public one when ADMIN_PORT = PORT). */
 export const adminApp = (b: Built): FastifyInstance => b.apps.admin ?? b.app;
@@ -48,6 +49,20 @@ export function tokenPost(app: FastifyInstance, clientId: string, secret: string
     url: '/oauth2/token',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload: form({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret, ...params }),
+  });
+}
+
+/** A client_credentials request with private_key_jwt: an assertion signed with `key`, issued at `iat` (seconds). */
+export async function tokenPrivateKeyJwt(app: FastifyInstance, clientId: string, key: ClientKey, iat: number): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'POST',
+    url: '/oauth2/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: await assertion(key, clientId, ISSUER, iat),
+    }),
   });
 }
 

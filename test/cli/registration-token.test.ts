@@ -2,27 +2,12 @@
 // program run in process, its output captured), and the one-call "credentials leaked" step:
 // `tokenmill secrets rotate ID --now` ends the secret and the registration access token.
 import t from 'tap';
-import { createServer, type AddressInfo } from 'node:net';
 import { buildProgram } from '../../src/cli/index.js';
-import { ADMIN_TOKEN, build, register } from '../helper.js';
+import { ADMIN_TOKEN, buildListening, register } from '../helper.js';
 
 t.setTimeout(180_000);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const port = String(await freePort());
-const base = `http://127.0.0.1:${port}`;
-const b = await build(t, { ISSUER: base, PORT: port, ADMIN_PORT: port });
-await b.app.listen({ port: Number(port), host: '127.0.0.1' });
+const { b, base } = await buildListening(t);
 
 async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
   let out = '';

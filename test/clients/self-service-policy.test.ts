@@ -6,18 +6,22 @@ import { SELF_SERVICE_FIELDS, selfServiceMetadata, selfServicePatch } from '../.
 import { InvalidClientMetadata } from '../../src/errors/oauth-errors.js';
 import type { ClientMetadata } from '../../src/clients/registration.js';
 
-const stored = {
-  client_id: 'tmc_x',
-  client_id_issued_at: 1,
-  client_secret_expires_at: 0,
-  registration_client_uri: 'http://tokenmill.test/oauth2/register/tmc_x',
-  client_name: 'old',
+/** the stored client's privileged fields (what self-service cannot change) */
+const privileged = {
   token_endpoint_auth_method: 'client_secret_basic',
   grant_types: ['client_credentials'],
   response_types: [],
   scope: 'api:read api:write',
   audience: ['https://a.example.com', 'https://b.example.com'],
   access_token_ttl: 300,
+};
+const stored = {
+  client_id: 'tmc_x',
+  client_id_issued_at: 1,
+  client_secret_expires_at: 0,
+  registration_client_uri: 'http://tokenmill.test/oauth2/register/tmc_x',
+  client_name: 'old',
+  ...privileged,
 };
 
 function refusal(body: Record<string, unknown>, from: Record<string, unknown> = stored): string | null {
@@ -36,16 +40,7 @@ t.test('the allow-list is exactly the fields that grant nothing', async (t) => {
 
 t.test('privileged fields come from the stored metadata; self-service fields from the request', async (t) => {
   const out = selfServiceMetadata(stored, { client_id: 'tmc_x', client_name: 'new', contacts: ['ops@example.com'] });
-  t.same(out, {
-    client_name: 'new',
-    contacts: ['ops@example.com'],
-    token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['client_credentials'],
-    response_types: [],
-    scope: 'api:read api:write',
-    audience: ['https://a.example.com', 'https://b.example.com'],
-    access_token_ttl: 300,
-  });
+  t.same(out, { client_name: 'new', contacts: ['ops@example.com'], ...privileged });
   // an omitted self-service field is removed (RFC 7592 §2.2 replace semantics)
   t.notOk('client_name' in selfServiceMetadata(stored, { client_id: 'tmc_x' }));
 });

@@ -48,6 +48,18 @@ const issuerUrl = new URL(issuer);
 const as = await oauth.processDiscoveryResponse(issuerUrl, await oauth.discoveryRequest(issuerUrl, { algorithm: 'oauth2', [oauth.allowInsecureRequests]: true }));
 const remoteJwks = createRemoteJWKSet(new URL(as.jwks_uri!));
 
+/** A grant without parameters (every registered scope), introspected as active, revoked, then inactive. */
+async function fullScopeGrantRevoked(t: Test, config: client.Configuration, id: string): Promise<void> {
+  const r2 = await client.clientCredentialsGrant(config);
+  t.equal(r2.scope, 'api:read api:write');
+  await validate(t, r2.access_token, API, { clientId: id, scope: 'api:read api:write' });
+  const intro = await client.tokenIntrospection(config, r2.access_token);
+  t.equal(intro.active, true);
+  t.equal(intro.client_id, id);
+  await client.tokenRevocation(config, r2.access_token);
+  t.same({ ...(await client.tokenIntrospection(config, r2.access_token)) }, { active: false });
+}
+
 /**
  * Validates an access token as a resource server would: oauth4webapi's RFC 9068 validator and
  * jose's jwtVerify against the remote JWKS, and checks both agree on the claims.
@@ -227,15 +239,7 @@ t.test('client_secret_post with openid-client', async (t) => {
   t.equal(body.get('client_secret'), secret);
   t.equal(call.headers.get('authorization'), null, 'no Authorization header');
 
-  const r2 = await client.clientCredentialsGrant(config);
-  t.equal(r2.scope, 'api:read api:write');
-  await validate(t, r2.access_token, API, { clientId: id, scope: 'api:read api:write' });
-
-  const intro = await client.tokenIntrospection(config, r2.access_token);
-  t.equal(intro.active, true);
-  t.equal(intro.client_id, id);
-  await client.tokenRevocation(config, r2.access_token);
-  t.same({ ...(await client.tokenIntrospection(config, r2.access_token)) }, { active: false });
+  await fullScopeGrantRevoked(t, config, id);
 
   // REQ-A2: the registered method is enforced; the same secret over Basic is invalid_client (401).
   const basicConfig = await client.discovery(issuerUrl, id, {}, client.ClientSecretBasic(secret), { execute: [client.allowInsecureRequests] });
@@ -315,16 +319,8 @@ t.test('private_key_jwt (ES256) with openid-client', async (t) => {
   t.same(replay.body, { error: 'invalid_client', error_description: 'client authentication failed' });
   t.equal(replay.headers.get('www-authenticate'), null, 'no challenge: the assertion was in the body (C3)');
 
-  const r2 = await client.clientCredentialsGrant(config);
-  t.equal(r2.scope, 'api:read api:write');
-  await validate(t, r2.access_token, API, { clientId: id, scope: 'api:read api:write' });
-
   // Introspection and revocation with assertions too (aud is still the issuer: REQ-J14).
-  const intro = await client.tokenIntrospection(config, r2.access_token);
-  t.equal(intro.active, true);
-  t.equal(intro.client_id, id);
-  await client.tokenRevocation(config, r2.access_token);
-  t.same({ ...(await client.tokenIntrospection(config, r2.access_token)) }, { active: false });
+  await fullScopeGrantRevoked(t, config, id);
   t.equal((await client.tokenIntrospection(config, r1.access_token)).active, true);
 });
 

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
+import { VerifyError, type Verifier } from '@tokenmill/verify';
+import { ADMIN_TOKEN, basic, form } from '../helper.js';
 import { fetchJson, serverEnv, serverPorts, spawnServer, waitReady, type ExitInfo, type ServerProcess } from '../helpers/server-process.js';
 
 export { basicAuth, fetchJson, freePort } from '../helpers/server-process.js';
@@ -78,4 +80,36 @@ export async function registerClient(baseUrl: string, adminToken: string, metada
   });
   if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${res.text}`);
   return res.body;
+}
+
+/** A client registered over HTTP at `base` with the test admin token (201, or throws). */
+export async function registerOverHttp(base: string, metadata: Record<string, unknown>): Promise<{ client_id: string; client_secret: string }> {
+  const res = await fetch(`${base}/oauth2/register`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(metadata) });
+  if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { client_id: string; client_secret: string };
+}
+
+/** A client_credentials access token (scope api:read) over HTTP at `base` (200, or throws). */
+export async function tokenOverHttp(base: string, c: { client_id: string; client_secret: string }): Promise<string> {
+  const res = await fetch(`${base}/oauth2/token`, {
+    method: 'POST',
+    headers: { authorization: basic(c.client_id, c.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
+    body: form({ grant_type: 'client_credentials', scope: 'api:read' }),
+  });
+  if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/** Milliseconds until `verify` refuses the token with 401 invalid_token (polling every 5 ms, up to 3 s). */
+export async function msUntilRefused(verifier: Verifier, tok: string, since: number): Promise<number> {
+  while (Date.now() - since < 3000) {
+    try {
+      await verifier.verify(tok);
+    } catch (err) {
+      if (err instanceof VerifyError && err.status === 401 && err.code === 'invalid_token') return Date.now() - since;
+      throw err;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return Infinity;
 }

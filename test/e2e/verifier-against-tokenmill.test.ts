@@ -4,52 +4,20 @@
 // Also measures the revocation-to-refusal latency (median and worst of 100).
 import t from 'tap';
 import type { Test } from 'tap';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { createVerifier, VerifyError, type Verifier } from '@tokenmill/verify';
-import { ADMIN_TOKEN, basic, build, form, type Built } from '../helper.js';
+import { createVerifier } from '@tokenmill/verify';
+import { ADMIN_TOKEN, basic, buildListening, form } from '../helper.js';
+import { msUntilRefused, registerOverHttp, tokenOverHttp } from './support.js';
 import { backendOrSkip, pgTestDatabase, redisTestPrefix } from '../helpers/backends.js';
 
 t.setTimeout(240_000);
 const AUDIENCE = 'https://api.example.com';
 const wallClock = { now: () => Date.now() };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** A tokenmill on one listener (public and admin), its issuer the listener's URL, on the wall clock. */
-async function serve(t: Test, env: Record<string, string> = {}): Promise<{ b: Built; base: string }> {
-  const port = String(await freePort());
-  const base = `http://127.0.0.1:${port}`;
-  const b = await build(t, { ISSUER: base, PORT: port, ADMIN_PORT: port, ...env }, { clock: wallClock as never });
-  await b.app.listen({ port: Number(port), host: '127.0.0.1' });
-  return { b, base };
-}
-
-async function register(base: string, metadata: Record<string, unknown>): Promise<{ client_id: string; client_secret: string }> {
-  const res = await fetch(`${base}/oauth2/register`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(metadata) });
-  if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { client_id: string; client_secret: string };
-}
-
-async function token(base: string, c: { client_id: string; client_secret: string }): Promise<string> {
-  const res = await fetch(`${base}/oauth2/token`, {
-    method: 'POST',
-    headers: { authorization: basic(c.client_id, c.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
-    body: form({ grant_type: 'client_credentials', scope: 'api:read' }),
-  });
-  if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
+const serve = (t: Test, env: Record<string, string> = {}) => buildListening(t, env, { clock: wallClock as never });
+const register = registerOverHttp;
+const token = tokenOverHttp;
 
 async function revoke(base: string, c: { client_id: string; client_secret: string }, tok: string): Promise<void> {
   const res = await fetch(`${base}/oauth2/revoke`, {
@@ -58,20 +26,6 @@ async function revoke(base: string, c: { client_id: string; client_secret: strin
     body: form({ token: tok }),
   });
   if (res.status !== 200) throw new Error(`revoke: ${res.status}`);
-}
-
-/** Milliseconds until `verify` refuses the token with 401 invalid_token (polling every 5 ms, up to 3 s). */
-async function msUntilRefused(verifier: Verifier, tok: string, since: number): Promise<number> {
-  while (Date.now() - since < 3000) {
-    try {
-      await verifier.verify(tok);
-    } catch (err) {
-      if (err instanceof VerifyError && err.status === 401 && err.code === 'invalid_token') return Date.now() - since;
-      throw err;
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return Infinity;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;

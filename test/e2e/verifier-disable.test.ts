@@ -3,44 +3,18 @@
 // tokenmill/verify verifier refuses the client's outstanding tokens within one second. Re-enabling
 // does not bring those tokens back; tokens minted after it work.
 import t from 'tap';
-import { createServer, type AddressInfo } from 'node:net';
 import { createVerifier, VerifyError, type Verifier } from '@tokenmill/verify';
-import { ADMIN_TOKEN, basic, build, form } from '../helper.js';
+import { ADMIN_TOKEN, basic, buildListening, form } from '../helper.js';
+import { msUntilRefused, registerOverHttp, tokenOverHttp } from './support.js';
 
 t.setTimeout(180_000);
 const AUDIENCE = 'https://api.example.com';
 const wallClock = { now: () => Date.now() };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+const { base } = await buildListening(t, {}, { clock: wallClock as never });
 
-const port = String(await freePort());
-const base = `http://127.0.0.1:${port}`;
-const b = await build(t, { ISSUER: base, PORT: port, ADMIN_PORT: port }, { clock: wallClock as never });
-await b.app.listen({ port: Number(port), host: '127.0.0.1' });
-
-async function register(metadata: Record<string, unknown>): Promise<{ client_id: string; client_secret: string }> {
-  const res = await fetch(`${base}/oauth2/register`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(metadata) });
-  if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { client_id: string; client_secret: string };
-}
-async function token(c: { client_id: string; client_secret: string }): Promise<string> {
-  const res = await fetch(`${base}/oauth2/token`, {
-    method: 'POST',
-    headers: { authorization: basic(c.client_id, c.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
-    body: form({ grant_type: 'client_credentials', scope: 'api:read' }),
-  });
-  if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
+const register = (metadata: Record<string, unknown>) => registerOverHttp(base, metadata);
+const token = (c: { client_id: string; client_secret: string }) => tokenOverHttp(base, c);
 const setStatus = (id: string, status: 'active' | 'disabled') =>
   fetch(`${base}/admin/v1/clients/${id}`, { method: 'PATCH', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ status }) });
 async function introspect(tok: string): Promise<Record<string, unknown>> {
@@ -50,20 +24,6 @@ async function introspect(tok: string): Promise<Record<string, unknown>> {
     body: form({ token: tok }),
   });
   return (await res.json()) as Record<string, unknown>;
-}
-
-/** Milliseconds until `verify` refuses the token with 401 invalid_token (polling every 5 ms, up to 3 s). */
-async function msUntilRefused(verifier: Verifier, tok: string, since: number): Promise<number> {
-  while (Date.now() - since < 3000) {
-    try {
-      await verifier.verify(tok);
-    } catch (err) {
-      if (err instanceof VerifyError && err.status === 401 && err.code === 'invalid_token') return Date.now() - since;
-      throw err;
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return Infinity;
 }
 
 async function refusal(verifier: Verifier, tok: string): Promise<VerifyError | null> {

@@ -5,9 +5,8 @@ import t from 'tap';
 import pg from 'pg';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { assertion, clientKey } from '../fixtures/assertion.js';
-import { backendOrSkip, pgTestDatabase, redisTestPrefix } from '../helpers/backends.js';
 import { pollUntil } from '../helpers/time.js';
-import { admin, fetchJson, fleetSecrets, freePort, introspect, jwsHeader, registerOk, revoke, spawnNode, tokenAssertion, tokenBasic, waitReady, type Node } from './support.js';
+import { admin, fetchJson, introspect, jwsHeader, registerOk, revoke, spawnNode, tokenAssertion, tokenBasic, twoNodeFleet, waitReady, type Node } from './support.js';
 
 t.setTimeout(300_000);
 
@@ -31,19 +30,9 @@ function median(xs: number[]): number {
 }
 
 t.test('two nodes, one PostgreSQL, one Redis', async (t) => {
-  const pgUrl = backendOrSkip(t, 'postgres');
-  const redisUrl = backendOrSkip(t, 'redis');
-  if (!pgUrl || !redisUrl) return;
-  const databaseUrl = await pgTestDatabase(t);
-  const prefix = redisTestPrefix(t);
-  const secrets = fleetSecrets();
-  const ADMIN = secrets.ADMIN_TOKEN;
-
-  const portA = await freePort();
-  let portB = await freePort();
-  while (portB === portA) portB = await freePort();
-  const issuer = `http://127.0.0.1:${portA}`;
-  const env = { ...secrets, ISSUER: issuer, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'info' };
+  const fleet = await twoNodeFleet(t, 'info');
+  if (!fleet) return;
+  const { databaseUrl, issuer, env, portA, portB, adminToken: ADMIN } = fleet;
 
   // ---- simultaneous start on the empty database ------------------------------------------------
   const [A, B] = await Promise.all([spawnNode(t, { name: 'A', env: { ...env, PORT: String(portA) } }), spawnNode(t, { name: 'B', env: { ...env, PORT: String(portB) } })]);

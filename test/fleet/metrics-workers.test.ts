@@ -2,17 +2,13 @@
 // node: 20 token requests spread over both workers read 20 on every scrape, whichever worker
 // answers it (the primary aggregates every worker's registry over the cluster IPC channel).
 import t from 'tap';
-import { backendOrSkip, pgTestDatabase, redisTestPrefix } from '../helpers/backends.js';
 import { parseMetrics, sampleValue } from '../helpers/prometheus.js';
-import { basicAuth, fleetSecrets, registerOk, startNode } from './support.js';
+import { basicAuth, fleetBackends, registerOk, startNode } from './support.js';
 
 t.test('WORKERS=2: 20 token requests read 20 in tokenmill_tokens_issued_total', async (t) => {
-  const pgUrl = backendOrSkip(t, 'postgres');
-  const redisUrl = backendOrSkip(t, 'redis');
-  if (!pgUrl || !redisUrl) return;
-  const databaseUrl = await pgTestDatabase(t);
-  const prefix = redisTestPrefix(t);
-  const secrets = fleetSecrets();
+  const backends = await fleetBackends(t);
+  if (!backends) return;
+  const { databaseUrl, redisUrl, prefix, secrets } = backends;
   const node = await startNode(t, { name: 'workers', env: { ...secrets, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, WORKERS: '2', LOG_LEVEL: 'info' } });
   const client = await registerOk(node, secrets.ADMIN_TOKEN, { client_name: 'metrics-workers', scope: 'api:read', audience: ['https://api.example.com'] });
 

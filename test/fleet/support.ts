@@ -21,6 +21,7 @@ import {
   type JsonResponse,
   type ServerProcess,
 } from '../helpers/server-process.js';
+import { backendOrSkip, pgTestDatabase, redisTestPrefix } from '../helpers/backends.js';
 import { sleep } from '../helpers/time.js';
 
 export { basicAuth, freePort, waitReady, type ExitInfo, type JsonResponse } from '../helpers/server-process.js';
@@ -36,6 +37,38 @@ export function tempDir(t: Test, label: string): string {
 /** A random ADMIN_TOKEN (≥ 32 chars) and a KEY_ENCRYPTION_KEY (32 bytes, base64url: 43 chars). */
 export function fleetSecrets(): { ADMIN_TOKEN: string; KEY_ENCRYPTION_KEY: string } {
   return { ADMIN_TOKEN: `fleet-admin-${randomBytes(24).toString('hex')}`, KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url') };
+}
+
+/**
+ * The set-up of a suite on the test PostgreSQL and Redis: a fresh database, a fresh key prefix and
+ * fresh secrets; null (the test skipped, or failed in CI) when either backend is not configured.
+ */
+export async function fleetBackends(t: Test): Promise<{ databaseUrl: string; redisUrl: string; prefix: string; secrets: ReturnType<typeof fleetSecrets> } | null> {
+  const pgUrl = backendOrSkip(t, 'postgres');
+  const redisUrl = backendOrSkip(t, 'redis');
+  if (!pgUrl || !redisUrl) return null;
+  const databaseUrl = await pgTestDatabase(t);
+  const prefix = redisTestPrefix(t);
+  return { databaseUrl, redisUrl, prefix, secrets: fleetSecrets() };
+}
+
+/**
+ * Two nodes A and B on fleetBackends: two distinct free ports, the issuer A's URL, and the
+ * environment both share (PORT is each node's own); null when the backends are not configured.
+ */
+export async function twoNodeFleet(
+  t: Test,
+  logLevel: string,
+): Promise<{ databaseUrl: string; redisUrl: string; prefix: string; adminToken: string; portA: number; portB: number; issuer: string; env: Record<string, string> } | null> {
+  const backends = await fleetBackends(t);
+  if (!backends) return null;
+  const { databaseUrl, redisUrl, prefix, secrets } = backends;
+  const portA = await freePort();
+  let portB = await freePort();
+  while (portB === portA) portB = await freePort();
+  const issuer = `http://127.0.0.1:${portA}`;
+  const env = { ...secrets, ISSUER: issuer, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: logLevel };
+  return { databaseUrl, redisUrl, prefix, adminToken: secrets.ADMIN_TOKEN, portA, portB, issuer, env };
 }
 
 export interface Node extends ServerProcess {

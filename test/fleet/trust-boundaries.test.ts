@@ -6,9 +6,8 @@
 //   and feed source against B) refuses the outstanding token; re-enabling does not bring it back.
 import t from 'tap';
 import { createVerifier, VerifyError, type Verifier } from '@tokenmill/verify';
-import { backendOrSkip, pgTestDatabase, redisTestPrefix } from '../helpers/backends.js';
 import { pollUntil } from '../helpers/time.js';
-import { admin, basicAuth, fleetSecrets, freePort, introspect, registerOk, spawnNode, tokenBasic, waitReady } from './support.js';
+import { admin, basicAuth, introspect, registerOk, spawnNode, tokenBasic, twoNodeFleet, waitReady } from './support.js';
 
 t.setTimeout(180_000);
 
@@ -26,18 +25,9 @@ async function refusedBy(verifier: Verifier, tok: string): Promise<boolean> {
 }
 
 t.test('two nodes: admin changes at A bind B and offline verifiers within 1 s', async (t) => {
-  const pgUrl = backendOrSkip(t, 'postgres');
-  const redisUrl = backendOrSkip(t, 'redis');
-  if (!pgUrl || !redisUrl) return;
-  const databaseUrl = await pgTestDatabase(t);
-  const prefix = redisTestPrefix(t);
-  const secrets = fleetSecrets();
-  const ADMIN = secrets.ADMIN_TOKEN;
-  const portA = await freePort();
-  let portB = await freePort();
-  while (portB === portA) portB = await freePort();
-  const issuer = `http://127.0.0.1:${portA}`;
-  const env = { ...secrets, ISSUER: issuer, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
+  const fleet = await twoNodeFleet(t, 'warn');
+  if (!fleet) return;
+  const { redisUrl, prefix, issuer, env, portA, portB, adminToken: ADMIN } = fleet;
   const A = await spawnNode(t, { name: 'A', env: { ...env, PORT: String(portA) } });
   await waitReady(A);
   const B = await spawnNode(t, { name: 'B', env: { ...env, PORT: String(portB) } });

@@ -4,7 +4,8 @@
 import type { LookupAddress } from 'node:dns';
 import t from 'tap';
 import { isPrivateHost } from '../../src/lib/private-address.js';
-import { PrivateAddressError, publicOnlyFetch, publicOnlyLookup, type Resolver } from '../../src/lib/public-fetch.js';
+import { PrivateAddressError, publicOnlyFetch, publicOnlyLookup } from '../../src/lib/public-fetch.js';
+import { fakeResolver } from '../helpers/fake-resolver.js';
 
 /** [address inside the range, the range it stands for] */
 const REFUSED: [string, string][] = [
@@ -86,17 +87,6 @@ t.test('isPrivateHost lets ordinary public addresses through', async (t) => {
 t.test('isPrivateHost still refuses local names', async (t) => {
   for (const name of ['localhost', 'LOCALHOST.', 'a.localhost', 'printer.local', 'db.internal']) t.equal(isPrivateHost(name), true, name);
 });
-
-const fakeResolver =
-  (table: Record<string, string[]>): Resolver =>
-  (hostname, callback) => {
-    const list = table[hostname];
-    if (!list) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
-    callback(
-      null,
-      list.map((address): LookupAddress => ({ address, family: address.includes(':') ? 6 : 4 })),
-    );
-  };
 
 t.test('publicOnlyLookup refuses a name resolving into any special-purpose range; passes public ones', async (t) => {
   const table: Record<string, string[]> = {};

@@ -1,21 +1,10 @@
 // REQ-D8: in production a client's jwks_uri is fetched only from public addresses, checked when
 // the connection is made (a name that passed registration may later resolve to an internal host).
-import type { LookupAddress } from 'node:dns';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
-import { PrivateAddressError, publicOnlyFetch, publicOnlyLookup, type Resolver } from '../../src/lib/public-fetch.js';
-
-const fakeResolver =
-  (table: Record<string, string[]>): Resolver =>
-  (hostname, callback) => {
-    const list = table[hostname];
-    if (!list) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
-    callback(
-      null,
-      list.map((address): LookupAddress => ({ address, family: address.includes(':') ? 6 : 4 })),
-    );
-  };
+import { PrivateAddressError, publicOnlyFetch, publicOnlyLookup } from '../../src/lib/public-fetch.js';
+import { fakeResolver } from '../helpers/fake-resolver.js';
 
 function lookupOnce(lookup: ReturnType<typeof publicOnlyLookup>, hostname: string, all: boolean): Promise<{ err: NodeJS.ErrnoException | null; result: unknown }> {
   return new Promise((resolve) => {

@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ImportError, exportData, importData, parseExport, type ExportDocument } from '../../storage/export.js';
 import { migrationStatus } from '../../storage/sql/migrate.js';
@@ -6,6 +6,7 @@ import { embeddedDatabaseMissing, existingKeyEncryptionKey, openDatabase, openMi
 import { safeJson } from '../sanitize.js';
 import { Context, type Io } from '../context.js';
 import { CliError } from '../errors.js';
+import { readTextFile } from '../parse.js';
 import { settingsFrom } from './migrate.js';
 
 /** `tokenmill import`: clients or keys of the export exist here (and --replace was not given). */
@@ -111,11 +112,7 @@ export function exportImportCommands(program: Command, io: Io): void {
         if (!io.readStdin) throw new CliError('cannot read stdin here');
         text = await io.readStdin('import -');
       } else {
-        try {
-          text = readFileSync(file, 'utf8');
-        } catch (err) {
-          throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        }
+        text = readTextFile(file);
       }
       let doc: ExportDocument;
       try {
