@@ -54,7 +54,7 @@ t.test('bad key files and corrupt stored keys are skipped, never fatal', async (
   t.same(await s1.stop('SIGTERM'), { code: 0, signal: null });
 
   // Corrupt rows, as a bad restore, a bug or another KEK would leave them: newer than the good key.
-  const sql = await openPglite(join(dataDir, 'pglite'));
+  const sql = await openPglite(join(dataDir, 'pglite'), { schema: 'tokenmill' }); // DATABASE_SCHEMA's default
   const store = new SqlKeyStore(sql);
   const enc = new KeyEncryption(kekValue);
   const now = Date.now();
