@@ -1,9 +1,10 @@
 # tokenmill: multi-stage build; the runtime image holds production dependencies and compiled output only.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
-# The workspace package @tokenmill/verify is a dependency of the server: npm ci needs its manifest.
+# npm ci needs every workspace's manifest (@tokenmill/verify, a dependency of the server; tools/lint, dev only).
 COPY package.json package-lock.json ./
 COPY packages/verify/package.json ./packages/verify/
+COPY tools/lint/package.json ./tools/lint/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY packages ./packages
@@ -19,6 +20,7 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 ADMIN_PORT=8081 DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/verify/package.json ./packages/verify/
+COPY tools/lint/package.json ./tools/lint/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/packages/verify/dist ./packages/verify/dist
 COPY --from=build /app/dist/src ./dist/src

@@ -299,6 +299,21 @@ t.test('Dockerfile: the server only, compiled with the build tsconfig', async (t
   );
 });
 
+t.test('Dockerfile: every npm workspace manifest is in place before each npm ci', async (t) => {
+  const workspaces = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces?: string[] }).workspaces ?? [];
+  t.ok(workspaces.length > 0, 'the package has workspaces');
+  for (const [n, stage] of stages.entries()) {
+    const ci = stage.instructions.findIndex((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
+    if (ci < 0) continue;
+    const before = stage.instructions.slice(0, ci).filter((i) => i.op === 'COPY');
+    for (const ws of workspaces)
+      t.ok(
+        before.some((i) => i.args.includes(`${ws}/package.json`) || i.args.split(/\s+/).includes(ws)),
+        `stage ${n}: ${ws}/package.json is copied before npm ci`,
+      );
+  }
+});
+
 t.test('Dockerfile: the runtime stage runs as a user that is not root', async (t) => {
   const runtime = stages[stages.length - 1]!;
   const users = runtime.instructions.filter((i) => i.op === 'USER').map((i) => i.args.trim());
