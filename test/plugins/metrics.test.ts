@@ -178,3 +178,18 @@ t.test('the replay window gauge follows the replay cache', async (t) => {
   const res = await (b3.apps.admin ?? b3.app).inject({ method: 'GET', url: '/metrics' });
   t.equal(sampleValue(parseMetrics(res.body), 'tokenmill_replay_untrusted_window_open'), 1);
 });
+
+t.test('an unauthenticated caller cannot grow the metric series: random paths, methods and bogus clients fall into bounded labels', async (t) => {
+  const series = async () => new Set((await scrape()).filter((s) => s.name.startsWith('tokenmill_')).map((s) => `${s.name}${JSON.stringify(s.labels)}`)).size;
+  // Warm every label combination these requests can reach once, then repeat with new random values.
+  const hostile = async (i: number) => {
+    await b.app.inject({ method: 'GET', url: `/random-${i}-${Math.random().toString(36).slice(2)}?x=${i}` });
+    await b.app.inject({ method: 'POST', url: `/oauth2/token/${i}` });
+    await tokenRequest(b.app, { grant_type: 'client_credentials' }, { authorization: basic(`tmc_unknown_${i}`, `secret-${i}`) });
+    await tokenRequest(b.app, { grant_type: `made-up-${i}` }, { authorization: basic(`tmc_unknown_${i}`, `secret-${i}`) });
+  };
+  await hostile(0);
+  const before = await series();
+  for (let i = 1; i <= 200; i++) await hostile(i);
+  t.equal(await series(), before, '800 more hostile requests add no series');
+});
