@@ -63,8 +63,4 @@ export class Revocations {
     await this.store.seed(events);
     return events.length;
   }
-
-  prune(): Promise<void> {
-    return this.log.prune(epochSeconds(this.clock));
-  }
 }
