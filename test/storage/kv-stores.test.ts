@@ -5,6 +5,7 @@ import { systemClock } from '../../src/lib/clock.js';
 import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from '../../src/storage/kv/memory-store.js';
 import { ASSERTION_MAX_FUTURE_IAT_SECONDS as F, REPLAY_UNTRUSTED_WINDOW_SECONDS } from '../../src/storage/types.js';
 import { openRedis, RedisConnection, type OpenRedisOptions, type RedisLogger, type RedisStores } from '../../src/storage/kv/redis/index.js';
+import { redisKeys } from '../../src/protocol/index.js';
 import type { RevocationEvent } from '../../src/storage/types.js';
 import { StoreUnavailableError } from '../../src/storage/types.js';
 import { backendOrSkip, deleteRedisPrefix, redisTestPrefix, type TestContext } from '../helpers/backends.js';
@@ -235,6 +236,31 @@ t.test('Redis stores', async (t) => {
     let completed = false;
     return { isFirstSeed: async () => !completed, markSeeded: async () => void (completed = true) };
   };
+
+  t.test('two nodes seeding a new Redis at once: the one that read no markers before the other finished opens no replay window', async (t) => {
+    const prefix = redisTestPrefix(t);
+    let completed = false;
+    const shared = { markSeeded: async () => void (completed = true) };
+    let askedB = 0;
+    // B reads no markers, then, before B asks the registry, A completes the first seeding of this
+    // Redis run; the registry then answers B "not the first seeding", as the SQL one does.
+    const b = await open(t, url, prefix, {
+      ...shared,
+      isFirstSeed: async () => {
+        askedB++;
+        await open(t, url, prefix, { ...shared, isFirstSeed: async () => !completed });
+        return !completed;
+      },
+    });
+    t.equal(askedB, 1, 'B asked the registry after reading no markers');
+    t.equal(completed, true, 'the seeding stays recorded as completed');
+    const probe = new Redis(url, { maxRetriesPerRequest: 1 });
+    t.teardown(() => probe.disconnect());
+    t.equal(await probe.exists(redisKeys(prefix).replayUntrustedBefore), 0, 'no replay window was opened');
+    const now = nowSeconds();
+    t.equal(await b.replay.claim('fresh-at-start', now + 300, now), true, 'an assertion issued now is accepted by B');
+    t.equal(await b.replay.claim('fresh-at-start', now + 300, now), false, 'once');
+  });
 
   t.test('replay markers lost with the data: claims fail closed until re-seeded, then assertions issued before the loss are refused', async (t) => {
     const prefix = redisTestPrefix(t);

@@ -328,6 +328,11 @@ export class RedisRevocationStore implements RevocationStore {
     // are set, so no claim passes between the two (Redis TIME, so every node agrees on L).
     const known = (marker !== null && marker !== undefined) || (epoch !== null && epoch !== undefined);
     if (known || !(await this.isFirstSeed(runId))) {
+      // Two nodes starting on a new Redis: this one read no markers, then the other finished the
+      // first seeding (recorded in SQL, markers set) before this one asked the registry. That is not
+      // a loss: the markers of this run are there now. Record the seeding again (the registry call
+      // above reset it) and use them, instead of opening a replay window nothing was lost for.
+      if (!known && (await this.seededByAnotherNode(runId))) return;
       await this.conn.run(async (r) => {
         const [seconds] = await r.time();
         await r.set(this.keys.replayUntrustedBefore, String(seconds), 'EX', REPLAY_UNTRUSTED_WINDOW_SECONDS);
@@ -336,6 +341,15 @@ export class RedisRevocationStore implements RevocationStore {
     const events = await this.reseed();
     await this.seed(events);
     this.logger?.info({ events: events.length, reason: marker === null ? 'empty' : 'new server run' }, 'revocation store seeded from the durable log');
+  }
+
+  /** Both markers present and naming this server run: another node completed the seeding meanwhile. */
+  private async seededByAnotherNode(runId: string | null): Promise<boolean> {
+    const [marker, epoch] = await this.conn.run((r) => r.mget(this.markerKey, this.epochKey));
+    if (marker === null || marker === undefined || epoch === null || epoch === undefined) return false;
+    if (runId !== null && marker !== runId) return false;
+    await this.markSeeded(runId);
+    return true;
   }
 
   /** INFO's run_id (new at every server start); null when INFO is not allowed (then only an empty Redis is detected). */
