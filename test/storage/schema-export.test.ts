@@ -97,6 +97,7 @@ function client(id: string): Client {
   return {
     clientId: id,
     clientName: `client ${id}`,
+    tokenQuota: null,
     status: 'active',
     tokenEndpointAuthMethod: 'client_secret_basic',
     tokenEndpointAuthSigningAlg: null,
