@@ -10,7 +10,7 @@ import { MemoryCounts, type QuotaIncrement, type SharedCounts } from '../../src/
 import { TokenQuotas, type UsageRow } from '../../src/quota/token-quotas.js';
 import { TestClock } from '../helper.js';
 
-const REFUSED = { status: 429, error: 'too_many_requests' };
+const REFUSED = { status: 429, error: 'too_many_requests' } as unknown as Error;
 
 function configMessage(env: Record<string, string>): string {
   try {
