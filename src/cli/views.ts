@@ -41,18 +41,42 @@ export function quotaText(q: Omit<TokenQuotaView, 'per_second' | 'per_hour' | 'p
 export function usageDetails(u: ClientUsage): string {
   const windows = Object.entries(u.quota).filter((e): e is [string, NonNullable<(typeof e)[1]>] => e[1] !== undefined);
   const out: string[] = [];
-  out.push(windows.length ? table(['WINDOW', 'USED', 'LIMIT', 'RESETS'], windows.map(([name, w]) => [name, w.used, w.limit, shortDate(w.resets_at)])) : 'no token quota\n');
+  out.push(
+    windows.length
+      ? table(
+          ['WINDOW', 'USED', 'LIMIT', 'RESETS'],
+          windows.map(([name, w]) => [name, w.used, w.limit, shortDate(w.resets_at)]),
+        )
+      : 'no token quota\n',
+  );
   const hours = u.hours.filter((h) => h.tokens > 0);
-  out.push(hours.length ? table(['HOUR (UTC)', 'TOKENS'], hours.map((h) => [h.start.slice(0, 13).replace('T', ' ') + ':00', h.tokens])) : 'no tokens in the last 48 hours\n');
+  out.push(
+    hours.length
+      ? table(
+          ['HOUR (UTC)', 'TOKENS'],
+          hours.map((h) => [h.start.slice(0, 13).replace('T', ' ') + ':00', h.tokens]),
+        )
+      : 'no tokens in the last 48 hours\n',
+  );
   const days = u.days.filter((d) => d.tokens > 0);
-  out.push(days.length ? table(['DAY (UTC)', 'TOKENS'], days.map((d) => [d.start.slice(0, 10), d.tokens])) : 'no tokens in the last 30 days\n');
+  out.push(
+    days.length
+      ? table(
+          ['DAY (UTC)', 'TOKENS'],
+          days.map((d) => [d.start.slice(0, 10), d.tokens]),
+        )
+      : 'no tokens in the last 30 days\n',
+  );
   return out.join('\n');
 }
 
 /** `usage top`: the clients with the most tokens this UTC hour. */
 export function usageTopTable(top: UsageTop): string {
   if (top.items.length === 0) return `no tokens issued since ${top.hour_start}\n`;
-  return table(['CLIENT_ID', 'NAME', 'TOKENS'], top.items.map((i) => [i.client_id, i.client_name, i.tokens]));
+  return table(
+    ['CLIENT_ID', 'NAME', 'TOKENS'],
+    top.items.map((i) => [i.client_id, i.client_name, i.tokens]),
+  );
 }
 
 export function secretsTable(secrets: readonly SecretView[]): string {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { TooManyRequests } from '../errors/oauth-errors.js';
 import type { Clock } from '../lib/clock.js';
-import { rateLimitHeaders, tightest, type WindowState } from './rate-limit-headers.js';
+import { rateLimitHeaders, type WindowState } from './rate-limit-headers.js';
 import type { QuotaIncrement, SharedCounts } from './shared-counts.js';
 import { QUOTA_WINDOWS, hasLimits, type QuotaWindowName, type TokenQuota } from './token-quota.js';
 
@@ -243,10 +243,7 @@ export class TokenQuotas {
         }
         if (!this.degraded) {
           this.degraded = true;
-          this.o.logger.warn(
-            { err: { message: (err as Error).message } },
-            'token quota counts cannot be shared: each process counts on its own until they can (limits are weaker, still on)',
-          );
+          this.o.logger.warn({ err: { message: (err as Error).message } }, 'token quota counts cannot be shared: each process counts on its own until they can (limits are weaker, still on)');
         }
       }
     } finally {

@@ -131,8 +131,14 @@ t.test('PATCH token_quota: bad shapes are 400 with the member named, and change 
   t.equal(reset.statusCode, 200);
   t.same(reset.json().token_quota, null);
   const audit = (await admin(api, 'GET', `/admin/v1/audit?action=client.update&target=${c.client_id}`)).json() as { items: { outcome: string; status: number }[] };
-  t.ok(audit.items.some((e) => e.outcome === 'failure' && e.status === 400), 'refused PATCHes are audited');
-  t.ok(audit.items.some((e) => e.outcome === 'success'), 'accepted PATCHes are audited');
+  t.ok(
+    audit.items.some((e) => e.outcome === 'failure' && e.status === 400),
+    'refused PATCHes are audited',
+  );
+  t.ok(
+    audit.items.some((e) => e.outcome === 'success'),
+    'accepted PATCHes are audited',
+  );
 });
 
 t.test('RFC 7592 self-service can neither read nor change the quota; RFC 7591 registration ignores it', async (t) => {

@@ -29,12 +29,24 @@ t.test('TOKEN_QUOTA_DEFAULT and the per-field variables', async (t) => {
   t.same(loadConfig({ TOKEN_QUOTA_PER_HOUR: '100', TOKEN_QUOTA_ENFORCE: 'false' }).tokenQuotaDefault, { perSecond: null, perHour: 100, perDay: null, enforce: false });
   const cases: [Record<string, string>, string][] = [
     [{ TOKEN_QUOTA_DEFAULT: 'per_hour=0' }, 'invalid TOKEN_QUOTA_DEFAULT="per_hour=0": per_hour must be an integer between 1 and 1000000000 (got "0"); e.g. per_hour=1000,per_day=20000,enforce=true'],
-    [{ TOKEN_QUOTA_DEFAULT: 'per_minute=5' }, 'invalid TOKEN_QUOTA_DEFAULT="per_minute=5": unknown name "per_minute"; allowed: per_second, per_hour, per_day, enforce; e.g. per_hour=1000,per_day=20000,enforce=true'],
+    [
+      { TOKEN_QUOTA_DEFAULT: 'per_minute=5' },
+      'invalid TOKEN_QUOTA_DEFAULT="per_minute=5": unknown name "per_minute"; allowed: per_second, per_hour, per_day, enforce; e.g. per_hour=1000,per_day=20000,enforce=true',
+    ],
     [{ TOKEN_QUOTA_DEFAULT: 'per_hour' }, 'invalid TOKEN_QUOTA_DEFAULT="per_hour": "per_hour" is not name=value; e.g. per_hour=1000,per_day=20000,enforce=true'],
-    [{ TOKEN_QUOTA_DEFAULT: 'enforce=false' }, 'invalid TOKEN_QUOTA_DEFAULT="enforce=false": names no limit: give at least one of per_second, per_hour, per_day; e.g. per_hour=1000,per_day=20000,enforce=true'],
+    [
+      { TOKEN_QUOTA_DEFAULT: 'enforce=false' },
+      'invalid TOKEN_QUOTA_DEFAULT="enforce=false": names no limit: give at least one of per_second, per_hour, per_day; e.g. per_hour=1000,per_day=20000,enforce=true',
+    ],
     [{ TOKEN_QUOTA_DEFAULT: 'per_hour=5,per_hour=6' }, 'invalid TOKEN_QUOTA_DEFAULT="per_hour=5,per_hour=6": per_hour is given twice; e.g. per_hour=1000,per_day=20000,enforce=true'],
-    [{ TOKEN_QUOTA_DEFAULT: 'per_hour=5,enforce=yes' }, 'invalid TOKEN_QUOTA_DEFAULT="per_hour=5,enforce=yes": enforce must be true or false (got "yes"); e.g. per_hour=1000,per_day=20000,enforce=true'],
-    [{ TOKEN_QUOTA_DEFAULT: 'per_hour=5', TOKEN_QUOTA_PER_DAY: '10' }, 'TOKEN_QUOTA_DEFAULT and TOKEN_QUOTA_PER_DAY are both set: set the default quota one way, either TOKEN_QUOTA_DEFAULT or the TOKEN_QUOTA_PER_* variables'],
+    [
+      { TOKEN_QUOTA_DEFAULT: 'per_hour=5,enforce=yes' },
+      'invalid TOKEN_QUOTA_DEFAULT="per_hour=5,enforce=yes": enforce must be true or false (got "yes"); e.g. per_hour=1000,per_day=20000,enforce=true',
+    ],
+    [
+      { TOKEN_QUOTA_DEFAULT: 'per_hour=5', TOKEN_QUOTA_PER_DAY: '10' },
+      'TOKEN_QUOTA_DEFAULT and TOKEN_QUOTA_PER_DAY are both set: set the default quota one way, either TOKEN_QUOTA_DEFAULT or the TOKEN_QUOTA_PER_* variables',
+    ],
     [{ TOKEN_QUOTA_ENFORCE: 'true' }, 'TOKEN_QUOTA_ENFORCE is set but no limit is: set TOKEN_QUOTA_PER_SECOND, TOKEN_QUOTA_PER_HOUR or TOKEN_QUOTA_PER_DAY too'],
     [{ TOKEN_QUOTA_PER_HOUR: 'lots' }, 'TOKEN_QUOTA_PER_HOUR must be an integer between 1 and 1000000000 (got "lots")'],
     [{ TOKEN_QUOTA_PER_SECOND: '0' }, 'TOKEN_QUOTA_PER_SECOND must be an integer between 1 and 1000000000 (got "0")'],
@@ -144,13 +156,17 @@ t.test('embedded (no shared store): exact; usage rows batched per client and hou
   q.admit(client);
   q.admit({ clientId: 'tmc_z', tokenQuota: null });
   await q.flushUsage();
-  t.same(usage, [
+  t.same(
+    usage,
     [
-      { clientId: 'tmc_y', hourStart: Date.UTC(2026, 10, 23, 12), tokens: 4 },
-      { clientId: 'tmc_y', hourStart: Date.UTC(2026, 10, 23, 13), tokens: 1 },
-      { clientId: 'tmc_z', hourStart: Date.UTC(2026, 10, 23, 13), tokens: 1 },
+      [
+        { clientId: 'tmc_y', hourStart: Date.UTC(2026, 10, 23, 12), tokens: 4 },
+        { clientId: 'tmc_y', hourStart: Date.UTC(2026, 10, 23, 13), tokens: 1 },
+        { clientId: 'tmc_z', hourStart: Date.UTC(2026, 10, 23, 13), tokens: 1 },
+      ],
     ],
-  ], 'one batch; refusals are not counted');
+    'one batch; refusals are not counted',
+  );
   await q.flushUsage();
   t.equal(usage.length, 1, 'nothing new: no write');
 });

@@ -152,19 +152,21 @@ export function clientsCommand(program: Command, io: Io): void {
       if (client.secrets.length) ctx.print(`\n${secretsTable(client.secrets)}`);
     });
 
-  quotaOptions(metadataOptions(clients.command('update').description("change a client's metadata or token quota").argument('<client_id>'))).action(async (id: string, opts: MetadataOptions & QuotaOptions, cmd: Command) => {
-    const ctx = Context.of(cmd, io);
-    const body = metadataBody(opts);
-    const quota = quotaBody(opts, () => ctx.admin().get<ClientView>(`/clients/${seg(id)}`));
-    if (quota !== undefined) body.token_quota = await quota;
-    if (Object.keys(body).length === 0)
-      throw new UsageError(
-        'nothing to update: pass at least one of --name, --scope, --audience, --auth-method, --ttl, --jwks-file, --jwks-uri, --signing-alg, --token-alg, --quota-per-second, --quota-per-hour, --quota-per-day, --quota-enforce, --quota-default',
-      );
-    const client = await ctx.admin().request<ClientView>('PATCH', `/clients/${seg(id)}`, body);
-    if (ctx.json) return ctx.printJson(client);
-    ctx.print(clientDetails(client));
-  });
+  quotaOptions(metadataOptions(clients.command('update').description("change a client's metadata or token quota").argument('<client_id>'))).action(
+    async (id: string, opts: MetadataOptions & QuotaOptions, cmd: Command) => {
+      const ctx = Context.of(cmd, io);
+      const body = metadataBody(opts);
+      const quota = quotaBody(opts, () => ctx.admin().get<ClientView>(`/clients/${seg(id)}`));
+      if (quota !== undefined) body.token_quota = await quota;
+      if (Object.keys(body).length === 0)
+        throw new UsageError(
+          'nothing to update: pass at least one of --name, --scope, --audience, --auth-method, --ttl, --jwks-file, --jwks-uri, --signing-alg, --token-alg, --quota-per-second, --quota-per-hour, --quota-per-day, --quota-enforce, --quota-default',
+        );
+      const client = await ctx.admin().request<ClientView>('PATCH', `/clients/${seg(id)}`, body);
+      if (ctx.json) return ctx.printJson(client);
+      ctx.print(clientDetails(client));
+    },
+  );
 
   clients
     .command('usage')

@@ -72,7 +72,9 @@ export function adminClientRoutes(app: FastifyInstance, rt: Runtime): void {
       const meta = await validated(rt, metadata);
       const registered = await rt.clientService.register(meta, lifetimeMs(secret_expires_in), tokenQuota);
       request.auditTarget = registered.client.clientId;
-      return reply.code(201).send({ client: clientView(registered.client, rt.clock.now(), rt.quotas.defaultQuota), client_secret: registered.clientSecret, secret_id: registered.client.secrets[0]?.secretId ?? null });
+      return reply
+        .code(201)
+        .send({ client: clientView(registered.client, rt.clock.now(), rt.quotas.defaultQuota), client_secret: registered.clientSecret, secret_id: registered.client.secrets[0]?.secretId ?? null });
     },
   );
 
