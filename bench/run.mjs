@@ -157,6 +157,8 @@ async function main() {
       let extraEnv = {};
       if (deploy === 'embedded-rsa') extraEnv = { SIGNING_ALG: 'RS256' };
       else if (deploy === 'embedded2') extraEnv = { WORKERS: '2' };
+      // Every token request counts against two windows and gets its RateLimit headers; none is refused.
+      else if (deploy === 'embedded-quota') extraEnv = { TOKEN_QUOTA_PER_SECOND: '1000000000', TOKEN_QUOTA_PER_DAY: '1000000000' };
       else if (deploy !== 'embedded') {
         const db = await setUpPostgres(dbUrl, deploy);
         const prefix = await setUpRedisPrefix(redisUrl, deploy);
@@ -164,9 +166,14 @@ async function main() {
       }
       log(`starting tokenmill (${deploy})…`);
       const t = await startTokenmill(`tokenmill-${deploy}`, { tmp, logLevel: opts.logLevel, keys, extraEnv, cfgKeys });
-      t.name = { embedded: 'tokenmill embedded', 'embedded-rsa': 'tokenmill embedded (SIGNING_ALG=RS256)', embedded2: 'tokenmill embedded ×2', pg: 'tokenmill pg+redis', pg2: 'tokenmill pg+redis ×2' }[
-        deploy
-      ];
+      t.name = {
+        embedded: 'tokenmill embedded',
+        'embedded-rsa': 'tokenmill embedded (SIGNING_ALG=RS256)',
+        embedded2: 'tokenmill embedded ×2',
+        'embedded-quota': 'tokenmill embedded (token quota)',
+        pg: 'tokenmill pg+redis',
+        pg2: 'tokenmill pg+redis ×2',
+      }[deploy];
       t.tmp = tmp;
       for (const row of ctx.rows.filter((r) => r.deploy === deploy)) {
         const k = `${row.alg}-${row.auth}`;

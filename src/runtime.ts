@@ -24,6 +24,9 @@ import { instrumentSql } from './storage/sql/instrumented.js';
 import { migrate } from './storage/sql/migrate.js';
 import { openPglite } from './storage/sql/pglite.js';
 import { SqlRevocationLog } from './storage/sql/revocation-log.js';
+import { SqlTokenUsage, type TokenUsageStore } from './storage/sql/token-usage.js';
+import { TokenQuotas } from './quota/token-quotas.js';
+import { MemoryCounts, type SharedCounts } from './quota/shared-counts.js';
 import { isFirstSeed, markSeeded } from './storage/sql/seed-registry.js';
 import { cachedClients, keyLoader, keysDependency, signingAlgEnsurer, usageBatching } from './runtime-parts.js';
 import type { AuditLog, ClientStore, InvalidationBus, KeyStore, ReplayCache, Sql } from './storage/types.js';
@@ -56,6 +59,12 @@ export interface Runtime extends OAuthContext {
   dependencies: Dependency[];
   /** this process's metrics (served on the admin listener's /metrics) */
   metrics: Metrics;
+  /** token quotas at the token endpoint and their current windows (quota/token-quotas.ts) */
+  quotas: TokenQuotas;
+  /** tokens issued per client and UTC hour (SQL; a worker's primary over IPC) */
+  tokenUsage: TokenUsageStore;
+  /** the counts a cluster primary offers its workers: Redis when configured, else its own memory */
+  quotaCounts: SharedCounts;
   /** writes the batched last-used times now (also runs every few seconds and at close) */
   flushSecretUsage(): Promise<void>;
   /** runs the database clean-ups now, if no other node is (also every 15 minutes); the names of the jobs run */
@@ -181,6 +190,17 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       await usage.flush();
     });
 
+    const tokenUsage = new SqlTokenUsage(sql);
+    const quotas = new TokenQuotas({
+      defaultQuota: config.tokenQuotaDefault,
+      clock,
+      logger,
+      shared: fast.quotaCounts,
+      usage: tokenUsage,
+      onRejected: (window) => metrics.quotaRejection(window),
+    });
+    closers.push(() => quotas.close()); // before the database and Redis close
+
     metrics.attach({ keyring, replay: fast.replay, clientCache, revocations, clock, keyRotationIntervalSeconds: config.keyRotationInterval });
 
     const admin = resolveAdminToken(config.adminToken, config.dataDir);
@@ -210,6 +230,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       stores: { database: config.databaseUrl ? 'postgresql' : options.inMemoryDatabase ? 'pglite (in memory)' : `pglite (${join(config.dataDir, 'pglite')})`, revocations: fast.description },
       dependencies,
       metrics,
+      quotas,
+      quota: quotas,
+      tokenUsage,
+      quotaCounts: fast.quotaCounts ?? new MemoryCounts(() => clock.now()),
       flushSecretUsage: usage.flush,
       runMaintenance: () => runMaintenance(sql, clock, jobs),
       close,

@@ -3,6 +3,14 @@ import { spawnSync } from 'node:child_process';
 
 export const ALL_ROWS = [
   { id: 'es256-basic', alg: 'ES256', auth: 'basic', deploy: 'embedded', desc: 'ES256 tokens, client_secret_basic, embedded (PGlite, in-process stores)' },
+  {
+    id: 'quota-es256-basic',
+    alg: 'ES256',
+    auth: 'basic',
+    deploy: 'embedded-quota',
+    compareWith: 'es256-basic',
+    desc: 'ES256, client_secret_basic, embedded, with a default token quota that is never reached (TOKEN_QUOTA_PER_SECOND and _PER_DAY = 1e9)',
+  },
   { id: 'es256-post', alg: 'ES256', auth: 'post', deploy: 'embedded', desc: 'ES256 tokens, client_secret_post, embedded' },
   { id: 'es256-pkjwt', alg: 'ES256', auth: 'pkjwt', deploy: 'embedded', desc: 'ES256 tokens, private_key_jwt (ES256 assertion, unique per request), embedded' },
   { id: 'eddsa-basic', alg: 'EdDSA', auth: 'basic', deploy: 'embedded', desc: 'EdDSA (Ed25519) tokens, client_secret_basic, embedded' },

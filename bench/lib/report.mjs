@@ -88,6 +88,12 @@ export function summarise(ctx, results) {
     R('es256-basic') && get('es256-basic', 'ceiling') ? pct(R('es256-basic').oursCeiling) : 'not measured',
     R('es256-basic') && get('es256-basic', 'ceiling') ? R('es256-basic').oursCeiling >= 0.6 : null,
   );
+  const quotaBasic = ratio('quota-es256-basic', 'ours', 'es256-basic', 'ours');
+  add(
+    'ES256 basic with a token quota (never reached) within 5% of without',
+    Number.isFinite(quotaBasic) ? `with quota = ${pct(quotaBasic)} of without` : 'not measured',
+    Number.isFinite(quotaBasic) ? quotaBasic >= 0.95 : null,
+  );
   const postBasic = ratio('es256-post', 'ours', 'es256-basic', 'ours');
   add(
     'client_secret_post within 5% of client_secret_basic',

@@ -58,4 +58,7 @@ export type CreatedClient = Static<typeof Schemas.CreatedClient>;
 export type RotatedSecret = Static<typeof Schemas.RotatedSecret>;
 export type RotatedRegistrationToken = Static<typeof Schemas.RotatedRegistrationToken>;
 export type KeyView = Static<typeof Schemas.KeyView>;
+export type TokenQuotaView = Static<typeof Schemas.TokenQuota>;
+export type ClientUsage = Static<typeof Schemas.ClientUsage>;
+export type UsageTop = Static<typeof Schemas.UsageTop>;
 export type AuditView = Static<typeof Schemas.AuditView>;

@@ -12,6 +12,7 @@ import { secretsCommand } from './commands/secrets.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
 import { tokensCommand } from './commands/tokens.js';
+import { usageCommand } from './commands/usage.js';
 import { DEFAULT_ISSUER, DEFAULT_URL, fromStdinIfDash, type GlobalOptions, type Io } from './context.js';
 import { CliError, HttpError, UsageError } from './errors.js';
 import { safeJson, safeText } from './sanitize.js';
@@ -69,6 +70,7 @@ export function buildProgram(io: Io): Command {
   secretsCommand(program, io);
   keysCommand(program, io);
   tokensCommand(program, io);
+  usageCommand(program, io);
   auditCommand(program, io);
   tokenCommand(program, io);
   inspectCommand(program, io);

@@ -1,4 +1,4 @@
-import type { ClientView, KeyView, SecretView } from './api.js';
+import type { ClientUsage, ClientView, KeyView, SecretView, TokenQuotaView, UsageTop } from './api.js';
 import { details, shortDate, table } from './table.js';
 
 export const SECRET_WARNING = 'store this secret now: it cannot be shown again';
@@ -22,8 +22,61 @@ export function clientDetails(c: ClientView): string {
     ['created', shortDate(c.created_at)],
     ['updated', shortDate(c.updated_at)],
     ['last_used', shortDate(c.last_used_at)],
+    ['token_quota', c.effective_token_quota ? `${quotaText(c.effective_token_quota)} (${c.effective_token_quota.source === 'client' ? 'own' : 'default'})` : 'none'],
   );
   return details(pairs);
+}
+
+/** `1000/hour, 20000/day, enforced` (or `counted only`). */
+export function quotaText(q: Omit<TokenQuotaView, 'per_second' | 'per_hour' | 'per_day'> & { per_second?: number; per_hour?: number; per_day?: number }): string {
+  const parts: string[] = [];
+  if (q.per_second !== undefined) parts.push(`${q.per_second}/second`);
+  if (q.per_hour !== undefined) parts.push(`${q.per_hour}/hour`);
+  if (q.per_day !== undefined) parts.push(`${q.per_day}/day`);
+  if (parts.length === 0) parts.push('no limit');
+  return `${parts.join(', ')}, ${q.enforce ? 'enforced' : 'counted only'}`;
+}
+
+/** `clients usage`: the quota windows now, then the hours and days that issued tokens. */
+export function usageDetails(u: ClientUsage): string {
+  const windows = Object.entries(u.quota).filter((e): e is [string, NonNullable<(typeof e)[1]>] => e[1] !== undefined);
+  const out: string[] = [];
+  out.push(
+    windows.length
+      ? table(
+          ['WINDOW', 'USED', 'LIMIT', 'RESETS'],
+          windows.map(([name, w]) => [name, w.used, w.limit, shortDate(w.resets_at)]),
+        )
+      : 'no token quota\n',
+  );
+  const hours = u.hours.filter((h) => h.tokens > 0);
+  out.push(
+    hours.length
+      ? table(
+          ['HOUR (UTC)', 'TOKENS'],
+          hours.map((h) => [h.start.slice(0, 13).replace('T', ' ') + ':00', h.tokens]),
+        )
+      : 'no tokens in the last 48 hours\n',
+  );
+  const days = u.days.filter((d) => d.tokens > 0);
+  out.push(
+    days.length
+      ? table(
+          ['DAY (UTC)', 'TOKENS'],
+          days.map((d) => [d.start.slice(0, 10), d.tokens]),
+        )
+      : 'no tokens in the last 30 days\n',
+  );
+  return out.join('\n');
+}
+
+/** `usage top`: the clients with the most tokens this UTC hour. */
+export function usageTopTable(top: UsageTop): string {
+  if (top.items.length === 0) return `no tokens issued since ${top.hour_start}\n`;
+  return table(
+    ['CLIENT_ID', 'NAME', 'TOKENS'],
+    top.items.map((i) => [i.client_id, i.client_name, i.tokens]),
+  );
 }
 
 export function secretsTable(secrets: readonly SecretView[]): string {

@@ -4,6 +4,7 @@ import { checksum, randomBase62 } from '../lib/random.js';
 import type { ClientPatch, ClientStore, InvalidationBus } from '../storage/types.js';
 import { isSecretMethod, type Client, type ClientSecret } from './client.js';
 import type { ClientMetadata } from './registration.js';
+import type { TokenQuota } from '../quota/token-quota.js';
 import { newClientSecret } from './secret.js';
 import { MAX_CLIENT_ID, isVschar } from '../protocol/index.js';
 
@@ -55,8 +56,11 @@ export class ClientService {
     this.defaultSecretTtlMs = deps.defaultSecretTtlMs;
   }
 
-  /** Registers a client; `secretTtlMs` overrides the default secret lifetime (null = never). */
-  async register(meta: ClientMetadata, secretTtlMs?: number | null): Promise<Registered> {
+  /**
+   * Registers a client; `secretTtlMs` overrides the default secret lifetime (null = never); `tokenQuota`
+   * (admin API only) its own token quota (default null: the configured default).
+   */
+  async register(meta: ClientMetadata, secretTtlMs?: number | null, tokenQuota: TokenQuota | null = null): Promise<Registered> {
     if (meta.accessTokenSigningAlg) await this.ensureSigningAlg(meta.accessTokenSigningAlg);
     const now = this.clock.now();
     const registrationAccessToken = newRegistrationAccessToken();
@@ -75,6 +79,7 @@ export class ClientService {
       registrationAccessTokenHash: sha256(registrationAccessToken),
       secrets,
       tokensRevokedBefore: null,
+      tokenQuota,
       createdAt: now,
       updatedAt: now,
     };

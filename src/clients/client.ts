@@ -1,5 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
 import type { AccessTokenAlg, ClientAuthMethod } from '../protocol/index.js';
+import type { TokenQuota } from '../quota/token-quota.js';
 
 export type AuthMethod = ClientAuthMethod;
 export type SigningAlg = AccessTokenAlg;
@@ -45,6 +46,8 @@ export interface Client {
   tokensRevokedBefore: number | null;
   createdAt: number;
   updatedAt: number;
+  /** its own token quota (docs/contract.md "Quotas"); null = the configured default (TOKEN_QUOTA_*) */
+  tokenQuota: TokenQuota | null;
   /** last authentication with an assertion (private_key_jwt), epoch ms; secrets record their own */
   lastUsedAt?: number | null;
 }

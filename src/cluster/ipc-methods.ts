@@ -1,4 +1,6 @@
 import type { Revocations } from '../oauth/revocation.js';
+import type { SharedCounts } from '../quota/shared-counts.js';
+import type { TokenUsageStore } from '../storage/sql/token-usage.js';
 import type { AuditLog, ClientStore, KeyStore, ReplayCache } from '../storage/types.js';
 
 /** The methods a worker may call on each store (nothing that closes or re-seeds). */
@@ -18,3 +20,5 @@ export const KEY_STORE_METHODS = ['list', 'insert', 'setRetirement', 'delete'] a
 export const REVOCATION_METHODS = ['revokeToken', 'revokeClient', 'isRevoked', 'feed'] as const satisfies readonly (keyof Revocations)[];
 export const REPLAY_METHODS = ['claim'] as const satisfies readonly (keyof ReplayCache)[];
 export const AUDIT_METHODS = ['record', 'list'] as const satisfies readonly (keyof AuditLog)[];
+export const USAGE_METHODS = ['add', 'hourly', 'top'] as const satisfies readonly (keyof TokenUsageStore)[];
+export const QUOTA_COUNT_METHODS = ['add'] as const satisfies readonly (keyof SharedCounts)[];

@@ -11,7 +11,10 @@ import { cachedClients, keyLoader, keysDependency, signingAlgEnsurer, usageBatch
 import type { Config } from '../config/schema.js';
 import type { AuditLog, ClientStore, InvalidationBus, KeyStore, ReplayCache, Sql, StoredKey } from '../storage/types.js';
 import { IpcClient, type IpcPort } from './ipc-rpc.js';
-import { AUDIT_METHODS, CLIENT_STORE_METHODS, REPLAY_METHODS, REVOCATION_METHODS } from './ipc-methods.js';
+import { AUDIT_METHODS, CLIENT_STORE_METHODS, QUOTA_COUNT_METHODS, REPLAY_METHODS, REVOCATION_METHODS, USAGE_METHODS } from './ipc-methods.js';
+import { TokenQuotas } from '../quota/token-quotas.js';
+import type { SharedCounts } from '../quota/shared-counts.js';
+import type { TokenUsageStore } from '../storage/sql/token-usage.js';
 
 /** The key store of the primary; `withLock` opens a lock session there and runs `fn` against it. */
 class IpcKeyStore implements KeyStore {
@@ -126,6 +129,10 @@ export async function openWorkerRuntime(config: Config, options: RuntimeOptions,
   ];
   // This worker's requests, cache and keys; revocations are counted by the primary, which records them.
   const metrics = new Metrics();
+  // Quota counts are batched to the primary like a fleet's to Redis (README "Quotas and rate limits").
+  const tokenUsage = ipc.proxy<TokenUsageStore>('usage', USAGE_METHODS) as TokenUsageStore;
+  const quotaCounts = ipc.proxy<SharedCounts>('quota', QUOTA_COUNT_METHODS) as SharedCounts;
+  const quotas = new TokenQuotas({ defaultQuota: config.tokenQuotaDefault, clock, logger, shared: quotaCounts, usage: tokenUsage, onRejected: (window) => metrics.quotaRejection(window) });
   metrics.attach({ keyring, replay, clientCache, clock, keyRotationIntervalSeconds: config.keyRotationInterval });
 
   return {
@@ -134,6 +141,10 @@ export async function openWorkerRuntime(config: Config, options: RuntimeOptions,
     clock,
     metrics,
     sql: NO_SQL,
+    quotas,
+    quota: quotas,
+    tokenUsage,
+    quotaCounts,
     clients: clientCache,
     clientStore,
     clientCache,
@@ -155,6 +166,7 @@ export async function openWorkerRuntime(config: Config, options: RuntimeOptions,
     runMaintenance: async () => (await ipc.call('runtime', 'runMaintenance', [])) as string[],
     close: async () => {
       usage.stop();
+      await quotas.close().catch(() => {});
       await refusalAudit.close().catch(() => {});
       await usage.flush();
     },

@@ -2,6 +2,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Value } from '@sinclair/typebox/value';
+import { parseQuotaSpec, type TokenQuota } from '../quota/token-quota.js';
 import { ConfigSchema, type Config, type RawConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -164,6 +165,27 @@ function loadTls(certFile: string | undefined, keyFile: string | undefined): { c
 }
 
 /**
+ * TOKEN_QUOTA_DEFAULT (`per_hour=1000,per_day=20000,enforce=true`) or the per-field variables, not
+ * both; unset = unlimited.
+ */
+function loadQuotaDefault(raw: RawConfig): TokenQuota | null {
+  const fields = (['TOKEN_QUOTA_PER_SECOND', 'TOKEN_QUOTA_PER_HOUR', 'TOKEN_QUOTA_PER_DAY', 'TOKEN_QUOTA_ENFORCE'] as const).filter((n) => raw[n] !== undefined);
+  if (raw.TOKEN_QUOTA_DEFAULT !== undefined) {
+    if (fields.length) throw new ConfigError(`TOKEN_QUOTA_DEFAULT and ${fields.join(', ')} are both set: set the default quota one way, either TOKEN_QUOTA_DEFAULT or the TOKEN_QUOTA_PER_* variables`);
+    try {
+      return parseQuotaSpec(raw.TOKEN_QUOTA_DEFAULT);
+    } catch (err) {
+      throw new ConfigError(`invalid TOKEN_QUOTA_DEFAULT=${JSON.stringify(raw.TOKEN_QUOTA_DEFAULT)}: ${(err as Error).message}; e.g. per_hour=1000,per_day=20000,enforce=true`);
+    }
+  }
+  if (fields.length === 0) return null;
+  const q: TokenQuota = { perSecond: raw.TOKEN_QUOTA_PER_SECOND ?? null, perHour: raw.TOKEN_QUOTA_PER_HOUR ?? null, perDay: raw.TOKEN_QUOTA_PER_DAY ?? null, enforce: raw.TOKEN_QUOTA_ENFORCE ?? true };
+  if (q.perSecond === null && q.perHour === null && q.perDay === null)
+    throw new ConfigError('TOKEN_QUOTA_ENFORCE is set but no limit is: set TOKEN_QUOTA_PER_SECOND, TOKEN_QUOTA_PER_HOUR or TOKEN_QUOTA_PER_DAY too');
+  return q;
+}
+
+/**
  * Reads, validates and normalises the configuration. Throws a ConfigError naming the variable and
  * how to fix it; the process entry prints it and exits non-zero.
  */
@@ -251,5 +273,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Production sits behind a load balancer, which needs a moment to see /readyz fail and stop routing.
     shutdownDelay: raw.SHUTDOWN_DELAY ?? (production ? 5 : 0),
     shutdownTimeout: raw.SHUTDOWN_TIMEOUT,
+    tokenQuotaDefault: loadQuotaDefault(raw),
   };
 }

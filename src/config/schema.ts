@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ACCESS_TOKEN_ALGS, type AccessTokenAlg } from '../protocol/index.js';
+import type { TokenQuota } from '../quota/token-quota.js';
 
 /**
  * Every environment variable tokenmill reads, with its default and meaning. `load.ts` is the only
@@ -71,6 +72,16 @@ export const ConfigSchema = Type.Object({
     }),
   ),
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 1, maximum: 300, default: 25, description: 'seconds to drain in-flight requests on SIGTERM' }),
+  TOKEN_QUOTA_DEFAULT: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'token quota of every client without its own, e.g. per_hour=1000,per_day=20000,enforce=true (enforce defaults to true); unset = unlimited',
+    }),
+  ),
+  TOKEN_QUOTA_PER_SECOND: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'default quota: tokens per client per second (instead of TOKEN_QUOTA_DEFAULT)' })),
+  TOKEN_QUOTA_PER_HOUR: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'default quota: tokens per client per UTC hour (instead of TOKEN_QUOTA_DEFAULT)' })),
+  TOKEN_QUOTA_PER_DAY: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'default quota: tokens per client per UTC day (instead of TOKEN_QUOTA_DEFAULT)' })),
+  TOKEN_QUOTA_ENFORCE: Type.Optional(Type.Boolean({ description: 'default quota: refuse past a limit (true, the default) or only count and log (false)' })),
 });
 export type RawConfig = Static<typeof ConfigSchema>;
 
@@ -114,4 +125,6 @@ export interface Config {
   /** seconds between SIGTERM (readiness false) and closing the listeners */
   shutdownDelay: number;
   shutdownTimeout: number;
+  /** TOKEN_QUOTA_*: the token quota of a client without its own; null = unlimited */
+  tokenQuotaDefault: TokenQuota | null;
 }

@@ -42,6 +42,7 @@ export class Metrics {
   private readonly tokenChildren = new Map<string, Map<string, Inc>>();
   private readonly tokensIssued: Inc;
   private readonly authFailures: Counter<'reason'>;
+  private readonly quotaRejections = new Map<string, Inc>();
   private readonly authFailureChildren = new Map<string, Inc>();
   private readonly feedPollChildren: { caughtUp: Inc; behind: Inc };
   private readonly feedCaughtUp: Gauge;
@@ -70,6 +71,17 @@ export class Metrics {
       registers,
     });
     this.tokensIssued = new Counter({ name: 'tokenmill_tokens_issued_total', help: 'Access tokens issued', registers });
+    const rejections = new Counter({
+      name: 'tokenmill_quota_rejections_total',
+      help: 'Token requests refused by an enforced token quota, by the window that refused (second, hour, day)',
+      labelNames: ['window'],
+      registers,
+    });
+    for (const w of ['second', 'hour', 'day']) {
+      const child = rejections.labels(w);
+      child.inc(0); // every window's series exists from the start (0), for rate() and alerts
+      this.quotaRejections.set(w, child);
+    }
     this.authFailures = new Counter({
       name: 'tokenmill_client_auth_failures_total',
       help: 'Client authentication failures by coarse reason (secret = unknown client or wrong secret, never told apart)',
@@ -194,6 +206,11 @@ export class Metrics {
     if (!child) byResult.set(result, (child = this.tokenRequests.labels(authMethod, result)));
     child.inc();
     if (result === 'success') this.tokensIssued.inc();
+  }
+
+  /** A token request refused by an enforced quota: `window` is second, hour or day. */
+  quotaRejection(window: 'second' | 'hour' | 'day'): void {
+    this.quotaRejections.get(window)?.inc();
   }
 
   clientAuthFailure(reason: ClientAuthFailureReason): void {

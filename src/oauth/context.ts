@@ -17,6 +17,8 @@ export interface OAuthContext {
   secretUsed(secretId: string, at: number): void;
   /** batched last-used bookkeeping for clients that authenticate with an assertion (private_key_jwt) */
   clientUsed?(clientId: string, at: number): void;
+  /** token quotas: counts an issued token and returns its RateLimit headers, or throws TooManyRequests (quota/token-quotas.ts) */
+  quota?: { admit(client: Client): Record<string, string> };
   /** the bootstrap admin credential, compared in constant time */
   isAdminToken(presented: string): boolean;
 }

@@ -15,6 +15,8 @@ export interface TokenRequest {
 
 export interface TokenResult extends IssuedToken {
   clientId: string;
+  /** RateLimit-Policy and RateLimit (docs/contract.md "Quotas"); empty when the client has no quota */
+  rateLimit: Record<string, string>;
 }
 
 /**

@@ -16,6 +16,28 @@ export const SecretView = Type.Object({
   status: Type.Union([Type.Literal('active'), Type.Literal('expired')]),
 });
 
+const quotaLimit = (description: string) => Type.Integer({ minimum: 1, maximum: 1_000_000_000, description });
+
+/** docs/contract.md "Quotas": limits on tokens issued per UTC second, hour and day (each optional), enforced or only counted. */
+export const TokenQuota = Type.Object(
+  {
+    per_second: Type.Optional(quotaLimit('tokens per second')),
+    per_hour: Type.Optional(quotaLimit('tokens per UTC hour')),
+    per_day: Type.Optional(quotaLimit('tokens per UTC day')),
+    enforce: Type.Boolean({ description: 'true: refuse past a limit (429); false: only count, log once per window, send the headers' }),
+  },
+  { additionalProperties: false },
+);
+
+/** The quota in force for a client: its own (`client`) or the configured default (`default`). */
+export const EffectiveTokenQuota = Type.Object({
+  per_second: Type.Optional(Type.Integer()),
+  per_hour: Type.Optional(Type.Integer()),
+  per_day: Type.Optional(Type.Integer()),
+  enforce: Type.Boolean(),
+  source: Type.Union([Type.Literal('client'), Type.Literal('default')]),
+});
+
 export const ClientView = Type.Object({
   client_id: Type.String(),
   client_name: Type.Union([Type.String(), Type.Null()]),
@@ -33,6 +55,10 @@ export const ClientView = Type.Object({
   updated_at: DateTime,
   last_used_at: NullableDateTime,
   secrets: Type.Array(SecretView),
+  /** the client's own token quota; null: the configured default applies (TOKEN_QUOTA_*) */
+  token_quota: Type.Union([TokenQuota, Type.Null()]),
+  /** the quota in force and where it comes from; null: no limit */
+  effective_token_quota: Type.Union([EffectiveTokenQuota, Type.Null()]),
 });
 
 export const ClientPage = Type.Object({ items: Type.Array(ClientView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
@@ -67,6 +93,7 @@ export const ClientCreateBody = Type.Object(
     jwks: Type.Optional(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),
     jwks_uri: Type.Optional(Type.String()),
     secret_expires_in: Type.Optional(Lifetime),
+    token_quota: Type.Optional(Type.Union([TokenQuota, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -83,6 +110,8 @@ export const ClientPatchBody = Type.Object(
     access_token_ttl: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
     jwks: Type.Optional(Type.Union([Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }), Type.Null()])),
     jwks_uri: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    /** the client's own quota, or null: back to the configured default */
+    token_quota: Type.Optional(Type.Union([TokenQuota, Type.Null()])),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -149,3 +178,22 @@ export const AuditListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const UsagePoint = Type.Object({ start: DateTime, tokens: Type.Integer({ minimum: 0 }) });
+const WindowUsage = Type.Object({ limit: Type.Integer(), used: Type.Integer({ minimum: 0 }), resets_at: DateTime });
+
+/** GET /admin/v1/clients/:client_id/usage: tokens per UTC hour (48, oldest first) and day (30), and each quota window now. */
+export const ClientUsage = Type.Object({
+  client_id: Type.String(),
+  hours: Type.Array(UsagePoint),
+  days: Type.Array(UsagePoint),
+  quota: Type.Object({ second: Type.Optional(WindowUsage), hour: Type.Optional(WindowUsage), day: Type.Optional(WindowUsage) }),
+});
+
+export const UsageTopQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })) }, { additionalProperties: false });
+
+/** GET /admin/v1/usage/top: the clients with the most tokens in the current UTC hour. */
+export const UsageTop = Type.Object({
+  hour_start: DateTime,
+  items: Type.Array(Type.Object({ client_id: Type.String(), client_name: Type.Union([Type.String(), Type.Null()]), tokens: Type.Integer({ minimum: 0 }) })),
+});

@@ -49,6 +49,7 @@ export type ClientPatch = Partial<
     | 'jwksUri'
     | 'registrationAccessTokenHash'
     | 'tokensRevokedBefore'
+    | 'tokenQuota'
   >
 >;
 

@@ -37,6 +37,8 @@ interface ClientView {
   updated_at: string;
   last_used_at: string | null;
   secrets: SecretView[];
+  token_quota: Record<string, unknown> | null;
+  effective_token_quota: Record<string, unknown> | null;
 }
 interface Created {
   client: ClientView;
@@ -66,6 +68,8 @@ function expectedView(clientId: string, fields: Partial<ClientView>, secret?: { 
     secrets: secret
       ? [{ secret_id: secret.id, prefix: secret.value.slice(0, 12), created_at: at, expires_at: secret.expiresAt ? iso(secret.expiresAt) : null, last_used_at: null, status: 'active' }]
       : [],
+    token_quota: null,
+    effective_token_quota: null,
     ...fields,
   };
 }

@@ -52,6 +52,8 @@ const CALLS: [string, string, string, boolean][] = [
   ['get', '/admin/v1/keys', '200', false],
   ['post', '/admin/v1/keys/rotate', '201', true],
   ['get', '/admin/v1/audit', '200', false],
+  ['get', '/admin/v1/clients/{client_id}/usage', '200', false],
+  ['get', '/admin/v1/usage/top', '200', false],
 ];
 
 const op = (method: string, path: string): Operation | undefined => doc.paths?.[path]?.[method];

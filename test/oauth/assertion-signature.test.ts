@@ -33,6 +33,7 @@ function client(clientId: string, jwks: JWK[], signingAlg: string | null = null)
   return {
     clientId,
     clientName: null,
+    tokenQuota: null,
     status: 'active',
     tokenEndpointAuthMethod: 'private_key_jwt',
     tokenEndpointAuthSigningAlg: signingAlg,

@@ -14,6 +14,7 @@ function client(clientId: string, over: Partial<Client> = {}): Client {
   return {
     clientId,
     clientName: `client ${clientId}`,
+    tokenQuota: null,
     status: 'active',
     tokenEndpointAuthMethod: 'client_secret_basic',
     tokenEndpointAuthSigningAlg: null,

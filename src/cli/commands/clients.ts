@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
 import { ACCESS_TOKEN_ALGS, CLIENT_AUTH_METHODS as AUTH_METHODS } from '../../protocol/index.js';
-import { seg, type ClientView, type CreatedClient, type Page, type RotatedRegistrationToken } from '../api.js';
+import { seg, type ClientUsage, type ClientView, type CreatedClient, type Page, type RotatedRegistrationToken, type TokenQuotaView } from '../api.js';
 import { Context, type Io } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { collect, lifetime, positive, readJwks } from '../parse.js';
-import { clientDetails, clientsTable, secretBlock, secretsTable } from '../views.js';
+import { clientDetails, clientsTable, secretBlock, secretsTable, usageDetails } from '../views.js';
 
 interface MetadataOptions {
   name?: string;
@@ -43,6 +43,54 @@ function metadataBody(o: MetadataOptions): Record<string, unknown> {
   if (o.signingAlg !== undefined) body.token_endpoint_auth_signing_alg = o.signingAlg;
   if (o.tokenAlg !== undefined) body.access_token_signing_alg = o.tokenAlg;
   return body;
+}
+
+interface QuotaOptions {
+  quotaPerSecond?: number | 'none';
+  quotaPerHour?: number | 'none';
+  quotaPerDay?: number | 'none';
+  quotaEnforce?: 'true' | 'false';
+  quotaDefault?: boolean;
+}
+
+/** A quota limit: a positive integer, or `none` to remove it. */
+function limitOrNone(value: string): number | 'none' {
+  return value === 'none' ? 'none' : positive(value);
+}
+
+function quotaOptions(cmd: Command): Command {
+  return cmd
+    .option('--quota-per-second <n>', 'token quota: tokens per second (none: no such limit)', limitOrNone)
+    .option('--quota-per-hour <n>', 'token quota: tokens per UTC hour (none: no such limit)', limitOrNone)
+    .option('--quota-per-day <n>', 'token quota: tokens per UTC day (none: no such limit)', limitOrNone)
+    .addOption(new Option('--quota-enforce <bool>', 'token quota: refuse past a limit (true) or only count and log (false)').choices(['true', 'false']))
+    .option('--quota-default', "drop the client's own token quota: the configured default applies (TOKEN_QUOTA_*)");
+}
+
+/**
+ * The `token_quota` member of the PATCH: null for --quota-default; else the client's own quota (or,
+ * without one, the quota in force) with the given changes; undefined when no quota option was given.
+ */
+function quotaBody(o: QuotaOptions, current: () => Promise<ClientView>): Promise<TokenQuotaView | null | undefined> | undefined {
+  const changes = [o.quotaPerSecond, o.quotaPerHour, o.quotaPerDay, o.quotaEnforce].some((v) => v !== undefined);
+  if (o.quotaDefault) {
+    if (changes) throw new UsageError('--quota-default cannot be combined with --quota-per-second, --quota-per-hour, --quota-per-day or --quota-enforce');
+    return Promise.resolve(null);
+  }
+  if (!changes) return undefined;
+  return (async () => {
+    const c = await current();
+    const base = c.token_quota ?? (c.effective_token_quota ? { ...c.effective_token_quota, source: undefined } : { enforce: true });
+    const q: TokenQuotaView = { enforce: base.enforce };
+    for (const [field, value] of [
+      ['per_second', o.quotaPerSecond ?? base.per_second],
+      ['per_hour', o.quotaPerHour ?? base.per_hour],
+      ['per_day', o.quotaPerDay ?? base.per_day],
+    ] as const)
+      if (value !== undefined && value !== 'none') q[field] = value;
+    if (o.quotaEnforce !== undefined) q.enforce = o.quotaEnforce === 'true';
+    return q;
+  })();
 }
 
 export function clientsCommand(program: Command, io: Io): void {
@@ -104,15 +152,32 @@ export function clientsCommand(program: Command, io: Io): void {
       if (client.secrets.length) ctx.print(`\n${secretsTable(client.secrets)}`);
     });
 
-  metadataOptions(clients.command('update').description("change a client's metadata").argument('<client_id>')).action(async (id: string, opts: MetadataOptions, cmd: Command) => {
-    const ctx = Context.of(cmd, io);
-    const body = metadataBody(opts);
-    if (Object.keys(body).length === 0)
-      throw new UsageError('nothing to update: pass at least one of --name, --scope, --audience, --auth-method, --ttl, --jwks-file, --jwks-uri, --signing-alg, --token-alg');
-    const client = await ctx.admin().request<ClientView>('PATCH', `/clients/${seg(id)}`, body);
-    if (ctx.json) return ctx.printJson(client);
-    ctx.print(clientDetails(client));
-  });
+  quotaOptions(metadataOptions(clients.command('update').description("change a client's metadata or token quota").argument('<client_id>'))).action(
+    async (id: string, opts: MetadataOptions & QuotaOptions, cmd: Command) => {
+      const ctx = Context.of(cmd, io);
+      const body = metadataBody(opts);
+      const quota = quotaBody(opts, () => ctx.admin().get<ClientView>(`/clients/${seg(id)}`));
+      if (quota !== undefined) body.token_quota = await quota;
+      if (Object.keys(body).length === 0)
+        throw new UsageError(
+          'nothing to update: pass at least one of --name, --scope, --audience, --auth-method, --ttl, --jwks-file, --jwks-uri, --signing-alg, --token-alg, --quota-per-second, --quota-per-hour, --quota-per-day, --quota-enforce, --quota-default',
+        );
+      const client = await ctx.admin().request<ClientView>('PATCH', `/clients/${seg(id)}`, body);
+      if (ctx.json) return ctx.printJson(client);
+      ctx.print(clientDetails(client));
+    },
+  );
+
+  clients
+    .command('usage')
+    .description("a client's tokens per UTC hour (48 h) and day (30 d), and its quota windows now")
+    .argument('<client_id>')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const ctx = Context.of(cmd, io);
+      const usage = await ctx.admin().get<ClientUsage>(`/clients/${seg(id)}/usage`);
+      if (ctx.json) return ctx.printJson(usage);
+      ctx.print(usageDetails(usage));
+    });
 
   for (const [name, status, does] of [
     ['disable', 'disabled', 'refuse the client on every node: its tokens are revoked (offline verifiers too) and its registration access token ends'],

@@ -4,6 +4,7 @@ import { clientToMetadata, parseClientMetadata } from '../../clients/registratio
 import { isSecretMethod } from '../../clients/client.js';
 import { Conflict, InvalidRequest, NotFound } from '../../errors/oauth-errors.js';
 import { InvalidCursorError } from '../../storage/sql/client-store.js';
+import { quotaFromJson, type TokenQuota } from '../../quota/token-quota.js';
 import type { Runtime } from '../../runtime.js';
 import {
   AdminError,
@@ -36,6 +37,15 @@ async function validated(rt: Runtime, body: Record<string, unknown>) {
   }
 }
 
+/** A `token_quota` object the schema accepted, checked once more by the model (names the member). */
+function checkedQuota(value: unknown): TokenQuota {
+  try {
+    return quotaFromJson(value);
+  } catch (err) {
+    throw new InvalidRequest((err as Error).message);
+  }
+}
+
 export function adminClientRoutes(app: FastifyInstance, rt: Runtime): void {
   app.get<{ Querystring: Static<typeof ClientListQuery> }>(
     '/clients',
@@ -45,7 +55,7 @@ export function adminClientRoutes(app: FastifyInstance, rt: Runtime): void {
       try {
         const page = await rt.clientStore.list(q.limit ?? 50, q.cursor ?? null, { status: q.status, authMethod: q.auth_method, namePrefix: q.name_prefix });
         const now = rt.clock.now();
-        return { items: page.items.map((c) => clientView(c, now)), next_cursor: page.nextCursor };
+        return { items: page.items.map((c) => clientView(c, now, rt.quotas.defaultQuota)), next_cursor: page.nextCursor };
       } catch (err) {
         if (err instanceof InvalidCursorError) throw new InvalidRequest('cursor: is not a cursor this server issued');
         throw err;
@@ -57,18 +67,21 @@ export function adminClientRoutes(app: FastifyInstance, rt: Runtime): void {
     '/clients',
     { config: { action: 'client.create' }, schema: { tags, body: ClientCreateBody, response: { 201: CreatedClient, ...errors } } },
     async (request, reply) => {
-      const { secret_expires_in, ...metadata } = request.body;
+      const { secret_expires_in, token_quota, ...metadata } = request.body;
+      const tokenQuota = token_quota === undefined || token_quota === null ? null : checkedQuota(token_quota);
       const meta = await validated(rt, metadata);
-      const registered = await rt.clientService.register(meta, lifetimeMs(secret_expires_in));
+      const registered = await rt.clientService.register(meta, lifetimeMs(secret_expires_in), tokenQuota);
       request.auditTarget = registered.client.clientId;
-      return reply.code(201).send({ client: clientView(registered.client, rt.clock.now()), client_secret: registered.clientSecret, secret_id: registered.client.secrets[0]?.secretId ?? null });
+      return reply
+        .code(201)
+        .send({ client: clientView(registered.client, rt.clock.now(), rt.quotas.defaultQuota), client_secret: registered.clientSecret, secret_id: registered.client.secrets[0]?.secretId ?? null });
     },
   );
 
   app.get<{ Params: IdParams }>('/clients/:client_id', { config: { action: 'client.read' }, schema: { tags, params: ClientIdParams, response: { 200: ClientView, ...errors } } }, async (request) => {
     const client = await rt.clientService.get(request.params.client_id);
     if (!client) throw new NotFound('client_id: no such client');
-    return clientView(client, rt.clock.now());
+    return clientView(client, rt.clock.now(), rt.quotas.defaultQuota);
   });
 
   app.patch<{ Params: IdParams; Body: Static<typeof ClientPatchBody> }>(
@@ -77,7 +90,8 @@ export function adminClientRoutes(app: FastifyInstance, rt: Runtime): void {
     async (request) => {
       const current = await rt.clientService.get(request.params.client_id);
       if (!current) throw new NotFound('client_id: no such client');
-      const { status, ...changes } = request.body;
+      const { status, token_quota, ...changes } = request.body;
+      const quotaPatch = token_quota === undefined ? {} : { tokenQuota: token_quota === null ? null : checkedQuota(token_quota) };
       // Validate the whole resulting metadata, so a change never leaves an inconsistent client.
       const merged: Record<string, unknown> = { ...clientToMetadata(current, rt.config.issuer, rt.clock.now()), ...changes };
       if ('jwks_uri' in changes && changes.jwks_uri !== null) delete merged.jwks;
@@ -89,9 +103,9 @@ export function adminClientRoutes(app: FastifyInstance, rt: Runtime): void {
       }
       for (const k of Object.keys(merged)) if (merged[k] === null) delete merged[k];
       const meta = await validated(rt, merged);
-      const updated = await rt.clientService.update(current.clientId, status === undefined ? meta : { ...meta, status });
+      const updated = await rt.clientService.update(current.clientId, { ...meta, ...quotaPatch, ...(status === undefined ? {} : { status }) });
       if (!updated) throw new NotFound('client_id: no such client');
-      return clientView(updated.client, rt.clock.now());
+      return clientView(updated.client, rt.clock.now(), rt.quotas.defaultQuota);
     },
   );
 

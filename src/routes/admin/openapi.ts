@@ -47,7 +47,8 @@ export const OPERATIONS: Record<string, Operation> = {
   'PATCH /admin/v1/clients/{client_id}': {
     operationId: 'updateClient',
     summary: 'Change a client',
-    description: 'Changes metadata (name, scope, audience, token lifetime, keys, authentication method) or status (active / disabled). The whole resulting metadata is validated.',
+    description:
+      'Changes metadata (name, scope, audience, token lifetime, keys, authentication method), status (active / disabled) or token_quota ({per_second?, per_hour?, per_day?, enforce}, or null for the configured default). The whole resulting metadata is validated.',
   },
   'DELETE /admin/v1/clients/{client_id}': { operationId: 'deleteClient', summary: 'Delete a client', description: 'The client and every token it holds stop working on every node.' },
   'POST /admin/v1/clients/{client_id}/secrets': {
@@ -70,6 +71,17 @@ export const OPERATIONS: Record<string, Operation> = {
     operationId: 'revokeClientTokens',
     summary: "Revoke all of a client's tokens",
     description: 'Every token the client holds now is revoked (a client-wide revoked_before), on every node and in the revocation feed.',
+  },
+  'GET /admin/v1/clients/{client_id}/usage': {
+    operationId: 'getClientUsage',
+    summary: "A client's token usage",
+    description:
+      'Tokens issued per UTC hour for the last 48 hours and per UTC day for the last 30 days (oldest first; other nodes report within 5 s), and for each window of the quota in force its limit, the fleet-wide count now and when it resets.',
+  },
+  'GET /admin/v1/usage/top': {
+    operationId: 'getUsageTop',
+    summary: 'Clients with the most tokens this hour',
+    description: 'The clients that issued the most access tokens in the current UTC hour (the per_hour quota window), most first.',
   },
   'POST /admin/v1/tokens/revoke': {
     operationId: 'revokeToken',
@@ -419,6 +431,7 @@ export function swaggerOptions(rt: Runtime): FastifyDynamicSwaggerOptions {
         { name: 'tokens', description: 'access tokens' },
         { name: 'keys', description: 'signing keys' },
         { name: 'audit', description: 'the audit log' },
+        { name: 'usage', description: 'token usage and quotas' },
         { name: 'meta', description: 'this document' },
         { name: 'oauth2', description: 'the public OAuth 2.0 endpoints (served at the issuer, not on the admin listener)' },
       ],

@@ -1,12 +1,17 @@
 import type { Client } from '../../clients/client.js';
 import type { SigningKey, Keyring } from '../../keys/keyring.js';
 import type { AuditEvent } from '../../storage/types.js';
+import { quotaToJson, type TokenQuota } from '../../quota/token-quota.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
-/** The admin view of a client: metadata, status, secrets' metadata (never a secret or its hash). */
-export function clientView(c: Client, now: number) {
+/**
+ * The admin view of a client: metadata, status, secrets' metadata (never a secret or its hash), its
+ * own token quota (null: the default) and the quota in force, with its source.
+ */
+export function clientView(c: Client, now: number, defaultQuota: TokenQuota | null) {
+  const effective = c.tokenQuota ?? defaultQuota;
   // The latest of its secrets' last use and its own (assertion clients, private_key_jwt).
   const lastUsed = c.secrets.reduce<number | null>((a, s) => (s.lastUsedAt !== null && (a === null || s.lastUsedAt > a) ? s.lastUsedAt : a), c.lastUsedAt ?? null);
   return {
@@ -33,6 +38,8 @@ export function clientView(c: Client, now: number) {
       last_used_at: isoOrNull(s.lastUsedAt),
       status: s.expiresAt !== null && s.expiresAt <= now ? ('expired' as const) : ('active' as const),
     })),
+    token_quota: c.tokenQuota ? quotaToJson(c.tokenQuota) : null,
+    effective_token_quota: effective ? { ...quotaToJson(effective), source: c.tokenQuota ? ('client' as const) : ('default' as const) } : null,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { Clock } from '../../lib/clock.js';
+import type { SharedCounts } from '../../quota/shared-counts.js';
 import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationStore } from '../types.js';
 import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from './memory-store.js';
 
@@ -8,6 +9,8 @@ export interface FastStores {
   revocations: RevocationStore;
   replay: ReplayCache;
   bus: InvalidationBus;
+  /** token-quota counts shared by the fleet (Redis); null: counted in this process */
+  quotaCounts: SharedCounts | null;
   description: string;
   dependencies: { name: string; check(): Promise<string | undefined | void> }[];
   close(): Promise<void>;
@@ -62,6 +65,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
       revocations: redis.revocations,
       replay: redis.replay,
       bus: redis.invalidation,
+      quotaCounts: redis.quota,
       description: 'redis (shared by the fleet; durable copy in SQL)',
       dependencies: [
         { name: 'redis', check: () => redis.ping() },
@@ -83,6 +87,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
     revocations: new MemoryRevocationStore(clock),
     replay,
     bus: new LocalInvalidationBus(),
+    quotaCounts: null,
     description: 'in-process (this node only)',
     dependencies: [{ name: 'replay', check: async () => describeWindow(replay.untrustedWindow()) }],
     close: async () => {},

@@ -1,5 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
 import type { AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg } from '../../clients/client.js';
+import { quotaFromJson, quotaToJson } from '../../quota/token-quota.js';
 import type { ClientListFilter, ClientPatch, ClientStore, Page, Sql, SqlQueryable } from '../types.js';
 
 interface ClientRow {
@@ -20,6 +21,7 @@ interface ClientRow {
   created_at: Date;
   updated_at: Date;
   last_used_at?: Date | null;
+  token_quota?: unknown;
 }
 interface SecretRow {
   secret_id: string;
@@ -63,6 +65,7 @@ function toClient(r: ClientRow, secrets: ClientSecret[]): Client {
     registrationAccessTokenHash: buf(r.registration_access_token_hash),
     secrets,
     tokensRevokedBefore: r.tokens_revoked_before === null || r.tokens_revoked_before === undefined ? null : Number(r.tokens_revoked_before),
+    tokenQuota: r.token_quota === null || r.token_quota === undefined ? null : quotaFromJson(typeof r.token_quota === 'string' ? JSON.parse(r.token_quota) : r.token_quota),
     createdAt: r.created_at.getTime(),
     updatedAt: r.updated_at.getTime(),
     // Only once the client has authenticated with an assertion (secrets keep their own).
@@ -85,6 +88,7 @@ const PATCH_COLUMNS: Record<keyof ClientPatch, string> = {
   jwksUri: 'jwks_uri',
   registrationAccessTokenHash: 'registration_access_token_hash',
   tokensRevokedBefore: 'tokens_revoked_before',
+  tokenQuota: 'token_quota',
 };
 
 function encodeCursor(createdAt: number, clientId: string): string {
@@ -130,8 +134,8 @@ export class SqlClientStore implements ClientStore {
       await tx.query(
         `INSERT INTO clients (client_id, client_name, status, token_endpoint_auth_method, token_endpoint_auth_signing_alg,
            access_token_signing_alg, grant_types, scopes, audiences, access_token_ttl, jwks, jwks_uri,
-           registration_access_token_hash, tokens_revoked_before, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+           registration_access_token_hash, tokens_revoked_before, created_at, updated_at, token_quota)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
         [
           c.clientId,
           c.clientName,
@@ -149,6 +153,7 @@ export class SqlClientStore implements ClientStore {
           c.tokensRevokedBefore,
           new Date(c.createdAt),
           new Date(c.updatedAt),
+          c.tokenQuota ? JSON.stringify(quotaToJson(c.tokenQuota)) : null,
         ],
       );
       for (const s of c.secrets) await insertSecret(tx, c.clientId, s);
@@ -170,6 +175,7 @@ export class SqlClientStore implements ClientStore {
       if (!(field in patch)) continue;
       let value: unknown = patch[field];
       if (field === 'jwks' && value !== null && value !== undefined) value = JSON.stringify(value);
+      if (field === 'tokenQuota' && value !== null && value !== undefined) value = JSON.stringify(quotaToJson(value as NonNullable<ClientPatch['tokenQuota']>));
       params.push(value ?? null);
       sets.push(`${column} = $${params.length}`);
     }

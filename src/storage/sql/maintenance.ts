@@ -3,6 +3,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { Sql, SqlQueryable } from '../types.js';
 import { SqlAuditLog } from './audit-log.js';
 import { SqlRevocationLog } from './revocation-log.js';
+import { SqlTokenUsage, USAGE_RETENTION_DAYS } from './token-usage.js';
 
 /** Arbitrary constant (next to the key lock's): the advisory lock under which maintenance runs. */
 const MAINTENANCE_LOCK = 746_116_003;
@@ -16,12 +17,14 @@ export interface MaintenanceJob {
   run(tx: SqlQueryable, now: number): Promise<void>;
 }
 
-/** The database clean-ups every node schedules (one node at a time runs them). */
+/** The database clean-ups every node schedules (revocations, audit, token usage) (one node at a time runs them). */
 export function maintenanceJobs(options: { auditRetentionDays: number }): MaintenanceJob[] {
   return [
     // A revocation whose token (or client-wide cut-off) has expired protects nothing any more.
     { name: 'revocations', run: (tx, now) => new SqlRevocationLog(tx).prune(Math.floor(now / 1000)) },
     { name: 'audit', run: (tx, now) => new SqlAuditLog(tx).prune(now - options.auditRetentionDays * 86_400_000) },
+    // The usage view shows 30 days; a day more covers the one in progress.
+    { name: 'token-usage', run: (tx, now) => new SqlTokenUsage(tx).prune(now - USAGE_RETENTION_DAYS * 86_400_000) },
   ];
 }
 

@@ -6,6 +6,7 @@ import type { Clock } from '../../../lib/clock.js';
 import type { RevocationEvent } from '../../types.js';
 import { RedisConnection, type RedisLogger, type RedisObserver } from './connection.js';
 import { RedisInvalidationBus } from './invalidation-bus.js';
+import { RedisQuotaCounts } from './quota-counts.js';
 import { RedisReplayCache } from './replay-cache.js';
 import { RedisRevocationStore } from './revocation-store.js';
 
@@ -49,11 +50,13 @@ export interface RedisStores {
   revocations: RedisRevocationStore;
   replay: RedisReplayCache;
   invalidation: RedisInvalidationBus;
+  /** token-quota counts shared by the fleet */
+  quota: RedisQuotaCounts;
   /** PING through the command connection (readiness probe); throws StoreUnavailableError. */
   ping(): Promise<void>;
   /** Redis's `maxmemory-policy`, or null when CONFIG GET is not allowed (managed Redis, ACLs). */
   evictionPolicy(): Promise<string | null>;
-  /** Closes the three stores and quits every connection. */
+  /** Closes the stores and quits every connection. */
   close(): Promise<void>;
 }
 
@@ -79,10 +82,12 @@ export function openRedis(url: string, options: OpenRedisOptions): RedisStores {
   });
   const replay = new RedisReplayCache(conn, { keyPrefix: options.keyPrefix, onMarkersLost: (ms) => revocations.markersLost(ms) });
   const invalidation = new RedisInvalidationBus(conn, url, { keyPrefix: options.keyPrefix, connectionName: name, ...common });
+  const quota = new RedisQuotaCounts(conn, { keyPrefix: options.keyPrefix });
   return {
     revocations,
     replay,
     invalidation,
+    quota,
     async ping() {
       await conn.run((r) => r.ping());
     },
@@ -97,7 +102,7 @@ export function openRedis(url: string, options: OpenRedisOptions): RedisStores {
       }
     },
     async close() {
-      await Promise.all([revocations.close(), replay.close(), invalidation.close()]);
+      await Promise.all([revocations.close(), replay.close(), invalidation.close(), quota.close()]);
     },
   };
 }

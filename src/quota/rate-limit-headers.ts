@@ -1,0 +1,46 @@
+import type { QuotaWindowName } from './token-quota.js';
+
+/** One configured window of a client's quota as the token endpoint saw it after deciding. */
+export interface WindowState {
+  name: QuotaWindowName;
+  limit: number;
+  /** tokens counted in the window, this request included when it was issued */
+  used: number;
+  /** window length, seconds (the policy's `w`) */
+  seconds: number;
+  /** seconds until the window resets, at least 1 (the `t` of RateLimit) */
+  resetIn: number;
+}
+
+/**
+ * The tightest window: the fewest tokens remaining; on a tie the one that resets last (it holds a
+ * client back longest).
+ */
+export function tightest(windows: readonly WindowState[]): WindowState | undefined {
+  let best: WindowState | undefined;
+  for (const w of windows) {
+    if (!best) {
+      best = w;
+      continue;
+    }
+    const r = Math.max(0, w.limit - w.used);
+    const rb = Math.max(0, best.limit - best.used);
+    if (r < rb || (r === rb && w.resetIn > best.resetIn)) best = w;
+  }
+  return best;
+}
+
+/**
+ * draft-ietf-httpapi-ratelimit-headers (-08 and later; Structured Field lists, RFC 9651):
+ * `RateLimit-Policy` lists every window of the client's quota (`"hour";q=1000;w=3600`), `RateLimit`
+ * names the tightest one with what is left of it (`"hour";r=998;t=1800`). Nothing when the client
+ * has no quota.
+ */
+export function rateLimitHeaders(windows: readonly WindowState[]): Record<string, string> {
+  const t = tightest(windows);
+  if (!t) return {};
+  return {
+    'ratelimit-policy': windows.map((w) => `"${w.name}";q=${w.limit};w=${w.seconds}`).join(', '),
+    ratelimit: `"${t.name}";r=${Math.max(0, t.limit - t.used)};t=${t.resetIn}`,
+  };
+}

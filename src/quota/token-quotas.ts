@@ -1,0 +1,300 @@
+import type { Logger } from 'pino';
+import { TooManyRequests } from '../errors/oauth-errors.js';
+import type { Clock } from '../lib/clock.js';
+import { rateLimitHeaders, type WindowState } from './rate-limit-headers.js';
+import type { QuotaIncrement, SharedCounts } from './shared-counts.js';
+import { QUOTA_WINDOWS, hasLimits, type QuotaWindowName, type TokenQuota } from './token-quota.js';
+
+/** How often the counts of this process are added to the shared ones (fleet: Redis; workers: the primary). */
+export const QUOTA_FLUSH_MS = 100;
+/** How often the per-hour usage is written to SQL (one statement for every client). */
+export const USAGE_FLUSH_MS = 5_000;
+/** A window whose client made no request for this long is no longer read back at every flush. */
+const READ_IDLE_MS = 2_000;
+/** An entry with nothing left to flush is dropped after this long without a request. */
+const EVICT_IDLE_MS = 120_000;
+/** Shared keys outlive their window by this much (clock skew between nodes). */
+const KEY_MARGIN_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+/** One hour of one client's issued tokens, as written to `token_usage`. */
+export interface UsageRow {
+  clientId: string;
+  /** epoch ms of the UTC hour's start */
+  hourStart: number;
+  tokens: number;
+}
+
+/** Where the per-hour usage goes (SQL `token_usage`; a worker's primary over IPC). */
+export interface UsageSink {
+  add(rows: readonly UsageRow[]): Promise<void>;
+}
+
+/** One window of one client on this process: the shared total last read, and what this process added since. */
+interface WindowCount {
+  start: number;
+  /** the shared total at the last flush (this process's flushed tokens included) */
+  shared: number;
+  /** issued here, not yet sent */
+  pending: number;
+  /** sent, not yet acknowledged */
+  inFlight: number;
+  /** the "quota exceeded" line has been logged for this window */
+  warned: boolean;
+}
+
+interface Entry {
+  /** by index of QUOTA_WINDOWS */
+  windows: (WindowCount | null)[];
+  touchedAt: number;
+  usageHour: number;
+  usageCount: number;
+}
+
+/** A window's figures for the admin usage view. */
+export interface WindowUsage {
+  name: QuotaWindowName;
+  limit: number;
+  used: number;
+  /** epoch ms */
+  resetsAt: number;
+}
+
+export interface TokenQuotasOptions {
+  /** TOKEN_QUOTA_*: the quota of a client without its own; null = unlimited */
+  defaultQuota: TokenQuota | null;
+  clock: Clock;
+  logger: Pick<Logger, 'warn' | 'info'>;
+  /** null: counts are exact, in this process (embedded, one process) */
+  shared: SharedCounts | null;
+  /** where the per-hour usage is written; null: not recorded */
+  usage: UsageSink | null;
+  /** a refused request, by window (metrics) */
+  onRejected?: (window: QuotaWindowName) => void;
+  flushMs?: number;
+  usageFlushMs?: number;
+}
+
+/**
+ * Per-client token quotas at the token endpoint (docs/contract.md "Quotas"). The hot path is one Map
+ * lookup and a few increments: no I/O. With `shared` counts (Redis for a fleet, the primary for
+ * workers), every QUOTA_FLUSH_MS the increments of each active client window go out in one batch and
+ * the shared totals come back with them; a request is decided on the last shared total plus what this
+ * process issued since. When the shared counts cannot be reached, each process goes on with what it
+ * knows (weaker limits, still on: threat model §3.1), logged once, and catches up when they return.
+ * The per-hour usage is written to SQL in one batched statement every USAGE_FLUSH_MS.
+ */
+export class TokenQuotas {
+  private readonly entries = new Map<string, Entry>();
+  /** usage rows of hours this process has moved past (or failed to write), by `client\nhour` */
+  private spill = new Map<string, UsageRow>();
+  private readonly o: TokenQuotasOptions;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private flushing = false;
+  private degraded = false;
+  private usageFailing = false;
+
+  constructor(options: TokenQuotasOptions) {
+    this.o = options;
+    if (options.shared) this.timers.push(setInterval(() => void this.flushShared(), options.flushMs ?? QUOTA_FLUSH_MS).unref());
+    if (options.usage) this.timers.push(setInterval(() => void this.flushUsage(), options.usageFlushMs ?? USAGE_FLUSH_MS).unref());
+  }
+
+  get defaultQuota(): TokenQuota | null {
+    return this.o.defaultQuota;
+  }
+
+  /** The quota that applies to a client: its own, else the configured default (null: unlimited). */
+  effective(client: { tokenQuota: TokenQuota | null }): TokenQuota | null {
+    return client.tokenQuota ?? this.o.defaultQuota;
+  }
+
+  /**
+   * Decides one token request of an authenticated client that passed the grant checks: counts it and
+   * returns the RateLimit headers (none without a quota), or throws TooManyRequests past an enforced
+   * quota (not counted: no token is issued).
+   */
+  admit(client: { clientId: string; tokenQuota: TokenQuota | null }): Record<string, string> {
+    const now = this.o.clock.now();
+    let e = this.entries.get(client.clientId);
+    if (!e) this.entries.set(client.clientId, (e = { windows: [null, null, null], touchedAt: now, usageHour: now - (now % HOUR_MS), usageCount: 0 }));
+    e.touchedAt = now;
+    const quota = this.effective(client);
+    let headers: Record<string, string> = {};
+    if (hasLimits(quota)) {
+      const states: WindowState[] = [];
+      const counts: WindowCount[] = [];
+      let refused: WindowState | null = null;
+      for (let i = 0; i < QUOTA_WINDOWS.length; i++) {
+        const w = QUOTA_WINDOWS[i]!;
+        const limit = quota[w.field];
+        if (limit === null) continue;
+        const start = now - (now % w.ms);
+        let c = e.windows[i];
+        if (!c || c.start !== start) e.windows[i] = c = { start, shared: 0, pending: 0, inFlight: 0, warned: false };
+        const state: WindowState = { name: w.name, limit, used: c.shared + c.pending + c.inFlight, seconds: w.ms / 1000, resetIn: Math.max(1, Math.ceil((start + w.ms - now) / 1000)) };
+        if (quota.enforce && state.used >= limit && (!refused || state.resetIn > refused.resetIn)) refused = state;
+        states.push(state);
+        counts.push(c);
+      }
+      if (refused) {
+        const r = refused;
+        this.o.onRejected?.(r.name);
+        const c = counts[states.indexOf(r)]!;
+        if (!c.warned) {
+          c.warned = true;
+          this.o.logger.warn({ client_id: client.clientId, window: r.name, limit: r.limit, used: r.used }, 'token quota reached: refusing token requests until the window resets');
+        }
+        throw new TooManyRequests(`token quota exceeded: at most ${r.limit} tokens per ${r.name}; retry after ${r.resetIn} seconds`, r.resetIn, rateLimitHeaders(states));
+      }
+      for (let j = 0; j < states.length; j++) {
+        const s = states[j]!;
+        const c = counts[j]!;
+        c.pending++;
+        s.used++;
+        if (s.used > s.limit && !c.warned) {
+          c.warned = true;
+          this.o.logger.warn(
+            { client_id: client.clientId, window: s.name, limit: s.limit, used: s.used },
+            'token quota exceeded (enforce: false): counted, not refused; logged once per client and window',
+          );
+        }
+      }
+      headers = rateLimitHeaders(states);
+    }
+    const hour = now - (now % HOUR_MS);
+    if (e.usageHour !== hour) {
+      this.spillUsage(client.clientId, e);
+      e.usageHour = hour;
+    }
+    e.usageCount++;
+    return headers;
+  }
+
+  /** The current window figures of each limit of `quota`, read from the shared counts when there are some. */
+  async windows(clientId: string, quota: TokenQuota | null): Promise<WindowUsage[]> {
+    if (!hasLimits(quota)) return [];
+    const now = this.o.clock.now();
+    const e = this.entries.get(clientId);
+    const out: WindowUsage[] = [];
+    for (let i = 0; i < QUOTA_WINDOWS.length; i++) {
+      const w = QUOTA_WINDOWS[i]!;
+      const limit = quota[w.field];
+      if (limit === null) continue;
+      const start = now - (now % w.ms);
+      const c = e?.windows[i];
+      const own = c && c.start === start ? c : null;
+      let shared = own?.shared ?? 0;
+      if (this.o.shared) {
+        try {
+          shared = (await this.o.shared.add([{ key: this.key(clientId, w.name, start), by: 0, expiresAt: start + w.ms + KEY_MARGIN_MS }]))[0] ?? shared;
+        } catch {
+          /* the shared counts are unreachable: what this process knows */
+        }
+      }
+      out.push({ name: w.name, limit, used: shared + (own ? own.pending + own.inFlight : 0), resetsAt: start + w.ms });
+    }
+    return out;
+  }
+
+  private key(clientId: string, window: QuotaWindowName, start: number): string {
+    return `quota:${window}:${start / 1000}:${clientId}`;
+  }
+
+  /** Adds this process's increments to the shared counts and reads the totals back (one batch). */
+  async flushShared(): Promise<void> {
+    const shared = this.o.shared;
+    if (!shared || this.flushing) return;
+    this.flushing = true;
+    try {
+      const now = this.o.clock.now();
+      const batch: { c: WindowCount; inc: QuotaIncrement }[] = [];
+      for (const [id, e] of this.entries) {
+        for (let i = 0; i < QUOTA_WINDOWS.length; i++) {
+          const c = e.windows[i];
+          if (!c) continue;
+          const w = QUOTA_WINDOWS[i]!;
+          if (c.start + w.ms <= now) {
+            e.windows[i] = null;
+            continue;
+          }
+          if (c.pending === 0 && now - e.touchedAt > READ_IDLE_MS) continue;
+          c.inFlight = c.pending;
+          c.pending = 0;
+          batch.push({ c, inc: { key: this.key(id, w.name, c.start), by: c.inFlight, expiresAt: c.start + w.ms + KEY_MARGIN_MS } });
+        }
+      }
+      if (batch.length === 0) return;
+      try {
+        const totals = await shared.add(batch.map((b) => b.inc));
+        batch.forEach((b, i) => {
+          b.c.shared = totals[i] ?? b.c.shared + b.c.inFlight;
+          b.c.inFlight = 0;
+        });
+        if (this.degraded) {
+          this.degraded = false;
+          this.o.logger.info('token quota counts are shared again');
+        }
+      } catch (err) {
+        // Unknown whether they were added: counted again on the next success (over-counting, never under).
+        for (const b of batch) {
+          b.c.pending += b.c.inFlight;
+          b.c.inFlight = 0;
+        }
+        if (!this.degraded) {
+          this.degraded = true;
+          this.o.logger.warn({ err: { message: (err as Error).message } }, 'token quota counts cannot be shared: each process counts on its own until they can (limits are weaker, still on)');
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private spillUsage(clientId: string, e: Entry): void {
+    if (e.usageCount === 0) return;
+    const k = `${clientId}\n${e.usageHour}`;
+    const row = this.spill.get(k);
+    if (row) row.tokens += e.usageCount;
+    else this.spill.set(k, { clientId, hourStart: e.usageHour, tokens: e.usageCount });
+    e.usageCount = 0;
+  }
+
+  /** Writes the per-hour usage counted since the last write (one statement). */
+  async flushUsage(): Promise<void> {
+    const sink = this.o.usage;
+    if (!sink) return;
+    const now = this.o.clock.now();
+    for (const [id, e] of this.entries) {
+      this.spillUsage(id, e);
+      // Idle and every window over: nothing left to count against.
+      if (now - e.touchedAt > EVICT_IDLE_MS && e.windows.every((c, i) => !c || c.start + QUOTA_WINDOWS[i]!.ms <= now)) this.entries.delete(id);
+    }
+    if (this.spill.size === 0) return;
+    const rows = this.spill;
+    this.spill = new Map();
+    try {
+      await sink.add([...rows.values()]);
+      this.usageFailing = false;
+    } catch (err) {
+      // Kept for the next write (merged with what comes meanwhile).
+      for (const [k, row] of rows) {
+        const now = this.spill.get(k);
+        if (now) now.tokens += row.tokens;
+        else this.spill.set(k, row);
+      }
+      if (!this.usageFailing) {
+        this.usageFailing = true;
+        this.o.logger.warn({ err: { message: (err as Error).message } }, 'recording token usage failed; will retry');
+      }
+    }
+  }
+
+  /** Stops the timers and writes what is left. */
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+    await this.flushShared();
+    await this.flushUsage();
+  }
+}
