@@ -127,3 +127,10 @@ export class Conflict extends OAuthError {
     super(409, 'conflict', description);
   }
 }
+
+/** 429 with Retry-After: a token quota (docs/contract.md "Quotas") or the per-source abuse limiter. */
+export class TooManyRequests extends OAuthError {
+  constructor(description: string, retryAfterSeconds: number, headers: Record<string, string> = {}) {
+    super(429, 'too_many_requests', description, { headers: { ...headers, 'retry-after': String(retryAfterSeconds) } });
+  }
+}

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { Clock } from '../../lib/clock.js';
+import { memoryFailureCounter, type FailureCounter } from '../../lib/failure-limiter.js';
 import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationStore } from '../types.js';
 import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from './memory-store.js';
 
@@ -8,6 +9,8 @@ export interface FastStores {
   revocations: RevocationStore;
   replay: ReplayCache;
   bus: InvalidationBus;
+  /** failed authentications per source (AUTH_FAILURE_*); null when the limit is off */
+  failures: FailureCounter | null;
   description: string;
   dependencies: { name: string; check(): Promise<string | undefined | void> }[];
   close(): Promise<void>;
@@ -45,6 +48,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
       ...(options.observeRedis ? { observe: options.observeRedis } : {}),
       logger,
       clock,
+      failureLimit: config.authFailureLimit,
     });
     try {
       await Promise.all([redis.revocations.ready(REDIS_START_TIMEOUT_MS), redis.invalidation.ready(REDIS_START_TIMEOUT_MS)]);
@@ -62,6 +66,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
       revocations: redis.revocations,
       replay: redis.replay,
       bus: redis.invalidation,
+      failures: redis.failures,
       description: 'redis (shared by the fleet; durable copy in SQL)',
       dependencies: [
         { name: 'redis', check: () => redis.ping() },
@@ -83,6 +88,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
     revocations: new MemoryRevocationStore(clock),
     replay,
     bus: new LocalInvalidationBus(),
+    failures: config.authFailureLimit ? memoryFailureCounter(config.authFailureLimit) : null,
     description: 'in-process (this node only)',
     dependencies: [{ name: 'replay', check: async () => describeWindow(replay.untrustedWindow()) }],
     close: async () => {},
