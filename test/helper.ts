@@ -30,7 +30,7 @@ export class TestClock implements Clock {
 }
 
 /** AUTH_FAILURE_MAX of test servers unless a test sets its own: counting on, never reached. */
-export const TEST_AUTH_FAILURE_MAX = '1000000';
+const TEST_AUTH_FAILURE_MAX = '1000000';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghijklmnopqrstuvwxyz';
 export const ISSUER = 'http://tokenmill.test';

@@ -5,7 +5,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { ADMIN_TOKEN, TestClock, basic, build, form, register, type Built, type RegisteredClient } from '../helper.js';
+import { ADMIN_TOKEN, TestClock, basic, build, form, register, type Built } from '../helper.js';
 import { parseMetrics, sampleValue } from '../helpers/prometheus.js';
 import { pollUntil } from '../helpers/time.js';
 
