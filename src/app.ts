@@ -6,6 +6,7 @@ import { NotFound, TemporarilyUnavailable } from './errors/oauth-errors.js';
 import { observeMetrics, serveMetrics } from './plugins/metrics.js';
 import { requestLog } from './plugins/request-log.js';
 import { adminRoutes } from './routes/admin/index.js';
+import { limitAuthFailures, oauthEndpoint } from './routes/failure-limit.js';
 import { healthRoutes } from './routes/health.js';
 import { noStore } from './routes/http.js';
 import { introspectRoutes } from './routes/introspect.js';
@@ -91,6 +92,8 @@ function publicRoutes(app: FastifyInstance, rt: Runtime): void {
   app.register(async (oauth) => {
     await oauth.register(formbody, { bodyLimit: rt.config.bodyLimit });
     noStore(oauth);
+    // Before any route's own hooks: a source past AUTH_FAILURE_MAX is refused before its credentials are read.
+    limitAuthFailures(oauth, rt, oauthEndpoint);
     tokenRoutes(oauth, rt);
     introspectRoutes(oauth, rt);
     revokeRoutes(oauth, rt);

@@ -11,6 +11,7 @@ import { type AdminToken, resolveAdminToken } from './lib/admin-token.js';
 import { secureDataDir } from './lib/data-dir.js';
 import { Metrics } from './lib/metrics-registry.js';
 import { systemClock, type Clock } from './lib/clock.js';
+import { FailureLimiter, type FailureCounter } from './lib/failure-limiter.js';
 import { RefusalAudit } from './lib/refusal-audit.js';
 import type { OAuthContext } from './oauth/context.js';
 import { Revocations } from './oauth/revocation.js';
@@ -49,6 +50,10 @@ export interface Runtime extends OAuthContext {
   audit: AuditLog;
   /** unauthenticated refusals, audited as one row per source, action and minute */
   refusalAudit: RefusalAudit;
+  /** the per-source failed-authentication limit (AUTH_FAILURE_*; routes/failure-limit.ts) */
+  authFailures: FailureLimiter;
+  /** what `authFailures` counts with (a cluster primary serves it to its workers); null when the limit is off */
+  failureCounter: FailureCounter | null;
   bus: InvalidationBus;
   replay: ReplayCache;
   adminToken: AdminToken;
@@ -221,6 +226,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       revocations,
       audit,
       refusalAudit,
+      authFailures: new FailureLimiter({ counter: fast.failures, logger, now: () => clock.now() }),
+      failureCounter: fast.failures,
       bus: fast.bus,
       adminToken: admin.token,
       generatedAdminToken: admin.generated,

@@ -90,6 +90,13 @@ export function exposeRuntime(server: IpcServer, rt: Runtime, workers: () => Wor
     for (const w of workers()) if (w.isConnected()) w.send(message, undefined, () => {});
   });
 
+  // WORKERS > 1 without a shared Redis: failed authentications are counted here, for every worker
+  // at once (each worker keeps its own map of blocked sources: see lib/failure-limiter.ts).
+  server.handle('failures', 'consume', ([source]) => {
+    if (!rt.failureCounter) return 0;
+    return rt.failureCounter.consume(String(source));
+  });
+
   server.handle('runtime', 'describe', () => ({ stores: rt.stores, dependencies: rt.dependencies.map((d) => d.name).filter((n) => n !== 'keys') }));
   server.handle('runtime', 'check', async ([name]) => {
     const dep = rt.dependencies.find((d) => d.name === name);

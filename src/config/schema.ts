@@ -57,6 +57,14 @@ export const ConfigSchema = Type.Object({
   ),
   CLIENT_CACHE_TTL: Type.Integer({ minimum: 0, maximum: 60, default: 30, description: 'seconds a client record is served from memory without a database read' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from a reverse proxy (client IPs only; never the issuer)' }),
+  AUTH_FAILURE_MAX: Type.Integer({
+    minimum: 0,
+    maximum: 1000000,
+    default: 30,
+    description: 'failed authentications one source address may make per AUTH_FAILURE_WINDOW; the next one blocks it (429) for AUTH_FAILURE_BLOCK seconds; 0 turns the limit off',
+  }),
+  AUTH_FAILURE_WINDOW: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'seconds over which failed authentications are counted per source address' }),
+  AUTH_FAILURE_BLOCK: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'seconds a source address past AUTH_FAILURE_MAX is answered 429' }),
   TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) file: both listeners serve HTTPS; with TLS_KEY_FILE' })),
   TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file of TLS_CERT_FILE' })),
   LOG_LEVEL: Type.Union(
@@ -117,6 +125,8 @@ export interface Config {
   /** default lifetime of a new client secret, seconds; null = never expires */
   secretTtl: number | null;
   trustProxy: boolean;
+  /** the per-source failed-authentication limit (docs/threat-model.md REQ-A6); null = off (AUTH_FAILURE_MAX=0) */
+  authFailureLimit: AuthFailureLimit | null;
   /** PEM certificate and key both listeners serve HTTPS with; null = plain HTTP */
   tls: { cert: string; key: string } | null;
   logLevel: string;
@@ -127,4 +137,11 @@ export interface Config {
   shutdownTimeout: number;
   /** TOKEN_QUOTA_*: the token quota of a client without its own; null = unlimited */
   tokenQuotaDefault: TokenQuota | null;
+}
+
+/** AUTH_FAILURE_*: more than `max` failures in `windowSeconds` from one source block it for `blockSeconds`. */
+export interface AuthFailureLimit {
+  max: number;
+  windowSeconds: number;
+  blockSeconds: number;
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ClientAuthFailureReason } from '../errors/oauth-errors.js';
+import type { AuthEndpoint } from './failure-limiter.js';
 
 export type { ClientAuthFailureReason };
 
@@ -44,6 +45,8 @@ export class Metrics {
   private readonly authFailures: Counter<'reason'>;
   private readonly quotaRejections = new Map<string, Inc>();
   private readonly authFailureChildren = new Map<string, Inc>();
+  private readonly authThrottledCounter: Counter<'endpoint'>;
+  private readonly authThrottledChildren = new Map<AuthEndpoint, Inc>();
   private readonly feedPollChildren: { caughtUp: Inc; behind: Inc };
   private readonly feedCaughtUp: Gauge;
   private readonly dbDuration: Observe;
@@ -86,6 +89,12 @@ export class Metrics {
       name: 'tokenmill_client_auth_failures_total',
       help: 'Client authentication failures by coarse reason (secret = unknown client or wrong secret, never told apart)',
       labelNames: ['reason'],
+      registers,
+    });
+    this.authThrottledCounter = new Counter({
+      name: 'tokenmill_auth_throttled_total',
+      help: 'Requests answered 429 by the failed-authentication limit (AUTH_FAILURE_*) before any credential check, by endpoint',
+      labelNames: ['endpoint'],
       registers,
     });
     const polls = new Counter({
@@ -216,6 +225,13 @@ export class Metrics {
   clientAuthFailure(reason: ClientAuthFailureReason): void {
     let child = this.authFailureChildren.get(reason);
     if (!child) this.authFailureChildren.set(reason, (child = this.authFailures.labels(reason)));
+    child.inc();
+  }
+
+  /** One request refused by the per-source failed-authentication limit. */
+  authThrottled(endpoint: AuthEndpoint): void {
+    let child = this.authThrottledChildren.get(endpoint);
+    if (!child) this.authThrottledChildren.set(endpoint, (child = this.authThrottledCounter.labels(endpoint)));
     child.inc();
   }
 

@@ -181,6 +181,22 @@ t.test('an invalid value is explained in words: the allowed values, the range, t
   for (const [env, expected] of cases) t.equal(configError(t, env, Object.keys(env)[0]!), expected);
 });
 
+t.test('AUTH_FAILURE_*: the failed-authentication limit, its defaults, off, and exact errors', async (t) => {
+  t.same(loadConfig({}).authFailureLimit, { max: 30, windowSeconds: 60, blockSeconds: 60 }, 'on by default: 30 failures per 60 s, then 60 s blocked');
+  t.same(loadConfig({ AUTH_FAILURE_MAX: '5', AUTH_FAILURE_WINDOW: '10', AUTH_FAILURE_BLOCK: '900' }).authFailureLimit, { max: 5, windowSeconds: 10, blockSeconds: 900 });
+  t.equal(loadConfig({ AUTH_FAILURE_MAX: '0' }).authFailureLimit, null, 'AUTH_FAILURE_MAX=0 turns it off');
+  t.equal(loadConfig({ AUTH_FAILURE_MAX: '' }).authFailureLimit?.max, 30, 'empty is unset');
+  const cases: [Record<string, string>, string][] = [
+    [{ AUTH_FAILURE_MAX: '-1' }, 'AUTH_FAILURE_MAX must be an integer between 0 and 1000000 (got "-1")'],
+    [{ AUTH_FAILURE_MAX: 'many' }, 'AUTH_FAILURE_MAX must be an integer between 0 and 1000000 (got "many")'],
+    [{ AUTH_FAILURE_MAX: '1000001' }, 'AUTH_FAILURE_MAX must be an integer between 0 and 1000000 (got "1000001")'],
+    [{ AUTH_FAILURE_WINDOW: '0' }, 'AUTH_FAILURE_WINDOW must be an integer between 1 and 86400 (got "0")'],
+    [{ AUTH_FAILURE_WINDOW: '1m' }, 'AUTH_FAILURE_WINDOW must be an integer between 1 and 86400 (got "1m")'],
+    [{ AUTH_FAILURE_BLOCK: '86401' }, 'AUTH_FAILURE_BLOCK must be an integer between 1 and 86400 (got "86401")'],
+  ];
+  for (const [env, expected] of cases) t.equal(configError(t, env, Object.keys(env)[0]!), expected);
+});
+
 t.test('booleans are true or false, in any case', async (t) => {
   t.equal(loadConfig({ TRUST_PROXY: 'TRUE' }).trustProxy, true);
   t.equal(loadConfig({ TRUST_PROXY: 'False' }).trustProxy, false);

@@ -5,7 +5,7 @@ import type { Runtime } from '../../runtime.js';
 import { AdminError, AuditListQuery, AuditPage } from '../../schemas/admin.js';
 import { auditView } from './views.js';
 
-const errors = { 400: AdminError, 401: AdminError, 403: AdminError, 404: AdminError, 503: AdminError };
+const errors = { 400: AdminError, 401: AdminError, 403: AdminError, 404: AdminError, 429: AdminError, 503: AdminError };
 
 export function adminAuditRoutes(app: FastifyInstance, rt: Runtime): void {
   app.get<{ Querystring: Static<typeof AuditListQuery> }>(

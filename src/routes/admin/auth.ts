@@ -56,6 +56,8 @@ export function adminAuth(app: FastifyInstance, rt: Runtime): void {
     const action = request.routeOptions.config.action ?? (reply.statusCode === 401 || reply.statusCode === 403 ? 'admin.authenticate' : `${request.method} ${request.routeOptions.url ?? 'unknown'}`);
     // Anyone can be refused: those rows are aggregated per source and minute (authenticated calls never are).
     if (request.adminActor === null) {
+      // A 429 before authentication is the failed-authentication limit, which audits it itself (routes/failure-limit.ts).
+      if (reply.statusCode === 429) return;
       rt.refusalAudit.record({ actor: 'unauthenticated', action, source: request.ip, status: reply.statusCode, requestId: request.id });
       return;
     }

@@ -24,7 +24,7 @@ import {
 import { clientView, lifetimeMs } from './views.js';
 
 type IdParams = Static<typeof ClientIdParams>;
-const errors = { 400: AdminError, 401: AdminError, 403: AdminError, 404: AdminError, 409: AdminError, 503: AdminError };
+const errors = { 400: AdminError, 401: AdminError, 403: AdminError, 404: AdminError, 409: AdminError, 429: AdminError, 503: AdminError };
 const tags = ['clients'];
 
 /** Metadata errors are reported as the admin API's invalid_request, naming the field. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { adminAuth } from './auth.js';
+import { limitAuthFailures } from '../failure-limit.js';
 import type { Runtime } from '../../runtime.js';
 import { adminClientRoutes } from './clients.js';
 import { adminAuditRoutes } from './audit.js';
@@ -27,6 +28,8 @@ export async function adminRoutes(app: FastifyInstance, rt: Runtime): Promise<vo
   await app.register(
     async (admin) => {
       admin.decorateRequest('auditTarget', null);
+      // Registered first: a source past AUTH_FAILURE_MAX gets 429 before its bearer token is looked at.
+      limitAuthFailures(admin, rt, () => 'admin');
       adminAuth(admin, rt);
       admin.get('/openapi.json', { config: { action: 'openapi.read' }, schema: { tags: ['meta'], response: { 200: { type: 'object', additionalProperties: true } } } }, async () => app.swagger());
       adminClientRoutes(admin, rt);

@@ -5,7 +5,7 @@ import type { Runtime } from '../../runtime.js';
 import { AdminError, KeyList, KeyView, RotateKeyBody } from '../../schemas/admin.js';
 import { keyView } from './views.js';
 
-const errors = { 400: AdminError, 401: AdminError, 403: AdminError, 404: AdminError, 503: AdminError };
+const errors = { 400: AdminError, 401: AdminError, 403: AdminError, 404: AdminError, 429: AdminError, 503: AdminError };
 
 export function adminKeyRoutes(app: FastifyInstance, rt: Runtime): void {
   app.get('/keys', { config: { action: 'key.list' }, schema: { tags: ['keys'], response: { 200: KeyList, ...errors } } }, async () => {

@@ -193,6 +193,7 @@ const json = (schemaRef: string, description: string) => ({ description, content
 const oauthErrors = {
   '400': json('OAuthError', 'invalid_request and the other RFC 6749 §5.2 errors'),
   '401': json('OAuthError', 'invalid_client'),
+  '429': json('OAuthError', 'too_many_requests: too many failed authentications from this address (Retry-After)'),
   '503': json('OAuthError', 'temporarily_unavailable (with Retry-After)'),
 };
 const form = (properties: Record<string, unknown>, required: string[] = []) => ({
@@ -374,6 +375,7 @@ export function publicPaths(issuer: string): Record<string, unknown> {
           '201': json('RegisteredClient', 'the registered client'),
           '400': json('OAuthError', 'invalid_client_metadata'),
           '401': json('OAuthError', 'missing or wrong initial access token'),
+          '429': json('OAuthError', 'too_many_requests: too many failed authentications from this address (Retry-After)'),
         },
       },
     },
@@ -410,6 +412,7 @@ const RESPONSE_TEXT: Record<string, string> = {
   '403': 'insufficient_scope: valid credentials without the admin scope',
   '404': 'not_found',
   '409': 'conflict',
+  '429': 'too_many_requests: too many failed authentications from this address (Retry-After)',
   '503': 'temporarily_unavailable: a store is unreachable (Retry-After)',
 };
 

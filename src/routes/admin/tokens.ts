@@ -7,7 +7,7 @@ import { MAX_REVOCATION_AHEAD } from '../../oauth/revocation.js';
 import type { Runtime } from '../../runtime.js';
 import { AdminError, RevokeTokenBody, RevokedToken } from '../../schemas/admin.js';
 
-const errors = { 400: AdminError, 401: AdminError, 403: AdminError, 404: AdminError, 503: AdminError };
+const errors = { 400: AdminError, 401: AdminError, 403: AdminError, 404: AdminError, 429: AdminError, 503: AdminError };
 
 export function adminTokenRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post<{ Body: Static<typeof RevokeTokenBody> }>(

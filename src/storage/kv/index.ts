@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SharedCounts } from '../../quota/shared-counts.js';
+import { memoryFailureCounter, type FailureCounter } from '../../lib/failure-limiter.js';
 import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationStore } from '../types.js';
 import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from './memory-store.js';
 
@@ -11,6 +12,8 @@ export interface FastStores {
   bus: InvalidationBus;
   /** token-quota counts shared by the fleet (Redis); null: counted in this process */
   quotaCounts: SharedCounts | null;
+  /** failed authentications per source (AUTH_FAILURE_*); null when the limit is off */
+  failures: FailureCounter | null;
   description: string;
   dependencies: { name: string; check(): Promise<string | undefined | void> }[];
   close(): Promise<void>;
@@ -48,6 +51,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
       ...(options.observeRedis ? { observe: options.observeRedis } : {}),
       logger,
       clock,
+      failureLimit: config.authFailureLimit,
     });
     try {
       await Promise.all([redis.revocations.ready(REDIS_START_TIMEOUT_MS), redis.invalidation.ready(REDIS_START_TIMEOUT_MS)]);
@@ -66,6 +70,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
       replay: redis.replay,
       bus: redis.invalidation,
       quotaCounts: redis.quota,
+      failures: redis.failures,
       description: 'redis (shared by the fleet; durable copy in SQL)',
       dependencies: [
         { name: 'redis', check: () => redis.ping() },
@@ -88,6 +93,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
     replay,
     bus: new LocalInvalidationBus(),
     quotaCounts: null,
+    failures: config.authFailureLimit ? memoryFailureCounter(config.authFailureLimit) : null,
     description: 'in-process (this node only)',
     dependencies: [{ name: 'replay', check: async () => describeWindow(replay.untrustedWindow()) }],
     close: async () => {},

@@ -2,9 +2,11 @@
  * The Redis-backed fast stores (REDIS_URL): revocations, replay claims and cache invalidation,
  * sharing one connection. Loaded on demand by `../index.ts`, so an embedded node never loads ioredis.
  */
+import type { AuthFailureLimit } from '../../../config/schema.js';
 import type { Clock } from '../../../lib/clock.js';
 import type { RevocationEvent } from '../../types.js';
 import { RedisConnection, type RedisLogger, type RedisObserver } from './connection.js';
+import { RedisFailureCounter } from './failure-counter.js';
 import { RedisInvalidationBus } from './invalidation-bus.js';
 import { RedisQuotaCounts } from './quota-counts.js';
 import { RedisReplayCache } from './replay-cache.js';
@@ -43,6 +45,8 @@ export interface OpenRedisOptions {
   commandTimeoutMs?: number;
   /** Told each command's duration and failure kind (metrics). */
   observe?: RedisObserver;
+  /** AUTH_FAILURE_*: the failed-authentication counter shares the command connection; null or absent = none */
+  failureLimit?: AuthFailureLimit | null;
 }
 
 /** The Redis-backed stores of one node, sharing one command connection (the bus adds a subscriber). */
@@ -52,6 +56,8 @@ export interface RedisStores {
   invalidation: RedisInvalidationBus;
   /** token-quota counts shared by the fleet */
   quota: RedisQuotaCounts;
+  /** failed authentications per source (null when `failureLimit` is not given) */
+  failures: RedisFailureCounter | null;
   /** PING through the command connection (readiness probe); throws StoreUnavailableError. */
   ping(): Promise<void>;
   /** Redis's `maxmemory-policy`, or null when CONFIG GET is not allowed (managed Redis, ACLs). */
@@ -83,11 +89,13 @@ export function openRedis(url: string, options: OpenRedisOptions): RedisStores {
   const replay = new RedisReplayCache(conn, { keyPrefix: options.keyPrefix, onMarkersLost: (ms) => revocations.markersLost(ms) });
   const invalidation = new RedisInvalidationBus(conn, url, { keyPrefix: options.keyPrefix, connectionName: name, ...common });
   const quota = new RedisQuotaCounts(conn, { keyPrefix: options.keyPrefix });
+  const failures = options.failureLimit ? new RedisFailureCounter(conn, options.failureLimit, { keyPrefix: options.keyPrefix, ...(options.logger ? { logger: options.logger } : {}) }) : null;
   return {
     revocations,
     replay,
     invalidation,
     quota,
+    failures,
     async ping() {
       await conn.run((r) => r.ping());
     },
@@ -102,7 +110,7 @@ export function openRedis(url: string, options: OpenRedisOptions): RedisStores {
       }
     },
     async close() {
-      await Promise.all([revocations.close(), replay.close(), invalidation.close(), quota.close()]);
+      await Promise.all([revocations.close(), replay.close(), invalidation.close(), quota.close(), failures?.close()]);
     },
   };
 }
