@@ -1,3 +1,4 @@
+import type { OrgService } from '../orgs/org-service.js';
 import type { Revocations } from '../oauth/revocation.js';
 import type { AuditLog, ClientStore, KeyStore, ReplayCache } from '../storage/types.js';
 
@@ -18,3 +19,13 @@ export const KEY_STORE_METHODS = ['list', 'insert', 'setRetirement', 'delete'] a
 export const REVOCATION_METHODS = ['revokeToken', 'revokeClient', 'isRevoked', 'feed'] as const satisfies readonly (keyof Revocations)[];
 export const REPLAY_METHODS = ['claim'] as const satisfies readonly (keyof ReplayCache)[];
 export const AUDIT_METHODS = ['record', 'list'] as const satisfies readonly (keyof AuditLog)[];
+export const ORG_METHODS = [
+  'create',
+  'get',
+  'list',
+  'update',
+  'delete',
+  'createInitialAccessToken',
+  'revokeInitialAccessToken',
+  'usableInitialAccessToken',
+] as const satisfies readonly (keyof OrgService)[];

@@ -6,7 +6,7 @@ import { createLogger } from '../logger.js';
 import { serveClusterMetrics } from '../lib/metrics-cluster.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import type { KeyStore } from '../storage/types.js';
-import { AUDIT_METHODS, CLIENT_STORE_METHODS, KEY_STORE_METHODS, REPLAY_METHODS, REVOCATION_METHODS } from './ipc-methods.js';
+import { AUDIT_METHODS, CLIENT_STORE_METHODS, KEY_STORE_METHODS, REPLAY_METHODS, REVOCATION_METHODS, ORG_METHODS } from './ipc-methods.js';
 import { IpcServer, type IpcMessage } from './ipc-rpc.js';
 
 /** Worker processes reach the primary's stores when they are not shared by the fleet (no Redis, or no PostgreSQL). */
@@ -37,6 +37,7 @@ export function exposeRuntime(server: IpcServer, rt: Runtime, workers: () => Wor
   server.expose('revocations', rt.revocations, REVOCATION_METHODS);
   server.expose('replay', rt.replay, REPLAY_METHODS);
   server.expose('audit', rt.audit, AUDIT_METHODS);
+  server.expose('orgs', rt.orgs, ORG_METHODS);
 
   const sessions = new Map<string, LockSession>();
   server.handle(

@@ -244,6 +244,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clientCacheTtl: raw.CLIENT_CACHE_TTL,
     // Secrets that never expire are allowed, but not the default in production (90 days there).
     secretTtl: raw.SECRET_TTL === 'never' ? null : (raw.SECRET_TTL ?? (production ? 90 * 86400 : null)),
+    orgMaxClientsDefault: raw.ORG_MAX_CLIENTS_DEFAULT ?? null,
     trustProxy: raw.TRUST_PROXY,
     tls,
     logLevel: raw.LOG_LEVEL,

@@ -33,6 +33,8 @@ export const ClientView = Type.Object({
   updated_at: DateTime,
   last_used_at: NullableDateTime,
   secrets: Type.Array(SecretView),
+  /** the organization the client belongs to; null = none */
+  org_id: Type.Union([Type.String(), Type.Null()]),
 });
 
 export const ClientPage = Type.Object({ items: Type.Array(ClientView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
@@ -44,6 +46,7 @@ export const ClientListQuery = Type.Object(
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
     auth_method: Type.Optional(Type.Union(CLIENT_AUTH_METHODS.map((m) => Type.Literal(m)))),
     name_prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    org_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "only this organization's clients" })),
   },
   { additionalProperties: false },
 );
@@ -67,6 +70,7 @@ export const ClientCreateBody = Type.Object(
     jwks: Type.Optional(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),
     jwks_uri: Type.Optional(Type.String()),
     secret_expires_in: Type.Optional(Lifetime),
+    org_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'the organization the client lands in (an organization admin: its own)' })),
   },
   { additionalProperties: false },
 );
@@ -134,6 +138,8 @@ export const AuditView = Type.Object({
   count: Type.Integer({ minimum: 1 }),
   /** the caller's address on aggregated rows (`other` past the per-minute cap), else null */
   source: Type.Union([Type.String(), Type.Null()]),
+  /** the organization the event concerns, when any */
+  org_id: Type.Union([Type.String(), Type.Null()]),
 });
 export const AuditPage = Type.Object({ items: Type.Array(AuditView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
@@ -149,3 +155,36 @@ export const AuditListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const OrgIdString = Type.String({ minLength: 1, maxLength: 100, pattern: '^[\\x21-\\x7E]+$' });
+export const OrgIdParams = Type.Object({ org_id: OrgIdString });
+export const OrgIatParams = Type.Object({ org_id: OrgIdString, id: Type.String({ minLength: 1, maxLength: 100 }) });
+const MaxClients = Type.Integer({ minimum: 0, maximum: 1000000 });
+export const OrgView = Type.Object({
+  org_id: Type.String(),
+  name: Type.String(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
+  max_clients: Type.Union([MaxClients, Type.Null()]),
+  created_at: DateTime,
+  updated_at: DateTime,
+});
+export const OrgPage = Type.Object({ items: Type.Array(OrgView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+export const OrgListQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), cursor: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
+const OrgName = Type.String({ minLength: 1, maxLength: 200 });
+export const OrgCreateBody = Type.Object(
+  { name: OrgName, max_clients: Type.Optional(Type.Union([MaxClients, Type.Null()], { description: 'unset: ORG_MAX_CLIENTS_DEFAULT; null: unlimited' })) },
+  { additionalProperties: false },
+);
+export const OrgPatchBody = Type.Object(
+  { name: Type.Optional(OrgName), max_clients: Type.Optional(Type.Union([MaxClients, Type.Null()])), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])) },
+  { additionalProperties: false, minProperties: 1 },
+);
+/** An org-bound RFC 7591 initial access token: at most 30 days, optionally use-counted. */
+export const IatCreateBody = Type.Object(
+  { expires_in: Type.Integer({ minimum: 1, maximum: 30 * 86400, description: 'seconds, at most 30 days' }), max_uses: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1000000 }), Type.Null()])) },
+  { additionalProperties: false },
+);
+export const IssuedIat = Type.Object({ id: Type.String(), token: Type.String(), expires_at: DateTime, max_uses: Type.Union([Type.Integer(), Type.Null()]) });

@@ -66,6 +66,7 @@ function expectedView(clientId: string, fields: Partial<ClientView>, secret?: { 
     secrets: secret
       ? [{ secret_id: secret.id, prefix: secret.value.slice(0, 12), created_at: at, expires_at: secret.expiresAt ? iso(secret.expiresAt) : null, last_used_at: null, status: 'active' }]
       : [],
+    org_id: null,
     ...fields,
   };
 }

@@ -34,6 +34,7 @@ function client(clientId: string, jwks: JWK[], signingAlg: string | null = null)
     clientId,
     clientName: null,
     status: 'active',
+    orgId: null,
     tokenEndpointAuthMethod: 'private_key_jwt',
     tokenEndpointAuthSigningAlg: signingAlg,
     accessTokenSigningAlg: null,

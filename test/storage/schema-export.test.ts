@@ -98,6 +98,7 @@ function client(id: string): Client {
     clientId: id,
     clientName: `client ${id}`,
     status: 'active',
+    orgId: null,
     tokenEndpointAuthMethod: 'client_secret_basic',
     tokenEndpointAuthSigningAlg: null,
     accessTokenSigningAlg: 'ES256',

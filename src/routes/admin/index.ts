@@ -7,6 +7,7 @@ import { adminAuditRoutes } from './audit.js';
 import { docsRoutes, swaggerOptions } from './openapi.js';
 import { adminKeyRoutes } from './keys.js';
 import { adminTokenRoutes } from './tokens.js';
+import { adminOrgRoutes } from './orgs.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,6 +33,7 @@ export async function adminRoutes(app: FastifyInstance, rt: Runtime): Promise<vo
       adminTokenRoutes(admin, rt);
       adminKeyRoutes(admin, rt);
       adminAuditRoutes(admin, rt);
+      adminOrgRoutes(admin, rt);
     },
     { prefix: '/admin/v1' },
   );
