@@ -37,6 +37,7 @@ interface ClientView {
   updated_at: string;
   last_used_at: string | null;
   secrets: SecretView[];
+  org_id: string | null;
 }
 interface Created {
   client: ClientView;
