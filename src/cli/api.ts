@@ -59,3 +59,5 @@ export type RotatedSecret = Static<typeof Schemas.RotatedSecret>;
 export type RotatedRegistrationToken = Static<typeof Schemas.RotatedRegistrationToken>;
 export type KeyView = Static<typeof Schemas.KeyView>;
 export type AuditView = Static<typeof Schemas.AuditView>;
+export type OrgView = Static<typeof Schemas.OrgView>;
+export type IssuedIat = Static<typeof Schemas.IssuedIat>;

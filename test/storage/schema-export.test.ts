@@ -226,7 +226,7 @@ t.test('import refuses ids that exist, naming them, unless --replace', async (t)
   t.equal((await new SqlClientStore(to).get('c1'))?.clientName, 'changed here', 'unchanged');
 
   const replaced = await importData(to, doc, { now: NOW, kek: { key: KEK, from: 'test' }, replace: true });
-  t.strictSame(replaced.replaced, { clients: ['c1', 'c2'], keys: ['k1'] });
+  t.strictSame(replaced.replaced, { orgs: [], clients: ['c1', 'c2'], keys: ['k1'] });
   t.equal(replaced.revocations, 0, 'revocations already present are not repeated');
   t.equal(replaced.revocationsPresent, 2);
   t.strictSame(await new SqlClientStore(to).get('c1'), await new SqlClientStore(sql).get('c1'), 'the exported client, its secrets only');
