@@ -54,9 +54,7 @@ export const ConfigSchema = Type.Object({
       description: 'default client-secret lifetime in seconds, or never; default: never in development, 90 days in production',
     }),
   ),
-  ORG_MAX_CLIENTS_DEFAULT: Type.Optional(
-    Type.Integer({ minimum: 0, maximum: 1000000, description: 'max_clients of an organization created without one; unset = unlimited' }),
-  ),
+  ORG_MAX_CLIENTS_DEFAULT: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000000, description: 'max_clients of an organization created without one; unset = unlimited' })),
   CLIENT_CACHE_TTL: Type.Integer({ minimum: 0, maximum: 60, default: 30, description: 'seconds a client record is served from memory without a database read' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from a reverse proxy (client IPs only; never the issuer)' }),
   TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) file: both listeners serve HTTPS; with TLS_KEY_FILE' })),

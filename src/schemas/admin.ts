@@ -184,7 +184,10 @@ export const OrgPatchBody = Type.Object(
 );
 /** An org-bound RFC 7591 initial access token: at most 30 days, optionally use-counted. */
 export const IatCreateBody = Type.Object(
-  { expires_in: Type.Integer({ minimum: 1, maximum: 30 * 86400, description: 'seconds, at most 30 days' }), max_uses: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1000000 }), Type.Null()])) },
+  {
+    expires_in: Type.Integer({ minimum: 1, maximum: 30 * 86400, description: 'seconds, at most 30 days' }),
+    max_uses: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1000000 }), Type.Null()])),
+  },
   { additionalProperties: false },
 );
 export const IssuedIat = Type.Object({ id: Type.String(), token: Type.String(), expires_at: DateTime, max_uses: Type.Union([Type.Integer(), Type.Null()]) });

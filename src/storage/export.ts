@@ -290,9 +290,7 @@ export async function importData(sql: Sql, doc: ExportDocument, options: ImportO
     const orgIds = orgs.map((o) => o.org_id);
     const existingOrgs = (await tx.query<{ org_id: string }>('SELECT org_id FROM orgs WHERE org_id = ANY($1) ORDER BY org_id', [orgIds])).rows.map((r) => r.org_id);
     const iatIds = orgs.flatMap((o) => o.initial_access_tokens.map((x) => String(x.id)));
-    const foreignIats = (
-      await tx.query<{ id: string }>('SELECT id FROM org_initial_access_tokens WHERE id = ANY($1) AND NOT (org_id = ANY($2)) ORDER BY id', [iatIds, orgIds])
-    ).rows.map((r) => r.id);
+    const foreignIats = (await tx.query<{ id: string }>('SELECT id FROM org_initial_access_tokens WHERE id = ANY($1) AND NOT (org_id = ANY($2)) ORDER BY id', [iatIds, orgIds])).rows.map((r) => r.id);
     if (foreignIats.length) throw new ImportError('conflict', `initial access token id(s) ${list(foreignIats)} belong to other organizations in this database`);
     const clientIds = doc.clients.map((c) => c.client_id);
     const kids = doc.keys.map((k) => k.kid);

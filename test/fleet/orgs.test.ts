@@ -41,7 +41,14 @@ t.test('an organization disabled on A: refused on B and by an offline verifier w
   const since = performance.now();
   const disabled = await admin(A, ADMIN, 'PATCH', `/orgs/${org}`, { status: 'disabled' });
   t.equal(disabled.status, 200, 'disabled on A');
-  const offline = await pollUntil(async () => (await verifier.verify(tok).then(() => false, (e: unknown) => e instanceof VerifyError && e.status === 401)), { timeoutMs: 3000, intervalMs: 20, since });
+  const offline = await pollUntil(
+    async () =>
+      await verifier.verify(tok).then(
+        () => false,
+        (e: unknown) => e instanceof VerifyError && e.status === 401,
+      ),
+    { timeoutMs: 3000, intervalMs: 20, since },
+  );
   t.ok(offline.ok && offline.elapsed < PROPAGATION_MS, `the verifier refuses the organization's token within 1 s (${offline.elapsed.toFixed(1)} ms)`);
   const refused = await pollUntil(async () => (await tokenBasic(B, c.client_id, c.client_secret)).status === 401, { timeoutMs: 3000, since });
   t.ok(refused.ok && refused.elapsed < PROPAGATION_MS, `B's token endpoint refuses its client within 1 s (${refused.elapsed.toFixed(1)} ms)`);
@@ -55,6 +62,13 @@ t.test('an organization disabled on A: refused on B and by an offline verifier w
   const still = await verifier.verify(tok).catch((e: unknown) => e);
   t.ok(still instanceof VerifyError && still.status === 401, 'and refused offline');
   const fresh = (await tokenBasic(B, c.client_id, c.client_secret)).body.access_token as string;
-  const ok = await pollUntil(async () => verifier.verify(fresh, { org }).then(() => true, () => false), { timeoutMs: 3000 });
+  const ok = await pollUntil(
+    async () =>
+      verifier.verify(fresh, { org }).then(
+        () => true,
+        () => false,
+      ),
+    { timeoutMs: 3000 },
+  );
   t.ok(ok.ok, 'a new token verifies');
 });

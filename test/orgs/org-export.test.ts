@@ -26,7 +26,12 @@ t.test('orgs round-trip through export and import', async (t) => {
   const client = (await admin(adminApp(to), 'GET', `/admin/v1/clients/${clientId}`)).json() as { org_id: string };
   t.equal(client.org_id, org, 'the client is in its organization');
   t.match((await admin(adminApp(to), 'GET', `/admin/v1/orgs/${org}`)).json(), { name: 'Acme', max_clients: 4 });
-  const spent = await to.app.inject({ method: 'POST', url: '/oauth2/register', headers: { authorization: `Bearer ${iat.token}`, 'content-type': 'application/json' }, payload: { client_name: 'again' } });
+  const spent = await to.app.inject({
+    method: 'POST',
+    url: '/oauth2/register',
+    headers: { authorization: `Bearer ${iat.token}`, 'content-type': 'application/json' },
+    payload: { client_name: 'again' },
+  });
   t.equal(spent.statusCode, 401, 'the single-use token is still spent');
   // Importing again without --replace: a conflict naming the organization.
   await t.rejects(importData(to.rt.sql, { ...doc, keys: [] }, { now: to.clock.now(), kek: null }), { reason: 'conflict', message: new RegExp(`organization\\(s\\) ${org}`) });

@@ -66,7 +66,10 @@ t.test('organizations: lifecycle and initial access tokens', async (t) => {
     t.equal(res.statusCode, 201);
     const org = res.json() as Record<string, unknown>;
     t.match(org.org_id, /^org_[0-9A-Za-z]{22}$/);
-    t.same({ ...org, org_id: 'x' }, { org_id: 'x', name: 'Acme', status: 'active', max_clients: 3, created_at: new Date(b.clock.now()).toISOString(), updated_at: new Date(b.clock.now()).toISOString() });
+    t.same(
+      { ...org, org_id: 'x' },
+      { org_id: 'x', name: 'Acme', status: 'active', max_clients: 3, created_at: new Date(b.clock.now()).toISOString(), updated_at: new Date(b.clock.now()).toISOString() },
+    );
     t.same((await admin(api, 'GET', `/admin/v1/orgs/${String(org.org_id)}`)).json(), org);
     const unlimited = (await admin(api, 'POST', '/admin/v1/orgs', { name: 'Big', max_clients: null })).json() as { max_clients: null };
     t.equal(unlimited.max_clients, null);
@@ -100,7 +103,12 @@ t.test('organizations: lifecycle and initial access tokens', async (t) => {
     t.equal(ok.statusCode, 201);
     t.equal((ok.json() as { org_id: string }).org_id, org);
     const before = await countIn(b, other);
-    for (const body of [{ client_name: 'x', org_id: other }, { client_name: 'x', org_id: org }, { client_name: 'x', scope: 'tokenmill:org-admin' }, { client_name: 'x', scope: 'api:read tokenmill:admin' }]) {
+    for (const body of [
+      { client_name: 'x', org_id: other },
+      { client_name: 'x', org_id: org },
+      { client_name: 'x', scope: 'tokenmill:org-admin' },
+      { client_name: 'x', scope: 'api:read tokenmill:admin' },
+    ]) {
       const res = await registerWith(b, iat.token, body);
       t.equal(res.statusCode, 400, JSON.stringify(body));
       t.equal((res.json() as { error: string }).error, 'invalid_client_metadata');

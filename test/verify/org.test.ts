@@ -80,6 +80,10 @@ t.test('middleware: { org: { param } } reads req.params (Express-style routers s
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   t.same(await fetchJson(`${base}/orgs/${ORG_B}/x`, tokenB), { status: 200, body: { org: ORG_B }, www: null });
-  t.same(await fetchJson(`${base}/orgs/${ORG_A}/x`, tokenB), { status: 403, body: { error: 'insufficient_scope', error_description: 'the access token belongs to another organization' }, www: foreign(as.issuer).www.replace('another', 'another') });
+  t.same(await fetchJson(`${base}/orgs/${ORG_A}/x`, tokenB), {
+    status: 403,
+    body: { error: 'insufficient_scope', error_description: 'the access token belongs to another organization' },
+    www: foreign(as.issuer).www.replace('another', 'another'),
+  });
   t.equal((await fetchJson(`${base}/elsewhere`, tokenB)).status, 403, 'no parameter: refused');
 });

@@ -52,7 +52,9 @@ async function openForExport(io: Io, dataDir: string | undefined): Promise<OpenD
 export function exportImportCommands(program: Command, io: Io): void {
   program
     .command('export')
-    .description('back up organizations (with initial access token hashes), clients (with secret hashes), signing keys (encrypted, as stored) and revocations in effect, as one JSON document, from DATABASE_URL or the embedded database in DATA_DIR')
+    .description(
+      'back up organizations (with initial access token hashes), clients (with secret hashes), signing keys (encrypted, as stored) and revocations in effect, as one JSON document, from DATABASE_URL or the embedded database in DATA_DIR',
+    )
     .option('--out <file>', 'write to this file (mode 0600) instead of stdout')
     .option('--data-dir <dir>', 'embedded database directory (DATA_DIR), when DATABASE_URL is unset')
     .addHelpText(
@@ -144,7 +146,9 @@ export function exportImportCommands(program: Command, io: Io): void {
         );
       }
       if (ctx.json) return ctx.printJson({ database: db.description, ...result });
-      ctx.print(`imported ${result.orgs ? `${result.orgs} organization(s), ` : ''}${result.clients} client(s) (${result.secrets} secret(s)), ${result.keys} signing key(s), ${result.revocations} revocation(s) into ${db.description}`);
+      ctx.print(
+        `imported ${result.orgs ? `${result.orgs} organization(s), ` : ''}${result.clients} client(s) (${result.secrets} secret(s)), ${result.keys} signing key(s), ${result.revocations} revocation(s) into ${db.description}`,
+      );
       if (result.revocationsPresent) ctx.print(`${result.revocationsPresent} revocation(s) were already here`);
       const replaced = [...result.replaced.orgs, ...result.replaced.clients, ...result.replaced.keys];
       if (replaced.length) ctx.print(`replaced: ${replaced.join(', ')}`);

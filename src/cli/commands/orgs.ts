@@ -108,7 +108,7 @@ export function orgsCommand(program: Command, io: Io): void {
       ctx.print(`deleted organization ${id}`);
     });
 
-  const iat = orgs.command('iat').description("initial access tokens that register clients into an organization (RFC 7591)");
+  const iat = orgs.command('iat').description('initial access tokens that register clients into an organization (RFC 7591)');
   iat
     .command('create')
     .description('a new initial access token, shown once (at most 30 days)')

@@ -89,14 +89,22 @@ export const OPERATIONS: Record<string, Operation> = {
     description:
       'Changes name, max_clients or status. Disabled: all its clients are refused everywhere within 1 s and every token they hold is revoked (client-wide, in the revocation feed); re-enabling brings no earlier token back.',
   },
-  'DELETE /admin/v1/orgs/{org_id}': { operationId: 'deleteOrg', summary: 'Delete an organization', description: 'Its clients end as a client DELETE does, then the organization and its initial access tokens.' },
+  'DELETE /admin/v1/orgs/{org_id}': {
+    operationId: 'deleteOrg',
+    summary: 'Delete an organization',
+    description: 'Its clients end as a client DELETE does, then the organization and its initial access tokens.',
+  },
   'POST /admin/v1/orgs/{org_id}/initial-access-tokens': {
     operationId: 'createOrgInitialAccessToken',
     summary: 'Issue an org-bound initial access token',
     description:
       'An RFC 7591 initial access token (at most 30 days, optionally limited to max_uses registrations), shown this once and stored hashed. Its registrations land in this organization and count against max_clients; it cannot set org_id or grant tokenmill:admin / tokenmill:org-admin.',
   },
-  'DELETE /admin/v1/orgs/{org_id}/initial-access-tokens/{id}': { operationId: 'revokeOrgInitialAccessToken', summary: 'Revoke an initial access token', description: 'It registers nothing from now on.' },
+  'DELETE /admin/v1/orgs/{org_id}/initial-access-tokens/{id}': {
+    operationId: 'revokeOrgInitialAccessToken',
+    summary: 'Revoke an initial access token',
+    description: 'It registers nothing from now on.',
+  },
   'GET /admin/v1/keys': { operationId: 'listKeys', summary: 'List signing keys', description: 'Signing keys with their state (published, active, retired) and dates. Never private parts.' },
   'POST /admin/v1/keys/rotate': {
     operationId: 'rotateKey',

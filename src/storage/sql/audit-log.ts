@@ -51,7 +51,17 @@ export class SqlAuditLog implements AuditLog {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      items: page.map((r) => ({ id: String(r.id), at: r.at.getTime(), actor: r.actor, action: r.action, target: r.target, outcome: r.outcome, requestId: r.request_id, detail: r.detail, ...(r.org_id ? { orgId: r.org_id } : {}) })),
+      items: page.map((r) => ({
+        id: String(r.id),
+        at: r.at.getTime(),
+        actor: r.actor,
+        action: r.action,
+        target: r.target,
+        outcome: r.outcome,
+        requestId: r.request_id,
+        detail: r.detail,
+        ...(r.org_id ? { orgId: r.org_id } : {}),
+      })),
       nextCursor: rows.length > limit && last ? String(last.id) : null,
     };
   }

@@ -124,10 +124,16 @@ export class SqlOrgStore {
   }
 
   async createInitialAccessToken(t: StoredInitialAccessToken): Promise<void> {
-    await this.sql.query(
-      'INSERT INTO org_initial_access_tokens (id, org_id, token_hash, expires_at, max_uses, uses, revoked_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [t.id, t.orgId, t.hash, new Date(t.expiresAt), t.maxUses, t.uses, t.revokedAt === null ? null : new Date(t.revokedAt), new Date(t.createdAt)],
-    );
+    await this.sql.query('INSERT INTO org_initial_access_tokens (id, org_id, token_hash, expires_at, max_uses, uses, revoked_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+      t.id,
+      t.orgId,
+      t.hash,
+      new Date(t.expiresAt),
+      t.maxUses,
+      t.uses,
+      t.revokedAt === null ? null : new Date(t.revokedAt),
+      new Date(t.createdAt),
+    ]);
   }
 
   /** The token with this hash when it can still be used at `now` (not expired, revoked or used up; its organization active). */
