@@ -183,6 +183,26 @@ t.test('RFC 7592 self-service cannot change org_id (nor grant the admin scopes)'
     t.equal((res.json() as { error: string }).error, 'invalid_client_metadata');
   }
   t.same(await orgBState(), before);
+
+  // A client of no organization cannot join one by itself either.
+  const loner = await register(b.app, { client_name: 'loner' });
+  const own = (await b.app.inject({ method: 'GET', url: `/oauth2/register/${loner.client_id}`, headers: { authorization: `Bearer ${loner.registration_access_token}` } })).json() as Record<
+    string,
+    unknown
+  >;
+  t.notOk('org_id' in own);
+  const join = await b.app.inject({
+    method: 'PUT',
+    url: `/oauth2/register/${loner.client_id}`,
+    headers: { authorization: `Bearer ${loner.registration_access_token}`, 'content-type': 'application/json' },
+    payload: { ...own, org_id: orgB },
+  });
+  t.same(
+    [join.statusCode, join.json()],
+    [400, { error: 'invalid_client_metadata', error_description: 'org_id: cannot be changed by the client itself (RFC 7592 section 2.2); an administrator changes it through the admin API' }],
+  );
+  const { rows } = await b.rt.sql.query('SELECT org_id FROM clients WHERE client_id = $1', [loner.client_id]);
+  t.same(rows, [{ org_id: null }]);
 });
 
 t.test('a client registered by the super admin into a missing organization: 400 invalid_client_metadata, nothing created', async (t) => {
