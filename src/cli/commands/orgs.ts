@@ -6,15 +6,16 @@ import { CliError, UsageError } from '../errors.js';
 import { integer, positive } from '../parse.js';
 import { iatBlock, orgsTable } from '../views.js';
 
-/** --max-clients: a number, or `unlimited`. */
-function maxClients(value: string): number | null {
-  if (value === 'unlimited') return null;
+/** --max-clients: a number, or `unlimited` (kept as the word: commander treats a null result as no value). */
+function maxClients(value: string): number | 'unlimited' {
+  if (value === 'unlimited') return value;
   try {
     return integer(value);
   } catch {
     throw new InvalidArgumentError('expected a number of clients or unlimited.');
   }
 }
+const limit = (v: number | 'unlimited'): number | null => (v === 'unlimited' ? null : v);
 
 function orgDetails(o: OrgView): string {
   return orgsTable([o]);
@@ -29,10 +30,10 @@ export function orgsCommand(program: Command, io: Io): void {
     .description('create an organization')
     .requiredOption('--name <name>', 'its name')
     .option('--max-clients <n>', 'most clients it may hold, or unlimited (default: ORG_MAX_CLIENTS_DEFAULT)', maxClients)
-    .action(async (opts: { name: string; maxClients?: number | null }, cmd: Command) => {
+    .action(async (opts: { name: string; maxClients?: number | 'unlimited' }, cmd: Command) => {
       const ctx = Context.of(cmd, io);
       const body: Record<string, unknown> = { name: opts.name };
-      if (opts.maxClients !== undefined) body.max_clients = opts.maxClients;
+      if (opts.maxClients !== undefined) body.max_clients = limit(opts.maxClients);
       const org = await ctx.admin().request<OrgView>('POST', '/orgs', body);
       if (ctx.json) return ctx.printJson(org);
       ctx.print(orgDetails(org));
@@ -68,11 +69,11 @@ export function orgsCommand(program: Command, io: Io): void {
     .argument('<org_id>')
     .option('--name <name>', 'new name')
     .option('--max-clients <n>', 'most clients it may hold, or unlimited', maxClients)
-    .action(async (id: string, opts: { name?: string; maxClients?: number | null }, cmd: Command) => {
+    .action(async (id: string, opts: { name?: string; maxClients?: number | 'unlimited' }, cmd: Command) => {
       const ctx = Context.of(cmd, io);
       const body: Record<string, unknown> = {};
       if (opts.name !== undefined) body.name = opts.name;
-      if (opts.maxClients !== undefined) body.max_clients = opts.maxClients;
+      if (opts.maxClients !== undefined) body.max_clients = limit(opts.maxClients);
       if (Object.keys(body).length === 0) throw new UsageError('nothing to update: pass --name or --max-clients');
       const org = await ctx.admin().request<OrgView>('PATCH', `/orgs/${seg(id)}`, body);
       if (ctx.json) return ctx.printJson(org);
