@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ClientCache } from './clients/client-cache.js';
 import { ClientService } from './clients/client-service.js';
+import { OrgService } from './orgs/org-service.js';
+import { SqlOrgStore } from './storage/sql/org-store.js';
 import type { Config } from './config/schema.js';
 import { KeyEncryption, resolveKeyEncryptionKey } from './keys/key-encryption.js';
 import { Keyring } from './keys/keyring.js';
@@ -46,6 +48,8 @@ export interface Runtime extends OAuthContext {
   clientStore: ClientStore;
   clientCache: ClientCache;
   clientService: ClientService;
+  /** organizations (docs/contract.md "Organizations"); a worker reaches the primary's */
+  orgs: OrgService;
   keyStore: KeyStore;
   audit: AuditLog;
   /** unauthenticated refusals, audited as one row per source, action and minute */
@@ -174,6 +178,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       defaultSecretTtlMs: config.secretTtl === null ? null : config.secretTtl * 1000,
       ensureSigningAlg: signingAlgEnsurer(keyring, fast.bus),
     });
+    const orgs = new OrgService({ store: new SqlOrgStore(sql), clients: clientService, bus: fast.bus, clock, defaultMaxClients: config.orgMaxClientsDefault });
     const stopRotation = scheduleRotation({
       store: keyStore,
       keyring,
@@ -220,6 +225,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       clientStore,
       clientCache,
       clientService,
+      orgs,
       keyStore,
       keyring,
       replay: fast.replay,

@@ -62,3 +62,5 @@ export type TokenQuotaView = Static<typeof Schemas.TokenQuota>;
 export type ClientUsage = Static<typeof Schemas.ClientUsage>;
 export type UsageTop = Static<typeof Schemas.UsageTop>;
 export type AuditView = Static<typeof Schemas.AuditView>;
+export type OrgView = Static<typeof Schemas.OrgView>;
+export type IssuedIat = Static<typeof Schemas.IssuedIat>;

@@ -8,6 +8,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { keysCommand } from './commands/keys.js';
 import { loginCommands } from './commands/login.js';
 import { migrateCommand } from './commands/migrate.js';
+import { orgsCommand } from './commands/orgs.js';
 import { secretsCommand } from './commands/secrets.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
@@ -69,6 +70,7 @@ export function buildProgram(io: Io): Command {
   clientsCommand(program, io);
   secretsCommand(program, io);
   keysCommand(program, io);
+  orgsCommand(program, io);
   tokensCommand(program, io);
   usageCommand(program, io);
   auditCommand(program, io);

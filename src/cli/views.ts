@@ -1,4 +1,4 @@
-import type { ClientUsage, ClientView, KeyView, SecretView, TokenQuotaView, UsageTop } from './api.js';
+import type { ClientUsage, ClientView, IssuedIat, KeyView, OrgView, SecretView, TokenQuotaView, UsageTop } from './api.js';
 import { details, shortDate, table } from './table.js';
 
 export const SECRET_WARNING = 'store this secret now: it cannot be shown again';
@@ -24,6 +24,7 @@ export function clientDetails(c: ClientView): string {
     ['last_used', shortDate(c.last_used_at)],
     ['token_quota', c.effective_token_quota ? `${quotaText(c.effective_token_quota)} (${c.effective_token_quota.source === 'client' ? 'own' : 'default'})` : 'none'],
   );
+  if (c.org_id) pairs.splice(3, 0, ['org_id', c.org_id]);
   return details(pairs);
 }
 
@@ -108,5 +109,24 @@ export function secretBlock(secretId: string | null, secret: string, expiresAt: 
       ['expires', expiresAt ? shortDate(expiresAt) : 'never'],
       ['client_secret', secret],
     ]) + `warning: ${SECRET_WARNING}\n`
+  );
+}
+
+export function orgsTable(orgs: readonly OrgView[]): string {
+  return table(
+    ['ORG_ID', 'NAME', 'STATUS', 'MAX_CLIENTS', 'CREATED'],
+    orgs.map((o) => [o.org_id, o.name, o.status, o.max_clients === null ? 'unlimited' : String(o.max_clients), shortDate(o.created_at)]),
+  );
+}
+
+/** The one time an initial access token is shown. */
+export function iatBlock(iat: IssuedIat): string {
+  return (
+    details([
+      ['id', iat.id],
+      ['expires', shortDate(iat.expires_at)],
+      ['max_uses', iat.max_uses === null ? 'unlimited' : String(iat.max_uses)],
+      ['token', iat.token],
+    ]) + 'warning: store this initial access token now: it cannot be shown again\n'
   );
 }

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../lib/clock.js';
 import { checksum, randomBase62 } from '../lib/random.js';
 import type { ClientPatch, ClientStore, InvalidationBus } from '../storage/types.js';
-import { isSecretMethod, type Client, type ClientSecret } from './client.js';
+import { clientUsable, isSecretMethod, type Client, type ClientSecret } from './client.js';
 import type { ClientMetadata } from './registration.js';
 import type { TokenQuota } from '../quota/token-quota.js';
 import { newClientSecret } from './secret.js';
@@ -57,10 +57,12 @@ export class ClientService {
   }
 
   /**
-   * Registers a client; `secretTtlMs` overrides the default secret lifetime (null = never); `tokenQuota`
-   * (admin API only) its own token quota (default null: the configured default).
+   * Registers a client; `secretTtlMs` overrides the default secret lifetime (null = never). With
+   * `org` it lands in that organization, admitted by the store under the organization's lock
+   * (max_clients, and one use of the org-bound initial access token it was registered with).
+   * `tokenQuota` (admin API only) is its own token quota (default null: the configured default).
    */
-  async register(meta: ClientMetadata, secretTtlMs?: number | null, tokenQuota: TokenQuota | null = null): Promise<Registered> {
+  async register(meta: ClientMetadata, secretTtlMs?: number | null, org?: { orgId: string; initialAccessTokenId?: string }, tokenQuota: TokenQuota | null = null): Promise<Registered> {
     if (meta.accessTokenSigningAlg) await this.ensureSigningAlg(meta.accessTokenSigningAlg);
     const now = this.clock.now();
     const registrationAccessToken = newRegistrationAccessToken();
@@ -82,8 +84,10 @@ export class ClientService {
       tokenQuota,
       createdAt: now,
       updatedAt: now,
+      orgId: org?.orgId ?? null,
+      ...(org ? { orgStatus: 'active' as const } : {}),
     };
-    await this.store.create(client);
+    await this.store.create(client, org?.initialAccessTokenId === undefined ? {} : { initialAccessTokenId: org.initialAccessTokenId });
     return { client, clientSecret, registrationAccessToken };
   }
 
@@ -100,7 +104,7 @@ export class ClientService {
   static registrationTokenMatches(client: Client | null, presented: string): boolean {
     const digest = sha256(presented);
     const expected = client?.registrationAccessTokenHash ?? sha256('tokenmill-no-registration-token');
-    return timingSafeEqual(digest, expected) && client !== null && client.registrationAccessTokenHash !== null && client.status === 'active';
+    return timingSafeEqual(digest, expected) && client !== null && client.registrationAccessTokenHash !== null && clientUsable(client);
   }
 
   /**

@@ -50,6 +50,32 @@ export interface Client {
   tokenQuota: TokenQuota | null;
   /** last authentication with an assertion (private_key_jwt), epoch ms; secrets record their own */
   lastUsedAt?: number | null;
+  /** the organization the client belongs to (docs/contract.md "Organizations"); null = none */
+  orgId: string | null;
+  /**
+   * The status of its organization when the record was loaded (absent without one). Cached with
+   * the client: a change of the organization invalidates its clients' entries on every node, so the
+   * token path reads no extra row.
+   */
+  orgStatus?: OrgStatus;
+}
+
+export type OrgStatus = 'active' | 'disabled';
+
+/** An organization (docs/contract.md "Organizations"). Times in epoch milliseconds. */
+export interface Org {
+  orgId: string;
+  name: string;
+  status: OrgStatus;
+  /** most clients it may hold; null = unlimited */
+  maxClients: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Whether the client may authenticate and its tokens count as live: it is active, and so is its organization. */
+export function clientUsable(client: Client): boolean {
+  return client.status === 'active' && client.orgStatus !== 'disabled';
 }
 
 export function isSecretMethod(method: AuthMethod): boolean {

@@ -42,6 +42,8 @@ export const REGISTRATION_METADATA_FIELDS = [
   'access_token_signing_alg',
   'jwks',
   'jwks_uri',
+  // read by the registration route (the super admin's registration into an organization)
+  'org_id',
 ] as const;
 
 /**
@@ -202,6 +204,7 @@ export function clientToMetadata(client: Client, issuer: string, now: number): R
     jwks: client.jwks ?? undefined,
     jwks_uri: client.jwksUri ?? undefined,
     registration_client_uri: `${issuer}/oauth2/register/${encodeURIComponent(client.clientId)}`,
+    org_id: client.orgId ?? undefined,
   };
   if (isSecretMethod(client.tokenEndpointAuthMethod)) {
     // RFC 7591 §3.2.1: 0 only when a secret never expires; otherwise the latest expiry (even if past).

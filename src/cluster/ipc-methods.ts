@@ -1,3 +1,4 @@
+import type { OrgService } from '../orgs/org-service.js';
 import type { Revocations } from '../oauth/revocation.js';
 import type { SharedCounts } from '../quota/shared-counts.js';
 import type { TokenUsageStore } from '../storage/sql/token-usage.js';
@@ -22,3 +23,13 @@ export const REPLAY_METHODS = ['claim'] as const satisfies readonly (keyof Repla
 export const AUDIT_METHODS = ['record', 'list'] as const satisfies readonly (keyof AuditLog)[];
 export const USAGE_METHODS = ['add', 'hourly', 'top'] as const satisfies readonly (keyof TokenUsageStore)[];
 export const QUOTA_COUNT_METHODS = ['add'] as const satisfies readonly (keyof SharedCounts)[];
+export const ORG_METHODS = [
+  'create',
+  'get',
+  'list',
+  'update',
+  'delete',
+  'createInitialAccessToken',
+  'revokeInitialAccessToken',
+  'usableInitialAccessToken',
+] as const satisfies readonly (keyof OrgService)[];

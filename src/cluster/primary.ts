@@ -6,7 +6,7 @@ import { createLogger } from '../logger.js';
 import { serveClusterMetrics } from '../lib/metrics-cluster.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import type { KeyStore } from '../storage/types.js';
-import { AUDIT_METHODS, CLIENT_STORE_METHODS, KEY_STORE_METHODS, QUOTA_COUNT_METHODS, REPLAY_METHODS, REVOCATION_METHODS, USAGE_METHODS } from './ipc-methods.js';
+import { AUDIT_METHODS, CLIENT_STORE_METHODS, KEY_STORE_METHODS, ORG_METHODS, QUOTA_COUNT_METHODS, REPLAY_METHODS, REVOCATION_METHODS, USAGE_METHODS } from './ipc-methods.js';
 import { IpcServer, type IpcMessage } from './ipc-rpc.js';
 
 /** Worker processes reach the primary's stores when they are not shared by the fleet (no Redis, or no PostgreSQL). */
@@ -40,6 +40,7 @@ export function exposeRuntime(server: IpcServer, rt: Runtime, workers: () => Wor
   server.expose('usage', rt.tokenUsage, USAGE_METHODS);
   // Workers add their quota counts here in batches (Redis when configured, else this process's memory).
   server.expose('quota', rt.quotaCounts, QUOTA_COUNT_METHODS);
+  server.expose('orgs', rt.orgs, ORG_METHODS);
 
   const sessions = new Map<string, LockSession>();
   server.handle(

@@ -12,10 +12,11 @@ import { cachedClients, keyLoader, keysDependency, signingAlgEnsurer, usageBatch
 import type { Config } from '../config/schema.js';
 import type { AuditLog, ClientStore, InvalidationBus, KeyStore, ReplayCache, Sql, StoredKey } from '../storage/types.js';
 import { IpcClient, type IpcPort } from './ipc-rpc.js';
-import { AUDIT_METHODS, CLIENT_STORE_METHODS, QUOTA_COUNT_METHODS, REPLAY_METHODS, REVOCATION_METHODS, USAGE_METHODS } from './ipc-methods.js';
+import { AUDIT_METHODS, CLIENT_STORE_METHODS, ORG_METHODS, QUOTA_COUNT_METHODS, REPLAY_METHODS, REVOCATION_METHODS, USAGE_METHODS } from './ipc-methods.js';
 import { TokenQuotas } from '../quota/token-quotas.js';
 import type { SharedCounts } from '../quota/shared-counts.js';
 import type { TokenUsageStore } from '../storage/sql/token-usage.js';
+import type { OrgService } from '../orgs/org-service.js';
 
 /** The key store of the primary; `withLock` opens a lock session there and runs `fn` against it. */
 class IpcKeyStore implements KeyStore {
@@ -152,6 +153,8 @@ export async function openWorkerRuntime(config: Config, options: RuntimeOptions,
     clientStore,
     clientCache,
     clientService,
+    // Organizations are managed by the primary (its clients' revocations and invalidations with them).
+    orgs: ipc.proxy<OrgService>('orgs', ORG_METHODS) as unknown as OrgService,
     keyStore,
     keyring,
     replay,

@@ -266,6 +266,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clientCacheTtl: raw.CLIENT_CACHE_TTL,
     // Secrets that never expire are allowed, but not the default in production (90 days there).
     secretTtl: raw.SECRET_TTL === 'never' ? null : (raw.SECRET_TTL ?? (production ? 90 * 86400 : null)),
+    orgMaxClientsDefault: raw.ORG_MAX_CLIENTS_DEFAULT ?? null,
     trustProxy: raw.TRUST_PROXY,
     authFailureLimit: raw.AUTH_FAILURE_MAX === 0 ? null : { max: raw.AUTH_FAILURE_MAX, windowSeconds: raw.AUTH_FAILURE_WINDOW, blockSeconds: raw.AUTH_FAILURE_BLOCK },
     tls,

@@ -55,6 +55,7 @@ export const ConfigSchema = Type.Object({
       description: 'default client-secret lifetime in seconds, or never; default: never in development, 90 days in production',
     }),
   ),
+  ORG_MAX_CLIENTS_DEFAULT: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000000, description: 'max_clients of an organization created without one; unset = unlimited' })),
   CLIENT_CACHE_TTL: Type.Integer({ minimum: 0, maximum: 60, default: 30, description: 'seconds a client record is served from memory without a database read' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from a reverse proxy (client IPs only; never the issuer)' }),
   AUTH_FAILURE_MAX: Type.Integer({
@@ -124,6 +125,8 @@ export interface Config {
   clientCacheTtl: number;
   /** default lifetime of a new client secret, seconds; null = never expires */
   secretTtl: number | null;
+  /** max_clients of an organization created without one; null = unlimited */
+  orgMaxClientsDefault: number | null;
   trustProxy: boolean;
   /** the per-source failed-authentication limit (docs/threat-model.md REQ-A6); null = off (AUTH_FAILURE_MAX=0) */
   authFailureLimit: AuthFailureLimit | null;

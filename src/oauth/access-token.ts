@@ -1,5 +1,5 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import type { Client } from '../clients/client.js';
+import { clientUsable, type Client } from '../clients/client.js';
 import { TemporarilyUnavailable } from '../errors/oauth-errors.js';
 import type { Keyring } from '../keys/keyring.js';
 import { epochSeconds } from '../lib/clock.js';
@@ -29,6 +29,8 @@ export async function mintAccessToken(client: Client, scopes: readonly string[],
   const scope = scopes.join(' ');
   const claims: Record<string, unknown> = { iss: ctx.config.issuer, sub: client.clientId, client_id: client.clientId, aud: audience, exp: iat + ttl, iat, jti: randomId16() };
   if (scope) claims.scope = scope;
+  // Auth0's claim name: resource servers isolate tenants with it (tokenmill/verify `org`).
+  if (client.orgId !== null) claims.org_id = client.orgId;
   const accessToken = await key.signer.sign(claims);
   return { accessToken, expiresIn: ttl, scope };
 }
@@ -71,7 +73,7 @@ export async function liveAccessToken(token: string, ctx: OAuthContext, accept: 
   const claims = await verifyOwnAccessToken(token, ctx);
   if (!claims || !accept(claims)) return null;
   const client = await ctx.clients.get(claims.client_id);
-  if (!client || client.status !== 'active') return null;
+  if (!client || !clientUsable(client)) return null;
   if (await ctx.revocations.isRevoked(claims.jti, claims.client_id, claims.iat)) return null;
   return { claims, client };
 }

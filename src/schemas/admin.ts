@@ -59,6 +59,8 @@ export const ClientView = Type.Object({
   token_quota: Type.Union([TokenQuota, Type.Null()]),
   /** the quota in force and where it comes from; null: no limit */
   effective_token_quota: Type.Union([EffectiveTokenQuota, Type.Null()]),
+  /** the organization the client belongs to; null = none */
+  org_id: Type.Union([Type.String(), Type.Null()]),
 });
 
 export const ClientPage = Type.Object({ items: Type.Array(ClientView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
@@ -70,6 +72,7 @@ export const ClientListQuery = Type.Object(
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
     auth_method: Type.Optional(Type.Union(CLIENT_AUTH_METHODS.map((m) => Type.Literal(m)))),
     name_prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    org_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "only this organization's clients" })),
   },
   { additionalProperties: false },
 );
@@ -94,6 +97,7 @@ export const ClientCreateBody = Type.Object(
     jwks_uri: Type.Optional(Type.String()),
     secret_expires_in: Type.Optional(Lifetime),
     token_quota: Type.Optional(Type.Union([TokenQuota, Type.Null()])),
+    org_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'the organization the client lands in (an organization admin: its own)' })),
   },
   { additionalProperties: false },
 );
@@ -163,6 +167,8 @@ export const AuditView = Type.Object({
   count: Type.Integer({ minimum: 1 }),
   /** the caller's address on aggregated rows (`other` past the per-minute cap), else null */
   source: Type.Union([Type.String(), Type.Null()]),
+  /** the organization the event concerns, when any */
+  org_id: Type.Union([Type.String(), Type.Null()]),
 });
 export const AuditPage = Type.Object({ items: Type.Array(AuditView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
@@ -197,3 +203,38 @@ export const UsageTop = Type.Object({
   hour_start: DateTime,
   items: Type.Array(Type.Object({ client_id: Type.String(), client_name: Type.Union([Type.String(), Type.Null()]), tokens: Type.Integer({ minimum: 0 }) })),
 });
+const OrgIdString = Type.String({ minLength: 1, maxLength: 100, pattern: '^[\\x21-\\x7E]+$' });
+export const OrgIdParams = Type.Object({ org_id: OrgIdString });
+export const OrgIatParams = Type.Object({ org_id: OrgIdString, id: Type.String({ minLength: 1, maxLength: 100 }) });
+const MaxClients = Type.Integer({ minimum: 0, maximum: 1000000 });
+export const OrgView = Type.Object({
+  org_id: Type.String(),
+  name: Type.String(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
+  max_clients: Type.Union([MaxClients, Type.Null()]),
+  created_at: DateTime,
+  updated_at: DateTime,
+});
+export const OrgPage = Type.Object({ items: Type.Array(OrgView), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+export const OrgListQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), cursor: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
+const OrgName = Type.String({ minLength: 1, maxLength: 200 });
+export const OrgCreateBody = Type.Object(
+  { name: OrgName, max_clients: Type.Optional(Type.Union([MaxClients, Type.Null()], { description: 'unset: ORG_MAX_CLIENTS_DEFAULT; null: unlimited' })) },
+  { additionalProperties: false },
+);
+export const OrgPatchBody = Type.Object(
+  { name: Type.Optional(OrgName), max_clients: Type.Optional(Type.Union([MaxClients, Type.Null()])), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])) },
+  { additionalProperties: false, minProperties: 1 },
+);
+/** An org-bound RFC 7591 initial access token: at most 30 days, optionally use-counted. */
+export const IatCreateBody = Type.Object(
+  {
+    expires_in: Type.Integer({ minimum: 1, maximum: 30 * 86400, description: 'seconds, at most 30 days' }),
+    max_uses: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1000000 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export const IssuedIat = Type.Object({ id: Type.String(), token: Type.String(), expires_at: DateTime, max_uses: Type.Union([Type.Integer(), Type.Null()]) });

@@ -6,8 +6,9 @@ import { quoteIdent } from './sql/schema.js';
 import type { RevocationEvent, Sql, SqlQueryable } from './types.js';
 
 /**
- * Backup and restore (`tokenmill export` / `tokenmill import`): clients with their secret and
- * registration-token hashes, signing keys as stored (private parts still JWE under the
+ * Backup and restore (`tokenmill export` / `tokenmill import`): organizations with their initial
+ * access tokens (hashes, expiry and use counts: a restored token is as spent as it was), clients
+ * with their secret and registration-token hashes, signing keys as stored (private parts still JWE under the
  * key-encryption key), and the revocations still in effect, as one versioned JSON document.
  * It works on the SQL tables, not the HTTP API: hashes never leave the server by API.
  *
@@ -44,6 +45,11 @@ export interface ExportDocument {
   source: { database: string; migrations: number[] };
   /** which key-encryption key the keys are encrypted under: a fingerprint, never the key */
   key_encryption_key: { fingerprint: string; hint: string } | null;
+  /**
+   * rows of `orgs`, each with `initial_access_tokens`: its rows of `org_initial_access_tokens`
+   * (without org_id); absent in exports of releases before organizations
+   */
+  orgs?: (Row & { org_id: string; initial_access_tokens: Row[] })[];
   /** rows of `clients`, each with `secrets`: its rows of `client_secrets` (without client_id) */
   clients: (Row & { client_id: string; secrets: Row[] })[];
   /** rows of `signing_keys` */
@@ -87,6 +93,10 @@ export async function exportData(sql: Sql, options: ExportOptions): Promise<Expo
   const doc = await sql.transaction(async (tx) => {
     await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     const migrations = (await tx.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => Number(r.version));
+    const orgs = (await tx.query('SELECT * FROM orgs ORDER BY created_at, org_id')).rows;
+    const iats = (await tx.query<Row & { org_id: string }>('SELECT * FROM org_initial_access_tokens ORDER BY org_id, created_at, id')).rows;
+    const byOrg = new Map<string, Row[]>();
+    for (const i of iats) byOrg.set(i.org_id, [...(byOrg.get(i.org_id) ?? []), rowToJson(i, ['org_id'])]);
     const clients = (await tx.query('SELECT * FROM clients ORDER BY created_at, client_id')).rows;
     const secrets = (await tx.query<Row & { client_id: string }>('SELECT * FROM client_secrets ORDER BY client_id, created_at, secret_id')).rows;
     const keys = (await tx.query('SELECT * FROM signing_keys ORDER BY activates_at, kid')).rows;
@@ -104,6 +114,7 @@ export async function exportData(sql: Sql, options: ExportOptions): Promise<Expo
             hint: `the keys are encrypted under the key-encryption key of the source (${options.kek.from}); give the target that key as KEY_ENCRYPTION_KEY`,
           }
         : null,
+      orgs: orgs.map((o) => ({ ...rowToJson(o), initial_access_tokens: byOrg.get(String(o.org_id)) ?? [] })) as NonNullable<ExportDocument['orgs']>,
       clients: clients.map((c) => ({ ...rowToJson(c), secrets: byClient.get(String(c.client_id)) ?? [] })) as ExportDocument['clients'],
       keys: keys.map((k) => rowToJson(k)) as ExportDocument['keys'],
       revocations: revocations.map(revocationToJson),
@@ -116,7 +127,7 @@ export async function exportData(sql: Sql, options: ExportOptions): Promise<Expo
     target: null,
     outcome: 'success',
     requestId: null,
-    detail: { clients: doc.clients.length, keys: doc.keys.length, revocations: doc.revocations.length },
+    detail: { orgs: doc.orgs?.length ?? 0, clients: doc.clients.length, keys: doc.keys.length, revocations: doc.revocations.length },
   });
   return doc;
 }
@@ -148,6 +159,13 @@ export function parseExport(text: string): ExportDocument {
   if (doc.version !== EXPORT_VERSION) throw new ImportError('invalid', `unsupported export version ${JSON.stringify(doc.version ?? null)}: this release reads version ${EXPORT_VERSION}`);
   const bad = (what: string) => new ImportError('invalid', `malformed export: ${what}`);
   if (!Array.isArray(doc.clients) || !Array.isArray(doc.keys) || !Array.isArray(doc.revocations)) throw bad('clients, keys and revocations must be arrays');
+  if (doc.orgs !== undefined && !Array.isArray(doc.orgs)) throw bad('orgs must be an array');
+  (doc.orgs ?? []).forEach((o: unknown, i) => {
+    if (!isObject(o) || !isString(o.org_id) || !Array.isArray(o.initial_access_tokens)) throw bad(`orgs[${i}] needs org_id and initial_access_tokens`);
+    o.initial_access_tokens.forEach((x: unknown, j) => {
+      if (!isObject(x) || !isString(x.id)) throw bad(`orgs[${i}].initial_access_tokens[${j}] needs id`);
+    });
+  });
   doc.clients.forEach((c: unknown, i) => {
     if (!isObject(c) || !isString(c.client_id) || !Array.isArray(c.secrets)) throw bad(`clients[${i}] needs client_id and secrets`);
     c.secrets.forEach((s: unknown, j) => {
@@ -219,6 +237,7 @@ export interface ImportOptions {
 }
 
 export interface ImportResult {
+  orgs: number;
   clients: number;
   secrets: number;
   keys: number;
@@ -226,7 +245,7 @@ export interface ImportResult {
   /** revocations already in the target */
   revocationsPresent: number;
   /** ids that existed and were overwritten (--replace) */
-  replaced: { clients: string[]; keys: string[] };
+  replaced: { orgs: string[]; clients: string[]; keys: string[] };
   /** kids the target's key-encryption key cannot decrypt (imported with --force) */
   undecryptable: string[];
 }
@@ -267,6 +286,12 @@ export async function importData(sql: Sql, doc: ExportDocument, options: ImportO
     );
   }
   return sql.transaction(async (tx) => {
+    const orgs = doc.orgs ?? [];
+    const orgIds = orgs.map((o) => o.org_id);
+    const existingOrgs = (await tx.query<{ org_id: string }>('SELECT org_id FROM orgs WHERE org_id = ANY($1) ORDER BY org_id', [orgIds])).rows.map((r) => r.org_id);
+    const iatIds = orgs.flatMap((o) => o.initial_access_tokens.map((x) => String(x.id)));
+    const foreignIats = (await tx.query<{ id: string }>('SELECT id FROM org_initial_access_tokens WHERE id = ANY($1) AND NOT (org_id = ANY($2)) ORDER BY id', [iatIds, orgIds])).rows.map((r) => r.id);
+    if (foreignIats.length) throw new ImportError('conflict', `initial access token id(s) ${list(foreignIats)} belong to other organizations in this database`);
     const clientIds = doc.clients.map((c) => c.client_id);
     const kids = doc.keys.map((k) => k.kid);
     const secretIds = doc.clients.flatMap((c) => c.secrets.map((s) => String(s.secret_id)));
@@ -277,9 +302,22 @@ export async function importData(sql: Sql, doc: ExportDocument, options: ImportO
       await tx.query<{ secret_id: string }>('SELECT secret_id FROM client_secrets WHERE secret_id = ANY($1) AND NOT (client_id = ANY($2)) ORDER BY secret_id', [secretIds, clientIds])
     ).rows.map((r) => r.secret_id);
     if (foreignSecrets.length) throw new ImportError('conflict', `secret id(s) ${list(foreignSecrets)} belong to other clients in this database`);
-    if ((existingClients.length || existingKeys.length) && !options.replace) {
-      const parts = [existingClients.length ? `client(s) ${list(existingClients)}` : '', existingKeys.length ? `signing key(s) ${list(existingKeys)}` : ''].filter(Boolean);
+    if ((existingOrgs.length || existingClients.length || existingKeys.length) && !options.replace) {
+      const parts = [
+        existingOrgs.length ? `organization(s) ${list(existingOrgs)}` : '',
+        existingClients.length ? `client(s) ${list(existingClients)}` : '',
+        existingKeys.length ? `signing key(s) ${list(existingKeys)}` : '',
+      ].filter(Boolean);
       throw new ImportError('conflict', `${parts.join(' and ')} already exist in this database: pass --replace to overwrite them with the exported ones`);
+    }
+    // Organizations first: clients name them.
+    const orgTypes = await columnTypes(tx, 'orgs');
+    const iatTypes = await columnTypes(tx, 'org_initial_access_tokens');
+    for (const [i, o] of orgs.entries()) {
+      const { initial_access_tokens: rows, ...org } = o;
+      await upsert(tx, 'orgs', 'org_id', org, orgTypes, `orgs[${i}]`);
+      await tx.query('DELETE FROM org_initial_access_tokens WHERE org_id = $1 AND NOT (id = ANY($2))', [o.org_id, rows.map((x) => String(x.id))]);
+      for (const [j, x] of rows.entries()) await upsert(tx, 'org_initial_access_tokens', 'id', { ...x, org_id: o.org_id }, iatTypes, `orgs[${i}].initial_access_tokens[${j}]`);
     }
     const clientTypes = await columnTypes(tx, 'clients');
     const secretTypes = await columnTypes(tx, 'client_secrets');
@@ -314,12 +352,13 @@ export async function importData(sql: Sql, doc: ExportDocument, options: ImportO
       revocations++;
     }
     const result: ImportResult = {
+      orgs: orgs.length,
       clients: doc.clients.length,
       secrets,
       keys: doc.keys.length,
       revocations,
       revocationsPresent,
-      replaced: { clients: existingClients, keys: existingKeys },
+      replaced: { orgs: existingOrgs, clients: existingClients, keys: existingKeys },
       undecryptable,
     };
     await new SqlAuditLog(tx).record({
@@ -331,6 +370,7 @@ export async function importData(sql: Sql, doc: ExportDocument, options: ImportO
       requestId: null,
       detail: {
         exported_at: doc.exported_at,
+        orgs: result.orgs,
         clients: result.clients,
         keys: result.keys,
         revocations: result.revocations,

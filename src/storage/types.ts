@@ -27,6 +27,14 @@ export interface ClientListFilter {
   status?: ClientStatus;
   authMethod?: AuthMethod;
   namePrefix?: string;
+  /** only the clients of this organization */
+  orgId?: string;
+}
+
+/** How a client enters its organization (docs/contract.md "Organizations"). */
+export interface CreateOptions {
+  /** the org-bound initial access token it is registered with: one use is claimed in the same transaction */
+  initialAccessTokenId?: string;
 }
 export interface Page<T> {
   items: T[];
@@ -54,8 +62,12 @@ export type ClientPatch = Partial<
 >;
 
 export interface ClientStore {
-  /** Inserts the client and its secrets atomically. */
-  create(client: Client): Promise<void>;
+  /**
+   * Inserts the client and its secrets atomically. A client of an organization is admitted under a
+   * lock of the organization's row: OrgUnavailable, OrgLimitReached (max_clients) or
+   * InitialAccessTokenSpent refuse it and write nothing.
+   */
+  create(client: Client, options?: CreateOptions): Promise<void>;
   /** The client with all its secrets (expired ones included; callers decide), or null. */
   get(clientId: string): Promise<Client | null>;
   /** Applies the patch, bumps updatedAt; null when the client does not exist. */
@@ -177,6 +189,8 @@ export interface AuditEvent {
   outcome: 'success' | 'failure';
   requestId: string | null;
   detail?: Record<string, unknown> | null;
+  /** the organization the event concerns (its caller's, or its target's), when any */
+  orgId?: string | null;
 }
 
 /** Exact-match filters of the audit log; `since` in epoch ms, inclusive. */
@@ -185,6 +199,8 @@ export interface AuditFilter {
   action?: string;
   target?: string;
   since?: number;
+  /** only events of this organization (an organization admin sees no other) */
+  orgId?: string;
 }
 
 export interface AuditLog {

@@ -39,6 +39,7 @@ interface ClientView {
   secrets: SecretView[];
   token_quota: Record<string, unknown> | null;
   effective_token_quota: Record<string, unknown> | null;
+  org_id: string | null;
 }
 interface Created {
   client: ClientView;
@@ -70,6 +71,7 @@ function expectedView(clientId: string, fields: Partial<ClientView>, secret?: { 
       : [],
     token_quota: null,
     effective_token_quota: null,
+    org_id: null,
     ...fields,
   };
 }

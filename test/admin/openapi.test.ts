@@ -54,6 +54,14 @@ const CALLS: [string, string, string, boolean][] = [
   ['get', '/admin/v1/audit', '200', false],
   ['get', '/admin/v1/clients/{client_id}/usage', '200', false],
   ['get', '/admin/v1/usage/top', '200', false],
+  // "Organizations"
+  ['get', '/admin/v1/orgs', '200', false],
+  ['post', '/admin/v1/orgs', '201', true],
+  ['get', '/admin/v1/orgs/{org_id}', '200', false],
+  ['patch', '/admin/v1/orgs/{org_id}', '200', true],
+  ['delete', '/admin/v1/orgs/{org_id}', '204', false],
+  ['post', '/admin/v1/orgs/{org_id}/initial-access-tokens', '201', true],
+  ['delete', '/admin/v1/orgs/{org_id}/initial-access-tokens/{id}', '204', false],
 ];
 
 const op = (method: string, path: string): Operation | undefined => doc.paths?.[path]?.[method];
@@ -118,7 +126,7 @@ t.test('query parameters: paging and filters', async (t) => {
       .filter((p) => p.in === 'query')
       .map((p) => p.name)
       .sort();
-  t.same(names(op('get', '/admin/v1/clients')), ['auth_method', 'cursor', 'limit', 'name_prefix', 'status']);
+  t.same(names(op('get', '/admin/v1/clients')), ['auth_method', 'cursor', 'limit', 'name_prefix', 'org_id', 'status']);
   t.same(names(op('get', '/admin/v1/audit')), ['action', 'actor', 'cursor', 'limit', 'since', 'target']);
   t.match(op('get', '/admin/v1/clients')?.parameters?.find((p) => p.name === 'limit')?.schema, { type: 'integer' });
 });

@@ -35,6 +35,7 @@ function client(clientId: string, jwks: JWK[], signingAlg: string | null = null)
     clientName: null,
     tokenQuota: null,
     status: 'active',
+    orgId: null,
     tokenEndpointAuthMethod: 'private_key_jwt',
     tokenEndpointAuthSigningAlg: signingAlg,
     accessTokenSigningAlg: null,

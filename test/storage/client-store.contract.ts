@@ -30,6 +30,7 @@ function client(clientId: string, over: Partial<Client> = {}): Client {
     tokensRevokedBefore: null,
     createdAt: T0,
     updatedAt: T0,
+    orgId: null,
     ...over,
   };
 }

@@ -33,7 +33,7 @@ t.test('PGlite: DATABASE_SCHEMA holds every table, none lands in public', async 
   t.strictSame(await migrationStatus(sql, { schema: 'tokenmill' }), { applied: [], pending: ALL, newer: [], legacyPublicTables: [] });
   t.strictSame(await migrate(sql, { schema: 'tokenmill' }), ALL);
   t.strictSame(await migrate(sql, { schema: 'tokenmill' }), [], 'a second run applies nothing');
-  t.strictSame(await tablesIn(sql, 'tokenmill'), ['audit_log', 'client_secrets', 'clients', 'revocations', 'schema_migrations', 'settings', 'signing_keys', 'token_usage']);
+  t.strictSame(await tablesIn(sql, 'tokenmill'), ['audit_log', 'client_secrets', 'clients', 'org_initial_access_tokens', 'orgs', 'revocations', 'schema_migrations', 'settings', 'signing_keys', 'token_usage']);
   t.strictSame(await tablesIn(sql, 'public'), []);
   t.strictSame((await migrationStatus(sql, { schema: 'tokenmill' })).pending, []);
 
@@ -43,10 +43,10 @@ t.test('PGlite: DATABASE_SCHEMA holds every table, none lands in public', async 
   await migrate(sql);
   await sql.query(`INSERT INTO settings (name, value) VALUES ('probe', 'kept')`);
   await sql.query('SET search_path TO "tokenmill"'); // what openPglite(…, { schema }) does
-  t.strictSame((await migrationStatus(sql, { schema: 'tokenmill' })).legacyPublicTables.length, 8);
+  t.strictSame((await migrationStatus(sql, { schema: 'tokenmill' })).legacyPublicTables.length, 10);
   let moved: string[] = [];
   t.strictSame(await migrate(sql, { schema: 'tokenmill', legacyTables: 'move', onMoved: (m) => (moved = m) }), [], 'nothing left to apply');
-  t.equal(moved.length, 8, 'every table moved');
+  t.equal(moved.length, 10, 'every table moved');
   t.strictSame(await tablesIn(sql, 'public'), []);
   t.strictSame((await sql.query<{ value: string }>(`SELECT value FROM settings WHERE name = 'probe'`)).rows, [{ value: 'kept' }]);
   // The bigserial sequences moved with their tables.
@@ -76,7 +76,7 @@ t.test('PostgreSQL: two schemas of one database are two deployments; tables of a
   const c = await openPostgres(url, undefined, { schema: 'tokenmill' });
   t.teardown(() => c.close());
   const status = await migrationStatus(c, { schema: 'tokenmill' });
-  t.equal(status.legacyPublicTables.length, 8);
+  t.equal(status.legacyPublicTables.length, 10);
   const err = await migrate(c, { schema: 'tokenmill' }).then(
     () => null,
     (e: unknown) => e,
@@ -99,6 +99,7 @@ function client(id: string): Client {
     clientName: `client ${id}`,
     tokenQuota: null,
     status: 'active',
+    orgId: null,
     tokenEndpointAuthMethod: 'client_secret_basic',
     tokenEndpointAuthSigningAlg: null,
     accessTokenSigningAlg: 'ES256',
@@ -226,7 +227,7 @@ t.test('import refuses ids that exist, naming them, unless --replace', async (t)
   t.equal((await new SqlClientStore(to).get('c1'))?.clientName, 'changed here', 'unchanged');
 
   const replaced = await importData(to, doc, { now: NOW, kek: { key: KEK, from: 'test' }, replace: true });
-  t.strictSame(replaced.replaced, { clients: ['c1', 'c2'], keys: ['k1'] });
+  t.strictSame(replaced.replaced, { orgs: [], clients: ['c1', 'c2'], keys: ['k1'] });
   t.equal(replaced.revocations, 0, 'revocations already present are not repeated');
   t.equal(replaced.revocationsPresent, 2);
   t.strictSame(await new SqlClientStore(to).get('c1'), await new SqlClientStore(sql).get('c1'), 'the exported client, its secrets only');

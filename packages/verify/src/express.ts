@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extractBearerToken } from './bearer.js';
 import { VerifyError } from './errors.js';
-import { normalizeScopes, type VerifierOptions, type VerifyOptions } from './options.js';
+import { normalizeOrg, normalizeScopes, orgOf, type GuardOptions, type VerifierOptions } from './options.js';
 import { createVerifier, type AccessTokenClaims, type Verifier } from './verifier.js';
 
 /** A request that went through the middleware: `auth` holds the verified claims. */
@@ -48,7 +48,9 @@ function isVerifier(v: unknown): v is Verifier {
  *
  * @param verifierOrOptions - a {@link Verifier} to share, or options to create one (close it with
  *   `middleware.close()`).
- * @param options - `{ scope }`: the scopes every request must carry.
+ * @param options - `{ scope, org }`: the scopes every request must carry, and the organization its
+ *   token must belong to: an id, or `{ param: 'org' }` to read `req.params.org` (Express sets
+ *   `req.params` for middleware on a route such as `/orgs/:org/...`; a request without it is refused).
  *
  * @example
  * ```ts
@@ -56,10 +58,11 @@ function isVerifier(v: unknown): v is Verifier {
  * app.get('/orders', tokenmillMiddleware(verifier, { scope: 'orders:read' }), (req, res) => res.json(req.auth));
  * ```
  */
-export function tokenmillMiddleware(verifierOrOptions: Verifier | VerifierOptions, options: VerifyOptions = {}): TokenmillMiddleware {
+export function tokenmillMiddleware(verifierOrOptions: Verifier | VerifierOptions, options: GuardOptions = {}): TokenmillMiddleware {
   const owned = !isVerifier(verifierOrOptions);
   const verifier = isVerifier(verifierOrOptions) ? verifierOrOptions : createVerifier(verifierOrOptions);
   const scope = normalizeScopes(options.scope);
+  const org = normalizeOrg(options.org);
   const middleware = (req: IncomingMessage, res: ServerResponse, next: NextFunction): void => {
     let token: string | undefined;
     try {
@@ -69,7 +72,7 @@ export function tokenmillMiddleware(verifierOrOptions: Verifier | VerifierOption
       else next(err);
       return;
     }
-    verifier.verify(token, { scope }).then(
+    verifier.verify(token, { scope, ...orgOf(org, (req as IncomingMessage & { params?: unknown }).params) }).then(
       (claims) => {
         (req as AuthenticatedRequest).auth = claims;
         next();

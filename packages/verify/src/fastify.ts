@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { extractBearerToken } from './bearer.js';
 import { VerifyError } from './errors.js';
-import { normalizeScopes, type VerifierOptions, type VerifyOptions } from './options.js';
+import { normalizeOrg, normalizeScopes, orgOf, type GuardOptions, type VerifierOptions } from './options.js';
 import { createVerifier, type AccessTokenClaims, type Verifier } from './verifier.js';
 
 /** Options of {@link tokenmillAuth}: verifier options, or an existing verifier. */
@@ -23,11 +23,12 @@ export interface TokenmillFastify {
   /** The verifier in use. */
   readonly verifier: Verifier;
   /**
-   * A preHandler that requires a valid bearer token (and the given scopes). On success it sets
+   * A preHandler that requires a valid bearer token (and the given scopes, and organization: a fixed
+   * id or `{ param: 'org' }` to take it from the route's `:org`). On success it sets
    * `request.tokenClaims`; otherwise it replies 400/401/403/503 with the RFC 6750 `WWW-Authenticate`
    * header and a JSON `{"error","error_description"}` body.
    */
-  require(options?: VerifyOptions): preHandlerAsyncHookHandler;
+  require(options?: GuardOptions): preHandlerAsyncHookHandler;
 }
 
 declare module 'fastify' {
@@ -67,12 +68,13 @@ async function plugin(app: FastifyInstance, opts: TokenmillAuthOptions): Promise
 
   const decoration: TokenmillFastify = {
     verifier,
-    require(options: VerifyOptions = {}): preHandlerAsyncHookHandler {
+    require(options: GuardOptions = {}): preHandlerAsyncHookHandler {
       const scope = normalizeScopes(options.scope); // validate once, at route definition
+      const org = normalizeOrg(options.org);
       return async function tokenmillRequire(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
         try {
           const token = extractBearerToken(request.raw, verifier.issuer);
-          request.tokenClaims = await verifier.verify(token, { scope });
+          request.tokenClaims = await verifier.verify(token, { scope, ...orgOf(org, request.params) });
         } catch (err) {
           if (!(err instanceof VerifyError)) throw err;
           return sendVerifyError(reply, err);
@@ -103,6 +105,8 @@ function unencapsulated<T extends object>(plugin: T, meta: { fastify: string; na
  * ```ts
  * await app.register(tokenmillAuth, { issuer, audience: 'https://api.example.com', revocations });
  * app.get('/orders', { preHandler: app.tokenmill.require({ scope: 'orders:read' }) }, async (req) => req.tokenClaims);
+ * // tenant isolation: the token's org_id must be the URL's :org
+ * app.get('/orgs/:org/orders', { preHandler: app.tokenmill.require({ org: { param: 'org' } }) }, async (req) => req.tokenClaims);
  * ```
  * The verifier it creates is closed in `onClose`; a verifier passed as `{ verifier }` is left to its owner.
  */

@@ -10,7 +10,7 @@
 export { createVerifier } from './verifier.js';
 export type { AccessTokenClaims, Verifier, VerifierStats } from './verifier.js';
 export { normalizeScopes, DEFAULT_ALGORITHMS } from './options.js';
-export type { PollRevocationOptions, RedisRevocationOptions, VerifierAlgorithm, VerifierOptions, VerifyOptions } from './options.js';
+export type { GuardOptions, OrgRequirement, PollRevocationOptions, RedisRevocationOptions, VerifierAlgorithm, VerifierOptions, VerifyOptions } from './options.js';
 export { VerifierConfigError } from './metadata.js';
 export { MAX_TOKEN_LENGTH, REQUIRED_CLAIMS } from './claims.js';
 export { VerifyError, bearerChallenge, sanitizeDescription } from './errors.js';

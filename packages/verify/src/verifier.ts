@@ -259,6 +259,7 @@ class TokenVerifier implements Verifier {
   async verify(token: string | null | undefined, options: VerifyOptions = {}): Promise<AccessTokenClaims> {
     const realm = this.issuer;
     const required = normalizeScopes(options.scope);
+    if (options.org !== undefined && (typeof options.org !== 'string' || options.org === '')) throw new TypeError('org must be a non-empty organization id');
     if (token === undefined || token === null || token === '') {
       throw new VerifyError({ status: 401, code: 'invalid_request', description: 'a bearer access token is required', realm, missingToken: true });
     }
@@ -302,6 +303,15 @@ class TokenVerifier implements Verifier {
           scope: required,
         });
       }
+    }
+    if (options.org !== undefined && claims.org_id !== options.org) {
+      // Tenant isolation: a valid token of another tenant lacks the right to this one's resources (RFC 6750 §3.1).
+      throw new VerifyError({
+        status: 403,
+        code: 'insufficient_scope',
+        description: typeof claims.org_id === 'string' ? 'the access token belongs to another organization' : 'the access token belongs to no organization',
+        realm,
+      });
     }
     return claims;
   }

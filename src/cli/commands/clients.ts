@@ -98,12 +98,14 @@ export function clientsCommand(program: Command, io: Io): void {
 
   metadataOptions(clients.command('create').description('register a client (--name is required); its secret is shown once'))
     .option('--secret-expires <lifetime>', 'secret lifetime: 7d, 30d, 60d, 90d, 180d, 1y, never, or seconds', lifetime)
-    .action(async (opts: MetadataOptions & { secretExpires?: number | string }, cmd: Command) => {
+    .option('--org <org_id>', 'the organization it belongs to (an organization admin: always its own)')
+    .action(async (opts: MetadataOptions & { secretExpires?: number | string; org?: string }, cmd: Command) => {
       // A client without a name is a row nobody can recognise in a list or an audit trail.
       if (opts.name === undefined || opts.name.trim() === '') throw new UsageError('clients create needs --name <name>');
       const ctx = Context.of(cmd, io);
       const body = metadataBody(opts);
       if (opts.secretExpires !== undefined) body.secret_expires_in = opts.secretExpires;
+      if (opts.org !== undefined) body.org_id = opts.org;
       const created = await ctx.admin().request<CreatedClient>('POST', '/clients', body);
       if (ctx.json) return ctx.printJson(created);
       ctx.print(clientDetails(created.client));
@@ -119,13 +121,14 @@ export function clientsCommand(program: Command, io: Io): void {
     .addOption(new Option('--status <status>', 'only clients with this status').choices(['active', 'disabled']))
     .addOption(new Option('--auth-method <method>', 'only clients using this method').choices(AUTH_METHODS))
     .option('--name-prefix <prefix>', 'only clients whose name starts with this')
+    .option('--org <org_id>', "only this organization's clients")
     .option('--limit <n>', 'clients per page (1-500)', positive)
     .option('--cursor <cursor>', 'the page after this cursor')
     .option('--all', 'follow next_cursor to the last page')
-    .action(async (opts: { status?: string; authMethod?: string; namePrefix?: string; limit?: number; cursor?: string; all?: boolean }, cmd: Command) => {
+    .action(async (opts: { status?: string; authMethod?: string; namePrefix?: string; org?: string; limit?: number; cursor?: string; all?: boolean }, cmd: Command) => {
       const ctx = Context.of(cmd, io);
       const api = ctx.admin();
-      const query = { status: opts.status, auth_method: opts.authMethod, name_prefix: opts.namePrefix, limit: opts.limit ?? (opts.all ? 500 : undefined) };
+      const query = { status: opts.status, auth_method: opts.authMethod, name_prefix: opts.namePrefix, org_id: opts.org, limit: opts.limit ?? (opts.all ? 500 : undefined) };
       let page = await api.get<Page<ClientView>>('/clients', { ...query, cursor: opts.cursor });
       const items = [...page.items];
       const seen = new Set<string>();

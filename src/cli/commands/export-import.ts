@@ -52,7 +52,9 @@ async function openForExport(io: Io, dataDir: string | undefined): Promise<OpenD
 export function exportImportCommands(program: Command, io: Io): void {
   program
     .command('export')
-    .description('back up clients (with secret hashes), signing keys (encrypted, as stored) and revocations in effect, as one JSON document, from DATABASE_URL or the embedded database in DATA_DIR')
+    .description(
+      'back up organizations (with initial access token hashes), clients (with secret hashes), signing keys (encrypted, as stored) and revocations in effect, as one JSON document, from DATABASE_URL or the embedded database in DATA_DIR',
+    )
     .option('--out <file>', 'write to this file (mode 0600) instead of stdout')
     .option('--data-dir <dir>', 'embedded database directory (DATA_DIR), when DATABASE_URL is unset')
     .addHelpText(
@@ -71,7 +73,8 @@ export function exportImportCommands(program: Command, io: Io): void {
       }
       io.err(SENSITIVE);
       const text = `${safeJson(doc)}\n`;
-      const summary = `exported ${doc.clients.length} client(s), ${doc.keys.length} signing key(s), ${doc.revocations.length} revocation(s) from ${db.description}`;
+      const orgCount = doc.orgs?.length ?? 0;
+      const summary = `exported ${orgCount ? `${orgCount} organization(s), ` : ''}${doc.clients.length} client(s), ${doc.keys.length} signing key(s), ${doc.revocations.length} revocation(s) from ${db.description}`;
       if (opts.out === undefined) {
         io.out(text);
         io.err(`tokenmill: ${summary}\n`);
@@ -81,6 +84,7 @@ export function exportImportCommands(program: Command, io: Io): void {
       if (ctx.json)
         return ctx.printJson({
           file: opts.out,
+          orgs: orgCount,
           clients: doc.clients.length,
           keys: doc.keys.length,
           revocations: doc.revocations.length,
@@ -142,8 +146,11 @@ export function exportImportCommands(program: Command, io: Io): void {
         );
       }
       if (ctx.json) return ctx.printJson({ database: db.description, ...result });
-      ctx.print(`imported ${result.clients} client(s) (${result.secrets} secret(s)), ${result.keys} signing key(s), ${result.revocations} revocation(s) into ${db.description}`);
+      ctx.print(
+        `imported ${result.orgs ? `${result.orgs} organization(s), ` : ''}${result.clients} client(s) (${result.secrets} secret(s)), ${result.keys} signing key(s), ${result.revocations} revocation(s) into ${db.description}`,
+      );
       if (result.revocationsPresent) ctx.print(`${result.revocationsPresent} revocation(s) were already here`);
-      if (result.replaced.clients.length || result.replaced.keys.length) ctx.print(`replaced: ${[...result.replaced.clients, ...result.replaced.keys].join(', ')}`);
+      const replaced = [...result.replaced.orgs, ...result.replaced.clients, ...result.replaced.keys];
+      if (replaced.length) ctx.print(`replaced: ${replaced.join(', ')}`);
     });
 }

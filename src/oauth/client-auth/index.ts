@@ -1,4 +1,4 @@
-import type { Client } from '../../clients/client.js';
+import { clientUsable, type Client } from '../../clients/client.js';
 import { matchSecret, matchesExpiredSecret } from '../../clients/secret.js';
 import { InvalidClient, InvalidRequest } from '../../errors/oauth-errors.js';
 import type { OAuthContext } from '../context.js';
@@ -20,7 +20,7 @@ async function authenticateSecret(clientId: string, secret: string, method: 'cli
   const secretId = matchSecret(secret, client ? client.secrets : null, now);
   if (!client) throw new InvalidClient('unknown client', 'secret');
   if (secretId === null) throw matchesExpiredSecret(secret, client.secrets, now) ? new InvalidClient('expired secret', 'expired_secret') : new InvalidClient('wrong secret', 'secret');
-  if (client.status !== 'active') throw new InvalidClient('client is disabled', 'disabled');
+  if (!clientUsable(client)) throw new InvalidClient('client is disabled', 'disabled');
   if (client.tokenEndpointAuthMethod !== method) throw new InvalidClient(`client is registered for ${client.tokenEndpointAuthMethod}, not ${method}`, 'method_mismatch');
   ctx.secretUsed(secretId, now);
   return client;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { Client } from '../../clients/client.js';
+import { clientUsable, type Client } from '../../clients/client.js';
 import { InvalidClient, InvalidRequest } from '../../errors/oauth-errors.js';
 import { epochSeconds } from '../../lib/clock.js';
 import { publicOnlyFetch } from '../../lib/public-fetch.js';
@@ -154,7 +154,7 @@ export async function authenticateAssertion(assertion: string, assertionType: st
 
   const client = await ctx.clients.get(sub);
   if (!client) throw new InvalidClient('unknown client', 'assertion');
-  if (client.status !== 'active') throw new InvalidClient('client is disabled', 'disabled');
+  if (!clientUsable(client)) throw new InvalidClient('client is disabled', 'disabled');
   if (client.tokenEndpointAuthMethod !== 'private_key_jwt') throw new InvalidClient('client is not registered for private_key_jwt', 'method_mismatch');
 
   let header: ReturnType<typeof decodeProtectedHeader>;

@@ -5,15 +5,25 @@ import { bearerCredential } from '../http.js';
 import type { Runtime } from '../../runtime.js';
 
 export const ADMIN_SCOPE = 'tokenmill:admin';
+/** An organization's admin (docs/contract.md "Organizations"): only the super admin grants it. */
+export const ORG_ADMIN_SCOPE = 'tokenmill:org-admin';
+/** The scopes only the super admin may grant. */
+export const ADMIN_SCOPES: readonly string[] = [ADMIN_SCOPE, ORG_ADMIN_SCOPE];
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** who is calling the admin API, by a non-secret identifier (`admin-token:…` or `client:…`) */
     adminActor: string | null;
+    /** the organization an organization admin is confined to; null for the super admin */
+    adminOrg: string | null;
+    /** the organization an audit row concerns when the caller is the super admin (set by routes) */
+    auditOrg: string | null;
   }
   interface FastifyContextConfig {
     /** the audit action name of an admin route */
     action?: string;
+    /** an organization admin may call this route (confined to its organization by the route) */
+    orgAdmin?: boolean;
   }
 }
 
@@ -24,9 +34,9 @@ declare module 'fastify' {
  * scopes still include `tokenmill:admin`. Missing or bad → 401; valid without the scope, in the
  * token or on the client → 403 (RFC 6750 §3.1).
  */
-export async function authenticateAdmin(request: FastifyRequest, rt: Runtime): Promise<string> {
+export async function authenticateAdmin(request: FastifyRequest, rt: Runtime): Promise<{ actor: string; org: string | null }> {
   const token = bearerCredential(request, 'admin credentials are required');
-  if (rt.isAdminToken(token)) return rt.adminToken.id;
+  if (rt.isAdminToken(token)) return { actor: rt.adminToken.id, org: null };
   const live = await liveAccessToken(token, rt, (claims) => {
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
     if (!aud.includes(rt.config.issuer)) throw new InvalidToken('the access token is not meant for this server');
@@ -36,23 +46,35 @@ export async function authenticateAdmin(request: FastifyRequest, rt: Runtime): P
   const { claims, client } = live;
   // The caller is known from here on: a 403 is audited under its name, not as unauthenticated.
   request.adminActor = `client:${claims.client_id}`;
-  if (!(claims.scope ?? '').split(' ').includes(ADMIN_SCOPE)) throw new InsufficientScope(ADMIN_SCOPE);
+  const granted = (claims.scope ?? '').split(' ');
   // Rights come from the client as registered now, not from the token: a token minted before
   // tokenmill:admin was taken away stops working at once (the cache above is invalidated on every
   // node through the bus), not at its exp.
-  if (!client.scopes.includes(ADMIN_SCOPE)) throw new InsufficientScope(ADMIN_SCOPE);
-  return request.adminActor;
+  if (granted.includes(ADMIN_SCOPE) && client.scopes.includes(ADMIN_SCOPE)) return { actor: request.adminActor, org: null };
+  // An organization admin: a client of an (active: liveAccessToken checked it) organization.
+  if (granted.includes(ORG_ADMIN_SCOPE) && client.scopes.includes(ORG_ADMIN_SCOPE) && client.orgId !== null) return { actor: request.adminActor, org: client.orgId };
+  throw new InsufficientScope(ADMIN_SCOPE);
 }
 
 /** Authenticates every route of this scope, and records every call in the audit log. */
 export function adminAuth(app: FastifyInstance, rt: Runtime): void {
   app.decorateRequest('adminActor', null);
+  app.decorateRequest('adminOrg', null);
+  app.decorateRequest('auditOrg', null);
   app.addHook('onRequest', async (request) => {
-    request.adminActor = await authenticateAdmin(request, rt);
+    const caller = await authenticateAdmin(request, rt);
+    request.adminActor = caller.actor;
+    request.adminOrg = caller.org;
+    // Organizations, keys and the document are the super admin's (docs/contract.md "Organizations").
+    if (caller.org !== null && request.routeOptions.config.orgAdmin !== true) throw new InsufficientScope(ADMIN_SCOPE);
   });
   app.addHook('onResponse', async (request, reply) => {
     const params = (request.params ?? {}) as Record<string, string | undefined>;
-    const target = params.secret_id ? `${params.client_id}/${params.secret_id}` : (params.client_id ?? request.auditTarget ?? null);
+    const target = params.secret_id
+      ? `${params.client_id}/${params.secret_id}`
+      : params.org_id && params.id
+        ? `${params.org_id}/${params.id}`
+        : (params.client_id ?? params.org_id ?? request.auditTarget ?? null);
     const action = request.routeOptions.config.action ?? (reply.statusCode === 401 || reply.statusCode === 403 ? 'admin.authenticate' : `${request.method} ${request.routeOptions.url ?? 'unknown'}`);
     // Anyone can be refused: those rows are aggregated per source and minute (authenticated calls never are).
     if (request.adminActor === null) {
@@ -70,6 +92,7 @@ export function adminAuth(app: FastifyInstance, rt: Runtime): void {
         outcome: reply.statusCode < 400 ? 'success' : 'failure',
         requestId: request.id,
         detail: { status: reply.statusCode },
+        orgId: request.adminOrg ?? request.auditOrg,
       })
       .catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message } }, 'audit write failed'));
   });

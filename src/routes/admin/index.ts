@@ -9,6 +9,7 @@ import { docsRoutes, swaggerOptions } from './openapi.js';
 import { adminKeyRoutes } from './keys.js';
 import { adminTokenRoutes } from './tokens.js';
 import { adminUsageRoutes } from './usage.js';
+import { adminOrgRoutes } from './orgs.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,6 +38,7 @@ export async function adminRoutes(app: FastifyInstance, rt: Runtime): Promise<vo
       adminKeyRoutes(admin, rt);
       adminAuditRoutes(admin, rt);
       adminUsageRoutes(admin, rt);
+      adminOrgRoutes(admin, rt);
     },
     { prefix: '/admin/v1' },
   );

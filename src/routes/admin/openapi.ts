@@ -88,6 +88,35 @@ export const OPERATIONS: Record<string, Operation> = {
     summary: 'Revoke one access token',
     description: 'By the token itself, or by its jti and exp. An expired token needs no revocation: revoked is false.',
   },
+  'GET /admin/v1/orgs': { operationId: 'listOrgs', summary: 'List organizations', description: 'A page of organizations, oldest first. The super admin only.' },
+  'POST /admin/v1/orgs': {
+    operationId: 'createOrg',
+    summary: 'Create an organization',
+    description: 'A new active organization with a server-generated org_… id. max_clients unset takes ORG_MAX_CLIENTS_DEFAULT; null is unlimited.',
+  },
+  'GET /admin/v1/orgs/{org_id}': { operationId: 'getOrg', summary: 'Read an organization', description: 'Its name, status and max_clients.' },
+  'PATCH /admin/v1/orgs/{org_id}': {
+    operationId: 'updateOrg',
+    summary: 'Change an organization',
+    description:
+      'Changes name, max_clients or status. Disabled: all its clients are refused everywhere within 1 s and every token they hold is revoked (client-wide, in the revocation feed); re-enabling brings no earlier token back.',
+  },
+  'DELETE /admin/v1/orgs/{org_id}': {
+    operationId: 'deleteOrg',
+    summary: 'Delete an organization',
+    description: 'Its clients end as a client DELETE does, then the organization and its initial access tokens.',
+  },
+  'POST /admin/v1/orgs/{org_id}/initial-access-tokens': {
+    operationId: 'createOrgInitialAccessToken',
+    summary: 'Issue an org-bound initial access token',
+    description:
+      'An RFC 7591 initial access token (at most 30 days, optionally limited to max_uses registrations), shown this once and stored hashed. Its registrations land in this organization and count against max_clients; it cannot set org_id or grant tokenmill:admin / tokenmill:org-admin.',
+  },
+  'DELETE /admin/v1/orgs/{org_id}/initial-access-tokens/{id}': {
+    operationId: 'revokeOrgInitialAccessToken',
+    summary: 'Revoke an initial access token',
+    description: 'It registers nothing from now on.',
+  },
   'GET /admin/v1/keys': { operationId: 'listKeys', summary: 'List signing keys', description: 'Signing keys with their state (published, active, retired) and dates. Never private parts.' },
   'POST /admin/v1/keys/rotate': {
     operationId: 'rotateKey',
@@ -435,12 +464,18 @@ export function swaggerOptions(rt: Runtime): FastifyDynamicSwaggerOptions {
         { name: 'keys', description: 'signing keys' },
         { name: 'audit', description: 'the audit log' },
         { name: 'usage', description: 'token usage and quotas' },
+        { name: 'orgs', description: 'organizations and their initial access tokens' },
         { name: 'meta', description: 'this document' },
         { name: 'oauth2', description: 'the public OAuth 2.0 endpoints (served at the issuer, not on the admin listener)' },
       ],
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, or an access token with scope tokenmill:admin' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              "ADMIN_TOKEN, or an access token with scope tokenmill:admin; or one with tokenmill:org-admin (an organization admin: the client, secret and audit calls, on its organization's clients only)",
+          },
           clientBasic: { type: 'http', scheme: 'basic', description: 'client_secret_basic: base64(urlencode(client_id) ":" urlencode(client_secret))' },
         },
       },

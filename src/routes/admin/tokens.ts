@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { InvalidRequest } from '../../errors/oauth-errors.js';
+import { InsufficientScope, InvalidRequest, NotFound } from '../../errors/oauth-errors.js';
+import { ADMIN_SCOPE } from './auth.js';
 import { epochSeconds } from '../../lib/clock.js';
 import { verifyOwnAccessToken } from '../../oauth/access-token.js';
 import { MAX_REVOCATION_AHEAD } from '../../oauth/revocation.js';
@@ -12,7 +13,7 @@ const errors = { 400: AdminError, 401: AdminError, 403: AdminError, 404: AdminEr
 export function adminTokenRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post<{ Body: Static<typeof RevokeTokenBody> }>(
     '/tokens/revoke',
-    { config: { action: 'token.revoke' }, schema: { tags: ['tokens'], body: RevokeTokenBody, response: { 200: RevokedToken, ...errors } } },
+    { config: { action: 'token.revoke', orgAdmin: true }, schema: { tags: ['tokens'], body: RevokeTokenBody, response: { 200: RevokedToken, ...errors } } },
     async (request) => {
       const body = request.body;
       let jti: string;
@@ -21,9 +22,16 @@ export function adminTokenRoutes(app: FastifyInstance, rt: Runtime): void {
       if ('token' in body) {
         const claims = await verifyOwnAccessToken(body.token, rt, { allowExpired: true });
         if (!claims) throw new InvalidRequest('token: is not an access token issued by this server');
+        // An organization admin revokes its organization's tokens only; another's is not there for it.
+        if (request.adminOrg !== null) {
+          const owner = await rt.clientService.get(claims.client_id);
+          if (!owner || owner.orgId !== request.adminOrg) throw new NotFound('token: no such token');
+        }
         ({ jti, exp } = claims);
         clientId = claims.client_id;
       } else {
+        // By jti the owner cannot be checked: the super admin's call.
+        if (request.adminOrg !== null) throw new InsufficientScope(ADMIN_SCOPE);
         ({ jti, exp } = body);
         clientId = body.client_id ?? null;
         // A revocation lives until exp: a far one would be permanent (and beyond bigint, a 500).

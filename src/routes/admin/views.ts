@@ -1,4 +1,4 @@
-import type { Client } from '../../clients/client.js';
+import type { Client, Org } from '../../clients/client.js';
 import type { SigningKey, Keyring } from '../../keys/keyring.js';
 import type { AuditEvent } from '../../storage/types.js';
 import { quotaToJson, type TokenQuota } from '../../quota/token-quota.js';
@@ -40,6 +40,7 @@ export function clientView(c: Client, now: number, defaultQuota: TokenQuota | nu
     })),
     token_quota: c.tokenQuota ? quotaToJson(c.tokenQuota) : null,
     effective_token_quota: effective ? { ...quotaToJson(effective), source: c.tokenQuota ? ('client' as const) : ('default' as const) } : null,
+    org_id: c.orgId,
   };
 }
 
@@ -61,7 +62,7 @@ export function auditView(e: AuditEvent) {
   const status = e.detail && typeof e.detail.status === 'number' ? e.detail.status : null;
   const count = e.detail && typeof e.detail.count === 'number' ? e.detail.count : 1;
   const source = e.detail && typeof e.detail.source === 'string' ? e.detail.source : null;
-  return { id: e.id ?? '', at: iso(e.at), actor: e.actor, action: e.action, target: e.target, outcome: e.outcome, request_id: e.requestId, status, count, source };
+  return { id: e.id ?? '', at: iso(e.at), actor: e.actor, action: e.action, target: e.target, outcome: e.outcome, request_id: e.requestId, status, count, source, org_id: e.orgId ?? null };
 }
 
 const PRESETS: Record<string, number | null> = { '7d': 7 * 86400, '30d': 30 * 86400, '60d': 60 * 86400, '90d': 90 * 86400, '180d': 180 * 86400, '1y': 365 * 86400, never: null };
@@ -72,4 +73,8 @@ export function lifetimeMs(value: number | string | undefined): number | null | 
   if (typeof value === 'number') return value * 1000;
   const seconds = PRESETS[value];
   return seconds === null || seconds === undefined ? null : seconds * 1000;
+}
+
+export function orgView(o: Org) {
+  return { org_id: o.orgId, name: o.name, status: o.status, max_clients: o.maxClients, created_at: iso(o.createdAt), updated_at: iso(o.updatedAt) };
 }

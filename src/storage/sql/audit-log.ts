@@ -9,6 +9,7 @@ interface AuditRow {
   outcome: 'success' | 'failure';
   request_id: string | null;
   detail: Record<string, unknown> | null;
+  org_id?: string | null;
 }
 
 /** Append-only audit trail, newest first when listed; the cursor is the last id seen. */
@@ -19,7 +20,7 @@ export class SqlAuditLog implements AuditLog {
   }
 
   async record(e: AuditEvent): Promise<void> {
-    await this.sql.query('INSERT INTO audit_log (at, actor, action, target, outcome, request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+    await this.sql.query('INSERT INTO audit_log (at, actor, action, target, outcome, request_id, detail, org_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
       new Date(e.at),
       e.actor,
       e.action,
@@ -27,6 +28,7 @@ export class SqlAuditLog implements AuditLog {
       e.outcome,
       e.requestId,
       e.detail ? JSON.stringify(e.detail) : null,
+      e.orgId ?? null,
     ]);
   }
 
@@ -44,11 +46,22 @@ export class SqlAuditLog implements AuditLog {
     if (filter.action !== undefined) add('action = ?', filter.action);
     if (filter.target !== undefined) add('target = ?', filter.target);
     if (filter.since !== undefined) add('at >= ?', new Date(filter.since));
+    if (filter.orgId !== undefined) add('org_id = ?', filter.orgId);
     const { rows } = await this.sql.query<AuditRow>(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $1`, params);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      items: page.map((r) => ({ id: String(r.id), at: r.at.getTime(), actor: r.actor, action: r.action, target: r.target, outcome: r.outcome, requestId: r.request_id, detail: r.detail })),
+      items: page.map((r) => ({
+        id: String(r.id),
+        at: r.at.getTime(),
+        actor: r.actor,
+        action: r.action,
+        target: r.target,
+        outcome: r.outcome,
+        requestId: r.request_id,
+        detail: r.detail,
+        ...(r.org_id ? { orgId: r.org_id } : {}),
+      })),
       nextCursor: rows.length > limit && last ? String(last.id) : null,
     };
   }

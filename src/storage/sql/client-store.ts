@@ -1,7 +1,8 @@
 import type { JSONWebKeySet } from 'jose';
 import type { AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg } from '../../clients/client.js';
 import { quotaFromJson, quotaToJson } from '../../quota/token-quota.js';
-import type { ClientListFilter, ClientPatch, ClientStore, Page, Sql, SqlQueryable } from '../types.js';
+import { InitialAccessTokenSpent, OrgDisabled, OrgLimitReached, OrgMissing } from '../../orgs/errors.js';
+import type { ClientListFilter, ClientPatch, ClientStore, CreateOptions, Page, Sql, SqlQueryable } from '../types.js';
 
 interface ClientRow {
   client_id: string;
@@ -22,6 +23,9 @@ interface ClientRow {
   updated_at: Date;
   last_used_at?: Date | null;
   token_quota?: unknown;
+  org_id?: string | null;
+  /** the status of its organization (joined) */
+  org_status?: 'active' | 'disabled' | null;
 }
 interface SecretRow {
   secret_id: string;
@@ -70,7 +74,38 @@ function toClient(r: ClientRow, secrets: ClientSecret[]): Client {
     updatedAt: r.updated_at.getTime(),
     // Only once the client has authenticated with an assertion (secrets keep their own).
     ...(r.last_used_at ? { lastUsedAt: r.last_used_at.getTime() } : {}),
+    orgId: r.org_id ?? null,
+    ...(r.org_id && r.org_status ? { orgStatus: r.org_status } : {}),
   };
+}
+
+/** A client row with its organization's status: what the client cache holds, so tokens need no second read. */
+const SELECT_CLIENT = 'SELECT c.*, o.status AS org_status FROM clients c LEFT JOIN orgs o ON o.org_id = c.org_id';
+
+/**
+ * Inside the creating transaction: locks the organization's row (so concurrent creations into it
+ * are serialised on every engine), refuses a missing or disabled organization, claims one use of
+ * an org-bound initial access token, and refuses a creation past max_clients. A refusal throws,
+ * which rolls the whole transaction back (the token's use included).
+ */
+async function admitIntoOrg(tx: SqlQueryable, orgId: string, options: CreateOptions, now: number): Promise<void> {
+  const { rows } = await tx.query<{ status: string; max_clients: number | null }>('SELECT status, max_clients FROM orgs WHERE org_id = $1 FOR UPDATE', [orgId]);
+  const org = rows[0];
+  if (!org) throw new OrgMissing();
+  if (org.status !== 'active') throw new OrgDisabled(orgId);
+  if (options.initialAccessTokenId !== undefined) {
+    const used = await tx.query(
+      `UPDATE org_initial_access_tokens SET uses = uses + 1
+       WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL AND expires_at > $3 AND (max_uses IS NULL OR uses < max_uses) RETURNING id`,
+      [options.initialAccessTokenId, orgId, new Date(now)],
+    );
+    if (used.rows.length === 0) throw new InitialAccessTokenSpent();
+  }
+  if (org.max_clients !== null) {
+    const max = Number(org.max_clients);
+    const count = await tx.query<{ n: string | number }>('SELECT count(*) AS n FROM clients WHERE org_id = $1', [orgId]);
+    if (Number(count.rows[0]?.n ?? 0) >= max) throw new OrgLimitReached(orgId, max);
+  }
 }
 
 /** camelCase patch field → column. Listing them keeps every column name a literal (no input reaches SQL text). */
@@ -129,13 +164,14 @@ export class SqlClientStore implements ClientStore {
     this.sql = sql;
   }
 
-  async create(c: Client): Promise<void> {
+  async create(c: Client, options: CreateOptions = {}): Promise<void> {
     await this.sql.transaction(async (tx) => {
+      if (c.orgId !== null) await admitIntoOrg(tx, c.orgId, options, c.createdAt);
       await tx.query(
         `INSERT INTO clients (client_id, client_name, status, token_endpoint_auth_method, token_endpoint_auth_signing_alg,
            access_token_signing_alg, grant_types, scopes, audiences, access_token_ttl, jwks, jwks_uri,
-           registration_access_token_hash, tokens_revoked_before, created_at, updated_at, token_quota)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+           registration_access_token_hash, tokens_revoked_before, created_at, updated_at, token_quota, org_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
         [
           c.clientId,
           c.clientName,
@@ -154,6 +190,7 @@ export class SqlClientStore implements ClientStore {
           new Date(c.createdAt),
           new Date(c.updatedAt),
           c.tokenQuota ? JSON.stringify(quotaToJson(c.tokenQuota)) : null,
+          c.orgId,
         ],
       );
       for (const s of c.secrets) await insertSecret(tx, c.clientId, s);
@@ -161,7 +198,7 @@ export class SqlClientStore implements ClientStore {
   }
 
   async get(clientId: string): Promise<Client | null> {
-    const { rows } = await this.sql.query<ClientRow>('SELECT * FROM clients WHERE client_id = $1', [clientId]);
+    const { rows } = await this.sql.query<ClientRow>(`${SELECT_CLIENT} WHERE c.client_id = $1`, [clientId]);
     const row = rows[0];
     if (!row) return null;
     const secrets = await this.sql.query<SecretRow>('SELECT * FROM client_secrets WHERE client_id = $1 ORDER BY created_at, secret_id', [clientId]);
@@ -198,22 +235,26 @@ export class SqlClientStore implements ClientStore {
       const c = decodeCursor(cursor);
       if (!c) throw new InvalidCursorError();
       params.push(new Date(c[0]), c[1]);
-      where.push(`(created_at, client_id) > ($${params.length - 1}, $${params.length})`);
+      where.push(`(c.created_at, c.client_id) > ($${params.length - 1}, $${params.length})`);
     }
     if (filter.status) {
       params.push(filter.status);
-      where.push(`status = $${params.length}`);
+      where.push(`c.status = $${params.length}`);
     }
     if (filter.authMethod) {
       params.push(filter.authMethod);
-      where.push(`token_endpoint_auth_method = $${params.length}`);
+      where.push(`c.token_endpoint_auth_method = $${params.length}`);
     }
     if (filter.namePrefix) {
       params.push(filter.namePrefix.replace(/[\\%_]/g, (ch) => `\\${ch}`) + '%');
-      where.push(`client_name LIKE $${params.length}`);
+      where.push(`c.client_name LIKE $${params.length}`);
+    }
+    if (filter.orgId) {
+      params.push(filter.orgId);
+      where.push(`c.org_id = $${params.length}`);
     }
     params.push(limit + 1);
-    const { rows } = await this.sql.query<ClientRow>(`SELECT * FROM clients ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, client_id LIMIT $${params.length}`, params);
+    const { rows } = await this.sql.query<ClientRow>(`${SELECT_CLIENT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY c.created_at, c.client_id LIMIT $${params.length}`, params);
     const page = rows.slice(0, limit);
     const ids = page.map((r) => r.client_id);
     const secrets = ids.length ? (await this.sql.query<SecretRow>('SELECT * FROM client_secrets WHERE client_id = ANY($1) ORDER BY created_at, secret_id', [ids])).rows : [];

@@ -5,6 +5,7 @@ import * as m002 from './migrations/002-tokens-revoked-before.js';
 import * as m003 from './migrations/003-settings.js';
 import * as m004 from './migrations/004-client-last-used.js';
 import * as m005 from './migrations/005-token-quotas.js';
+import * as m006 from './migrations/006-organizations.js';
 
 interface Migration {
   version: number;
@@ -16,6 +17,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, up: m003.up },
   { version: 4, up: m004.up },
   { version: 5, up: m005.up },
+  { version: 6, up: m006.up },
 ];
 
 /** Arbitrary constant shared by every node: the advisory lock that serialises migrations. */

@@ -29,4 +29,6 @@ export interface AccessTokenClaims extends JWTPayload {
   jti: string;
   /** Space-separated granted scopes, when any. */
   scope?: string;
+  /** The organization of the client (Auth0's claim name), when it belongs to one. */
+  org_id?: string;
 }
