@@ -65,7 +65,7 @@ const NO_CLIENT = 'client_id: no such client';
  * anything else is "no such client" (existence is not revealed). Records the client's organization
  * for the audit row.
  */
-async function visibleClient(rt: Runtime, request: FastifyRequest, clientId: string): Promise<Client> {
+export async function visibleClient(rt: Runtime, request: FastifyRequest, clientId: string): Promise<Client> {
   const client = await rt.clientService.get(clientId);
   if (!client || (request.adminOrg !== null && client.orgId !== request.adminOrg)) throw new NotFound(NO_CLIENT);
   request.auditOrg = client.orgId;

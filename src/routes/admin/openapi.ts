@@ -474,7 +474,7 @@ export function swaggerOptions(rt: Runtime): FastifyDynamicSwaggerOptions {
             type: 'http',
             scheme: 'bearer',
             description:
-              "ADMIN_TOKEN, or an access token with scope tokenmill:admin; or one with tokenmill:org-admin (an organization admin: the client, secret and audit calls, on its organization's clients only)",
+              "ADMIN_TOKEN, or an access token with scope tokenmill:admin; or one with tokenmill:org-admin (an organization admin: the client, secret, usage and audit calls, on its organization's clients only; it cannot set token_quota)",
           },
           clientBasic: { type: 'http', scheme: 'basic', description: 'client_secret_basic: base64(urlencode(client_id) ":" urlencode(client_secret))' },
         },

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { NotFound } from '../../errors/oauth-errors.js';
 import type { Runtime } from '../../runtime.js';
+import { visibleClient } from './clients.js';
 import { AdminError, ClientIdParams, ClientUsage, UsageTop, UsageTopQuery } from '../../schemas/admin.js';
 
 const errors = { 400: AdminError, 401: AdminError, 403: AdminError, 404: AdminError, 503: AdminError };
@@ -18,10 +18,9 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export function adminUsageRoutes(app: FastifyInstance, rt: Runtime): void {
   app.get<{ Params: Static<typeof ClientIdParams> }>(
     '/clients/:client_id/usage',
-    { config: { action: 'client.usage' }, schema: { tags: ['usage'], params: ClientIdParams, response: { 200: ClientUsage, ...errors } } },
+    { config: { action: 'client.usage', orgAdmin: true }, schema: { tags: ['usage'], params: ClientIdParams, response: { 200: ClientUsage, ...errors } } },
     async (request) => {
-      const client = await rt.clientService.get(request.params.client_id);
-      if (!client) throw new NotFound('client_id: no such client');
+      const client = await visibleClient(rt, request, request.params.client_id);
       await rt.quotas.flushUsage();
       const now = rt.clock.now();
       const hour = now - (now % HOUR_MS);
@@ -45,12 +44,13 @@ export function adminUsageRoutes(app: FastifyInstance, rt: Runtime): void {
 
   app.get<{ Querystring: Static<typeof UsageTopQuery> }>(
     '/usage/top',
-    { config: { action: 'usage.top' }, schema: { tags: ['usage'], querystring: UsageTopQuery, response: { 200: UsageTop, ...errors } } },
+    { config: { action: 'usage.top', orgAdmin: true }, schema: { tags: ['usage'], querystring: UsageTopQuery, response: { 200: UsageTop, ...errors } } },
     async (request) => {
       await rt.quotas.flushUsage();
       const now = rt.clock.now();
       const hour = now - (now % HOUR_MS);
-      const top = await rt.tokenUsage.top(hour, request.query.limit ?? 10);
+      // An organization admin sees its organization's clients only.
+      const top = await rt.tokenUsage.top(hour, request.query.limit ?? 10, request.adminOrg);
       return { hour_start: iso(hour), items: top.map((r) => ({ client_id: r.clientId, client_name: r.clientName, tokens: r.tokens })) };
     },
   );

@@ -8,8 +8,8 @@ export const USAGE_RETENTION_DAYS = 32;
 export interface TokenUsageStore extends UsageSink {
   /** the client's hours with tokens in [from, to) (epoch ms of hour starts), oldest first */
   hourly(clientId: string, from: number, to: number): Promise<{ hourStart: number; tokens: number }[]>;
-  /** the clients with the most tokens in the hour starting at `hourStart`, most first */
-  top(hourStart: number, limit: number): Promise<{ clientId: string; clientName: string | null; tokens: number }[]>;
+  /** the clients with the most tokens in the hour starting at `hourStart`, most first; with `orgId`, that organization's only */
+  top(hourStart: number, limit: number, orgId?: string | null): Promise<{ clientId: string; clientName: string | null; tokens: number }[]>;
 }
 
 export class SqlTokenUsage implements TokenUsageStore {
@@ -37,11 +37,11 @@ export class SqlTokenUsage implements TokenUsageStore {
     return rows.map((r) => ({ hourStart: r.hour_start.getTime(), tokens: Number(r.tokens) }));
   }
 
-  async top(hourStart: number, limit: number): Promise<{ clientId: string; clientName: string | null; tokens: number }[]> {
+  async top(hourStart: number, limit: number, orgId: string | null = null): Promise<{ clientId: string; clientName: string | null; tokens: number }[]> {
     const { rows } = await this.q.query<{ client_id: string; client_name: string | null; tokens: string | number }>(
       `SELECT u.client_id, c.client_name, u.tokens FROM token_usage u LEFT JOIN clients c ON c.client_id = u.client_id
-       WHERE u.hour_start = $1 ORDER BY u.tokens DESC, u.client_id LIMIT $2`,
-      [new Date(hourStart), limit],
+       WHERE u.hour_start = $1 AND ($3::text IS NULL OR c.org_id = $3) ORDER BY u.tokens DESC, u.client_id LIMIT $2`,
+      [new Date(hourStart), limit, orgId],
     );
     return rows.map((r) => ({ clientId: r.client_id, clientName: r.client_name, tokens: Number(r.tokens) }));
   }
