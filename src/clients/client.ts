@@ -58,6 +58,8 @@ export interface Client {
    * token path reads no extra row.
    */
   orgStatus?: OrgStatus;
+  /** the token quota of its organization when the record was loaded (absent or null: none); cached like orgStatus */
+  orgTokenQuota?: TokenQuota | null;
 }
 
 export type OrgStatus = 'active' | 'disabled';
@@ -69,6 +71,8 @@ export interface Org {
   status: OrgStatus;
   /** most clients it may hold; null = unlimited */
   maxClients: number | null;
+  /** tokens per second / hour / day over all its clients; null = none */
+  tokenQuota: TokenQuota | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Org, OrgStatus } from '../clients/client.js';
 import type { Clock } from '../lib/clock.js';
+import type { TokenQuota } from '../quota/token-quota.js';
 import { checksum, randomBase62 } from '../lib/random.js';
 import type { OrgPatch, SqlOrgStore } from '../storage/sql/org-store.js';
 import type { InvalidationBus, Page } from '../storage/types.js';
@@ -48,10 +49,10 @@ export class OrgService {
     this.defaultMaxClients = deps.defaultMaxClients;
   }
 
-  /** A new active organization; `maxClients` undefined takes ORG_MAX_CLIENTS_DEFAULT (null = unlimited). */
-  async create(name: string, maxClients: number | null | undefined): Promise<Org> {
+  /** A new active organization; `maxClients` undefined takes ORG_MAX_CLIENTS_DEFAULT (null = unlimited); `tokenQuota` null: none. */
+  async create(name: string, maxClients: number | null | undefined, tokenQuota: TokenQuota | null = null): Promise<Org> {
     const now = this.clock.now();
-    const org: Org = { orgId: newOrgId(), name, status: 'active', maxClients: maxClients === undefined ? this.defaultMaxClients : maxClients, createdAt: now, updatedAt: now };
+    const org: Org = { orgId: newOrgId(), name, status: 'active', maxClients: maxClients === undefined ? this.defaultMaxClients : maxClients, tokenQuota, createdAt: now, updatedAt: now };
     await this.store.create(org);
     return org;
   }
@@ -70,6 +71,8 @@ export class OrgService {
     const updated = await this.store.update(orgId, patch, this.clock.now());
     if (!updated) return null;
     if (patch.status !== undefined && patch.status !== before.status) await this.statusChanged(orgId, patch.status);
+    // Its clients' cached records carry the organization's quota: every node reloads them.
+    else if (patch.tokenQuota !== undefined) for (const id of await this.store.clientIds(orgId)) await this.bus.publish('clients', id);
     return updated;
   }
 

@@ -2,7 +2,9 @@ import type { QuotaWindowName } from './token-quota.js';
 
 /** One configured window of a client's quota as the token endpoint saw it after deciding. */
 export interface WindowState {
-  name: QuotaWindowName;
+  /** the policy name: the window (`hour`), or `org-hour` for a window of the client's organization's quota */
+  name: string;
+  window: QuotaWindowName;
   limit: number;
   /** tokens counted in the window, this request included when it was issued */
   used: number;

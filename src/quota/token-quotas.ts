@@ -16,6 +16,19 @@ const EVICT_IDLE_MS = 120_000;
 /** Shared keys outlive their window by this much (clock skew between nodes). */
 const KEY_MARGIN_MS = 60_000;
 const HOUR_MS = 3_600_000;
+/** Count keys of organizations (client ids are server-generated and never hold a colon). */
+const ORG_KEY_PREFIX = 'org:';
+/** RateLimit policy names of an organization's windows: `org-hour`. */
+const ORG_POLICY_PREFIX = 'org-';
+
+/** What the token endpoint decides on: the client, its own quota, and its organization's. */
+export interface QuotaSubject {
+  clientId: string;
+  tokenQuota: TokenQuota | null;
+  orgId?: string | null;
+  /** the token quota of its organization (null: none) */
+  orgTokenQuota?: TokenQuota | null;
+}
 
 /** One hour of one client's issued tokens, as written to `token_usage`. */
 export interface UsageRow {
@@ -109,55 +122,74 @@ export class TokenQuotas {
     return client.tokenQuota ?? this.o.defaultQuota;
   }
 
+  private entry(key: string, now: number): Entry {
+    let e = this.entries.get(key);
+    if (!e) this.entries.set(key, (e = { windows: [null, null, null], touchedAt: now, usageHour: now - (now % HOUR_MS), usageCount: 0 }));
+    e.touchedAt = now;
+    return e;
+  }
+
   /**
    * Decides one token request of an authenticated client that passed the grant checks: counts it and
    * returns the RateLimit headers (none without a quota), or throws TooManyRequests past an enforced
-   * quota (not counted: no token is issued).
+   * quota (not counted: no token is issued). A client of an organization with a token quota is also
+   * held to that quota, counted over all the organization's clients (policies named `org-…`).
    */
-  admit(client: { clientId: string; tokenQuota: TokenQuota | null }): Record<string, string> {
+  admit(client: QuotaSubject): Record<string, string> {
     const now = this.o.clock.now();
-    let e = this.entries.get(client.clientId);
-    if (!e) this.entries.set(client.clientId, (e = { windows: [null, null, null], touchedAt: now, usageHour: now - (now % HOUR_MS), usageCount: 0 }));
-    e.touchedAt = now;
+    const e = this.entry(client.clientId, now);
     const quota = this.effective(client);
+    const orgQuota = client.orgId ? (client.orgTokenQuota ?? null) : null;
     let headers: Record<string, string> = {};
-    if (hasLimits(quota)) {
+    if (hasLimits(quota) || hasLimits(orgQuota)) {
       const states: WindowState[] = [];
       const counts: WindowCount[] = [];
+      const enforced: boolean[] = [];
       let refused: WindowState | null = null;
-      for (let i = 0; i < QUOTA_WINDOWS.length; i++) {
-        const w = QUOTA_WINDOWS[i]!;
-        const limit = quota[w.field];
-        if (limit === null) continue;
-        const start = now - (now % w.ms);
-        let c = e.windows[i];
-        if (!c || c.start !== start) e.windows[i] = c = { start, shared: 0, pending: 0, inFlight: 0, warned: false };
-        const state: WindowState = { name: w.name, limit, used: c.shared + c.pending + c.inFlight, seconds: w.ms / 1000, resetIn: Math.max(1, Math.ceil((start + w.ms - now) / 1000)) };
-        if (quota.enforce && state.used >= limit && (!refused || state.resetIn > refused.resetIn)) refused = state;
-        states.push(state);
-        counts.push(c);
-      }
+      const scan = (entry: Entry, q: TokenQuota, prefix: string): void => {
+        for (let i = 0; i < QUOTA_WINDOWS.length; i++) {
+          const w = QUOTA_WINDOWS[i]!;
+          const limit = q[w.field];
+          if (limit === null) continue;
+          const start = now - (now % w.ms);
+          let c = entry.windows[i];
+          if (!c || c.start !== start) entry.windows[i] = c = { start, shared: 0, pending: 0, inFlight: 0, warned: false };
+          const state: WindowState = {
+            name: prefix + w.name,
+            window: w.name,
+            limit,
+            used: c.shared + c.pending + c.inFlight,
+            seconds: w.ms / 1000,
+            resetIn: Math.max(1, Math.ceil((start + w.ms - now) / 1000)),
+          };
+          if (q.enforce && state.used >= limit && (!refused || state.resetIn > refused.resetIn)) refused = state;
+          states.push(state);
+          counts.push(c);
+          enforced.push(q.enforce);
+        }
+      };
+      if (hasLimits(quota)) scan(e, quota, '');
+      if (hasLimits(orgQuota) && client.orgId) scan(this.entry(ORG_KEY_PREFIX + client.orgId, now), orgQuota, ORG_POLICY_PREFIX);
+      const who = (s: WindowState) => (s.name === s.window ? { client_id: client.clientId } : { client_id: client.clientId, org_id: client.orgId });
       if (refused) {
-        const r = refused;
-        this.o.onRejected?.(r.name);
+        const r: WindowState = refused;
+        this.o.onRejected?.(r.window);
         const c = counts[states.indexOf(r)]!;
         if (!c.warned) {
           c.warned = true;
-          this.o.logger.warn({ client_id: client.clientId, window: r.name, limit: r.limit, used: r.used }, 'token quota reached: refusing token requests until the window resets');
+          this.o.logger.warn({ ...who(r), window: r.name, limit: r.limit, used: r.used }, 'token quota reached: refusing token requests until the window resets');
         }
-        throw new TooManyRequests(`token quota exceeded: at most ${r.limit} tokens per ${r.name}; retry after ${r.resetIn} seconds`, r.resetIn, rateLimitHeaders(states));
+        const whose = r.name === r.window ? '' : "the organization's ";
+        throw new TooManyRequests(`${whose}token quota exceeded: at most ${r.limit} tokens per ${r.window}; retry after ${r.resetIn} seconds`, r.resetIn, rateLimitHeaders(states));
       }
       for (let j = 0; j < states.length; j++) {
         const s = states[j]!;
         const c = counts[j]!;
         c.pending++;
         s.used++;
-        if (s.used > s.limit && !c.warned) {
+        if (s.used > s.limit && !c.warned && !enforced[j]) {
           c.warned = true;
-          this.o.logger.warn(
-            { client_id: client.clientId, window: s.name, limit: s.limit, used: s.used },
-            'token quota exceeded (enforce: false): counted, not refused; logged once per client and window',
-          );
+          this.o.logger.warn({ ...who(s), window: s.name, limit: s.limit, used: s.used }, 'token quota exceeded (enforce: false): counted, not refused; logged once per client and window');
         }
       }
       headers = rateLimitHeaders(states);

@@ -212,6 +212,8 @@ export const OrgView = Type.Object({
   name: Type.String(),
   status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
   max_clients: Type.Union([MaxClients, Type.Null()]),
+  /** counted over all its clients, on top of each client's own; null: none */
+  token_quota: Type.Union([TokenQuota, Type.Null()]),
   created_at: DateTime,
   updated_at: DateTime,
 });
@@ -222,11 +224,20 @@ export const OrgListQuery = Type.Object(
 );
 const OrgName = Type.String({ minLength: 1, maxLength: 200 });
 export const OrgCreateBody = Type.Object(
-  { name: OrgName, max_clients: Type.Optional(Type.Union([MaxClients, Type.Null()], { description: 'unset: ORG_MAX_CLIENTS_DEFAULT; null: unlimited' })) },
+  {
+    name: OrgName,
+    max_clients: Type.Optional(Type.Union([MaxClients, Type.Null()], { description: 'unset: ORG_MAX_CLIENTS_DEFAULT; null: unlimited' })),
+    token_quota: Type.Optional(Type.Union([TokenQuota, Type.Null()], { description: "tokens over all the organization's clients; null or unset: none" })),
+  },
   { additionalProperties: false },
 );
 export const OrgPatchBody = Type.Object(
-  { name: Type.Optional(OrgName), max_clients: Type.Optional(Type.Union([MaxClients, Type.Null()])), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])) },
+  {
+    name: Type.Optional(OrgName),
+    max_clients: Type.Optional(Type.Union([MaxClients, Type.Null()])),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
+    token_quota: Type.Optional(Type.Union([TokenQuota, Type.Null()])),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 /** An org-bound RFC 7591 initial access token: at most 30 days, optionally use-counted. */

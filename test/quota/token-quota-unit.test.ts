@@ -67,15 +67,15 @@ t.test('RateLimit headers: every window in the policy, the tightest in RateLimit
   t.same(rateLimitHeaders([]), {}, 'no quota: no headers');
   t.same(
     rateLimitHeaders([
-      { name: 'second', limit: 10, used: 1, seconds: 1, resetIn: 1 },
-      { name: 'hour', limit: 1000, used: 998, seconds: 3600, resetIn: 1800 },
+      { name: 'second', window: 'second', limit: 10, used: 1, seconds: 1, resetIn: 1 },
+      { name: 'hour', window: 'hour', limit: 1000, used: 998, seconds: 3600, resetIn: 1800 },
     ]),
     { 'ratelimit-policy': '"second";q=10;w=1, "hour";q=1000;w=3600', ratelimit: '"hour";r=2;t=1800' },
   );
   t.same(
     rateLimitHeaders([
-      { name: 'hour', limit: 5, used: 5, seconds: 3600, resetIn: 60 },
-      { name: 'day', limit: 9, used: 9, seconds: 86400, resetIn: 7260 },
+      { name: 'hour', window: 'hour', limit: 5, used: 5, seconds: 3600, resetIn: 60 },
+      { name: 'day', window: 'day', limit: 9, used: 9, seconds: 86400, resetIn: 7260 },
     ]).ratelimit,
     '"day";r=0;t=7260',
     'a tie goes to the window that resets last',

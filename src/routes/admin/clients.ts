@@ -41,7 +41,7 @@ async function validated(rt: Runtime, body: Record<string, unknown>) {
 }
 
 /** A `token_quota` object the schema accepted, checked once more by the model (names the member). */
-function checkedQuota(value: unknown): TokenQuota {
+export function checkedQuota(value: unknown): TokenQuota {
   try {
     return quotaFromJson(value);
   } catch (err) {

@@ -3,6 +3,7 @@ import type { Static } from '@sinclair/typebox';
 import { InvalidRequest, NotFound } from '../../errors/oauth-errors.js';
 import type { Runtime } from '../../runtime.js';
 import { AdminError, IatCreateBody, IssuedIat, OrgCreateBody, OrgIatParams, OrgIdParams, OrgListQuery, OrgPage, OrgPatchBody, OrgView } from '../../schemas/admin.js';
+import { checkedQuota } from './clients.js';
 import { orgView } from './views.js';
 
 type OrgParams = Static<typeof OrgIdParams>;
@@ -30,7 +31,8 @@ export function adminOrgRoutes(app: FastifyInstance, rt: Runtime): void {
     '/orgs',
     { config: { action: 'org.create' }, schema: { tags, body: OrgCreateBody, response: { 201: OrgView, ...errors } } },
     async (request, reply) => {
-      const org = await rt.orgs.create(request.body.name, request.body.max_clients);
+      const quota = request.body.token_quota;
+      const org = await rt.orgs.create(request.body.name, request.body.max_clients, quota === undefined || quota === null ? null : checkedQuota(quota));
       request.auditTarget = org.orgId;
       request.auditOrg = org.orgId;
       return reply.code(201).send(orgView(org));
@@ -54,6 +56,7 @@ export function adminOrgRoutes(app: FastifyInstance, rt: Runtime): void {
         ...(b.name !== undefined ? { name: b.name } : {}),
         ...(b.max_clients !== undefined ? { maxClients: b.max_clients } : {}),
         ...(b.status !== undefined ? { status: b.status } : {}),
+        ...(b.token_quota !== undefined ? { tokenQuota: b.token_quota === null ? null : checkedQuota(b.token_quota) } : {}),
       });
       if (!org) throw new NotFound(NO_ORG);
       return orgView(org);

@@ -76,5 +76,13 @@ export function lifetimeMs(value: number | string | undefined): number | null | 
 }
 
 export function orgView(o: Org) {
-  return { org_id: o.orgId, name: o.name, status: o.status, max_clients: o.maxClients, created_at: iso(o.createdAt), updated_at: iso(o.updatedAt) };
+  return {
+    org_id: o.orgId,
+    name: o.name,
+    status: o.status,
+    max_clients: o.maxClients,
+    token_quota: o.tokenQuota ? quotaToJson(o.tokenQuota) : null,
+    created_at: iso(o.createdAt),
+    updated_at: iso(o.updatedAt),
+  };
 }

@@ -1,6 +1,7 @@
 import type { JSONWebKeySet } from 'jose';
 import type { AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg } from '../../clients/client.js';
 import { quotaFromJson, quotaToJson } from '../../quota/token-quota.js';
+import { parseQuota } from './org-store.js';
 import { InitialAccessTokenSpent, OrgDisabled, OrgLimitReached, OrgMissing } from '../../orgs/errors.js';
 import type { ClientListFilter, ClientPatch, ClientStore, CreateOptions, Page, Sql, SqlQueryable } from '../types.js';
 
@@ -26,6 +27,8 @@ interface ClientRow {
   org_id?: string | null;
   /** the status of its organization (joined) */
   org_status?: 'active' | 'disabled' | null;
+  /** the token quota of its organization (joined) */
+  org_token_quota?: unknown;
 }
 interface SecretRow {
   secret_id: string;
@@ -75,12 +78,12 @@ function toClient(r: ClientRow, secrets: ClientSecret[]): Client {
     // Only once the client has authenticated with an assertion (secrets keep their own).
     ...(r.last_used_at ? { lastUsedAt: r.last_used_at.getTime() } : {}),
     orgId: r.org_id ?? null,
-    ...(r.org_id && r.org_status ? { orgStatus: r.org_status } : {}),
+    ...(r.org_id && r.org_status ? { orgStatus: r.org_status, orgTokenQuota: parseQuota(r.org_token_quota) } : {}),
   };
 }
 
 /** A client row with its organization's status: what the client cache holds, so tokens need no second read. */
-const SELECT_CLIENT = 'SELECT c.*, o.status AS org_status FROM clients c LEFT JOIN orgs o ON o.org_id = c.org_id';
+const SELECT_CLIENT = 'SELECT c.*, o.status AS org_status, o.token_quota AS org_token_quota FROM clients c LEFT JOIN orgs o ON o.org_id = c.org_id';
 
 /**
  * Inside the creating transaction: locks the organization's row (so concurrent creations into it

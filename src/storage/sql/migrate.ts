@@ -6,6 +6,7 @@ import * as m003 from './migrations/003-settings.js';
 import * as m004 from './migrations/004-client-last-used.js';
 import * as m005 from './migrations/005-token-quotas.js';
 import * as m006 from './migrations/006-organizations.js';
+import * as m007 from './migrations/007-org-token-quota.js';
 
 interface Migration {
   version: number;
@@ -18,6 +19,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, up: m004.up },
   { version: 5, up: m005.up },
   { version: 6, up: m006.up },
+  { version: 7, up: m007.up },
 ];
 
 /** Arbitrary constant shared by every node: the advisory lock that serialises migrations. */

@@ -1,4 +1,5 @@
 import type { Org, OrgStatus } from '../../clients/client.js';
+import { quotaFromJson, quotaToJson } from '../../quota/token-quota.js';
 import type { Page, SqlQueryable } from '../types.js';
 import { InvalidCursorError } from './client-store.js';
 
@@ -7,6 +8,7 @@ interface OrgRow {
   name: string;
   status: OrgStatus;
   max_clients: number | null;
+  token_quota?: unknown;
   created_at: Date;
   updated_at: Date;
 }
@@ -32,18 +34,23 @@ export interface StoredInitialAccessToken {
   createdAt: number;
 }
 
-export type OrgPatch = Partial<Pick<Org, 'name' | 'status' | 'maxClients'>>;
+export type OrgPatch = Partial<Pick<Org, 'name' | 'status' | 'maxClients' | 'tokenQuota'>>;
+
+/** A jsonb token quota as PostgreSQL or PGlite returns it (object or text); null when unset. */
+export const parseQuota = (value: unknown): Org['tokenQuota'] =>
+  value === null || value === undefined ? null : quotaFromJson(typeof value === 'string' ? JSON.parse(value) : value);
 
 const toOrg = (r: OrgRow): Org => ({
   orgId: r.org_id,
   name: r.name,
   status: r.status,
   maxClients: r.max_clients === null ? null : Number(r.max_clients),
+  tokenQuota: parseQuota(r.token_quota),
   createdAt: r.created_at.getTime(),
   updatedAt: r.updated_at.getTime(),
 });
 
-const PATCH_COLUMNS: Record<keyof OrgPatch, string> = { name: 'name', status: 'status', maxClients: 'max_clients' };
+const PATCH_COLUMNS: Record<keyof OrgPatch, string> = { name: 'name', status: 'status', maxClients: 'max_clients', tokenQuota: 'token_quota' };
 
 function encodeCursor(createdAt: number, orgId: string): string {
   return Buffer.from(JSON.stringify([createdAt, orgId])).toString('base64url');
@@ -66,13 +73,14 @@ export class SqlOrgStore {
   }
 
   async create(o: Org): Promise<void> {
-    await this.sql.query('INSERT INTO orgs (org_id, name, status, max_clients, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+    await this.sql.query('INSERT INTO orgs (org_id, name, status, max_clients, created_at, updated_at, token_quota) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
       o.orgId,
       o.name,
       o.status,
       o.maxClients,
       new Date(o.createdAt),
       new Date(o.updatedAt),
+      o.tokenQuota ? JSON.stringify(quotaToJson(o.tokenQuota)) : null,
     ]);
   }
 
@@ -102,7 +110,8 @@ export class SqlOrgStore {
     const params: unknown[] = [orgId];
     for (const [field, column] of Object.entries(PATCH_COLUMNS) as [keyof OrgPatch, string][]) {
       if (!(field in patch)) continue;
-      params.push(patch[field] ?? null);
+      const value = patch[field] ?? null;
+      params.push(field === 'tokenQuota' && value !== null ? JSON.stringify(quotaToJson(value as NonNullable<OrgPatch['tokenQuota']>)) : value);
       sets.push(`${column} = $${params.length}`);
     }
     params.push(new Date(now));
