@@ -32,7 +32,9 @@ declare module 'fastify' {
  * server minted with scope `tokenmill:admin`, verified as a resource server would (signature,
  * typ, iss, exp, audience = this issuer, client active, not revoked), whose client's registered
  * scopes still include `tokenmill:admin`. Missing or bad → 401; valid without the scope, in the
- * token or on the client → 403 (RFC 6750 §3.1).
+ * token or on the client → 403 (RFC 6750 §3.1). A token with `tokenmill:org-admin` whose client
+ * belongs to an (active) organization and still holds that scope is an organization admin: `org`
+ * is its organization, and routes confine it there (docs/contract.md "Organizations").
  */
 export async function authenticateAdmin(request: FastifyRequest, rt: Runtime): Promise<{ actor: string; org: string | null }> {
   const token = bearerCredential(request, 'admin credentials are required');
