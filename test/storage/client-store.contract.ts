@@ -84,6 +84,17 @@ export function clientStoreContract(t: TestContext, open: (t: TestContext) => Pr
     t.equal(await s.update('nope', { clientName: 'x' }, T0), null);
   });
 
+  t.test('tokenQuota: stored, read back, replaced and cleared (null = the configured default)', async (t) => {
+    const s = await open(t);
+    const quota = { perSecond: null, perHour: 1000, perDay: 20000, enforce: true };
+    await s.create(client('q1', { tokenQuota: quota }));
+    t.strictSame((await s.get('q1'))?.tokenQuota, quota);
+    const other = { perSecond: 5, perHour: null, perDay: null, enforce: false };
+    t.strictSame((await s.update('q1', { tokenQuota: other }, T0 + 1))?.tokenQuota, other);
+    t.strictSame((await s.update('q1', { clientName: 'kept' }, T0 + 2))?.tokenQuota, other, 'a patch without it leaves it');
+    t.equal((await s.update('q1', { tokenQuota: null }, T0 + 3))?.tokenQuota, null);
+  });
+
   t.test('delete removes the client and its secrets', async (t) => {
     const s = await open(t);
     await s.create(client('c1'));

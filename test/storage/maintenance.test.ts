@@ -45,7 +45,7 @@ function rowBounds(t: TestContext, open: (t: TestContext) => Promise<Sql>): void
     const jobs = maintenanceJobs({ auditRetentionDays: 365 });
 
     const clock = new TestClock(NOW * 1000);
-    t.strictSame(await runMaintenance(sql, clock, jobs), ['revocations', 'audit']);
+    t.strictSame(await runMaintenance(sql, clock, jobs), ['revocations', 'audit', 'token-usage']);
     t.equal(await count(sql, 'revocations'), LAPSING + LIVE - LAPSING / 100, 'at NOW: only the revocations lapsing at NOW (i % 100 = 0) are gone');
     clock.set((NOW + 100) * 1000);
     await runMaintenance(sql, clock, jobs);
@@ -62,7 +62,7 @@ t.test('PGlite, through the runtime (AUDIT_RETENTION in days)', async (t) => {
   t.equal(rt.config.auditRetentionDays, 30);
   await rt.audit.record({ at: NOW * 1000 - 31 * DAY_MS, actor: 'a', action: 'old', target: null, outcome: 'success', requestId: null });
   await rt.audit.record({ at: NOW * 1000 - 29 * DAY_MS, actor: 'a', action: 'kept', target: null, outcome: 'success', requestId: null });
-  t.strictSame(await rt.runMaintenance(), ['revocations', 'audit']);
+  t.strictSame(await rt.runMaintenance(), ['revocations', 'audit', 'token-usage']);
   t.strictSame(
     (await rt.audit.list(10, null)).items.map((e) => e.action),
     ['kept'],
@@ -104,7 +104,7 @@ t.test('PostgreSQL', async (t) => {
     t.equal(await count(b, 'revocations'), LAPSING + LIVE, 'nothing deleted');
     release();
     await holder;
-    t.strictSame(await runMaintenance(b, clock, jobs), ['revocations', 'audit']);
+    t.strictSame(await runMaintenance(b, clock, jobs), ['revocations', 'audit', 'token-usage']);
     t.equal(await count(b, 'revocations'), LIVE);
   });
 });

@@ -133,7 +133,13 @@ async function makeSource(): Promise<{ sql: Sql; doc: ExportDocument }> {
   const sql = await openPglite(null, { schema: 'tokenmill' });
   await migrate(sql, { schema: 'tokenmill' });
   await new SqlClientStore(sql).create(client('c1'));
-  await new SqlClientStore(sql).create({ ...client('c2'), jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'j1' }] }, registrationAccessTokenHash: null });
+  await new SqlClientStore(sql).create({
+    ...client('c2'),
+    jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'j1' }] },
+    registrationAccessTokenHash: null,
+    // clients.token_quota (jsonb) travels with the client
+    tokenQuota: { perSecond: null, perHour: 1000, perDay: 20000, enforce: false },
+  });
   const jwe = await new KeyEncryption(KEK).encrypt({ kty: 'EC', crv: 'P-256', d: 'private', x: 'x', y: 'y' });
   await new SqlKeyStore(sql).insert({
     kid: 'k1',
