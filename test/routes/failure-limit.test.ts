@@ -215,11 +215,7 @@ t.test('failures count at every endpoint that authenticates, and the block cover
   // The admin API's own audit of refused calls leaves the 429s to the limiter: one kind of row for them.
   await b.rt.refusalAudit.flush();
   const refused = (await b.rt.audit.list(1000, null, { actor: 'unauthenticated' })).items;
-  t.same(
-    [...new Set(refused.filter((r) => (r.detail as { status?: number } | null)?.status === 429).map((r) => r.action))],
-    ['auth.throttled'],
-    'every audited 429 is an auth.throttled row',
-  );
+  t.same([...new Set(refused.filter((r) => (r.detail as { status?: number } | null)?.status === 429).map((r) => r.action))], ['auth.throttled'], 'every audited 429 is an auth.throttled row');
   const samples = parseMetrics(await b.rt.metrics.registry.metrics());
   for (const endpoint of ['introspection', 'revocation', 'revocation_feed', 'admin', 'registration'])
     t.ok(sampleValue(samples, 'tokenmill_auth_throttled_total', { endpoint }) >= 2, `tokenmill_auth_throttled_total{endpoint="${endpoint}"}`);
@@ -251,7 +247,12 @@ t.test('private_key_jwt: bad assertions count; the assertion of a blocked source
   const now = Math.floor(b.clock.now() / 1000);
   const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
   const send = (ip: string, jws: string) =>
-    from(b, ip, { method: 'POST', url: '/oauth2/token', headers: { 'content-type': FORM }, payload: form({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: jws }) });
+    from(b, ip, {
+      method: 'POST',
+      url: '/oauth2/token',
+      headers: { 'content-type': FORM },
+      payload: form({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: jws }),
+    });
   const ATTACKER = '203.0.113.60';
   const seq: number[] = [];
   for (let i = 0; i < 31; i++) seq.push((await send(ATTACKER, await assertion(other, c.client_id, ISSUER, now))).statusCode);
