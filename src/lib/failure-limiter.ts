@@ -148,7 +148,7 @@ export class FailureLimiter {
     const now = this.now();
     const previous = this.blocked.get(key);
     if (previous === undefined || previous <= now) {
-      this.logger.warn({ source: ip, key, endpoint, blockSeconds: Math.ceil(ms / 1000) }, 'too many failed authentications from one source: answered 429 until the block ends');
+      this.logger.warn({ source: ip.slice(0, 64), key, endpoint, blockSeconds: Math.ceil(ms / 1000) }, 'too many failed authentications from one source: answered 429 until the block ends');
     }
     this.remember(key, now + ms, now);
   }
