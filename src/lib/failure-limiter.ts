@@ -60,6 +60,8 @@ export function sourceKey(ip: string): string {
 
 /** At most this many blocked sources are remembered locally; past it the oldest entry is dropped. */
 const MAX_BLOCKED = 100_000;
+/** How often `anyBlocked` drops the blocks that have ended. */
+const SWEEP_EVERY_MS = 5_000;
 
 export interface FailureLimiterOptions {
   /** null: the limit is off (AUTH_FAILURE_MAX=0) */
@@ -87,12 +89,24 @@ export class FailureLimiter {
   private readonly now: () => number;
   private readonly blocked = new Map<string, number>();
   private counterFailing = false;
+  private nextSweep = 0;
 
   constructor(options: FailureLimiterOptions) {
     this.counter = options.counter;
     this.enabled = options.counter !== null;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
+  }
+
+  /** Whether any source may be blocked here now: when not, `check` need not run (ended blocks are swept every few seconds). */
+  anyBlocked(): boolean {
+    if (this.blocked.size === 0) return false;
+    const now = this.now();
+    if (now >= this.nextSweep) {
+      this.nextSweep = now + SWEEP_EVERY_MS;
+      for (const [k, t] of this.blocked) if (t <= now) this.blocked.delete(k);
+    }
+    return this.blocked.size > 0;
   }
 
   /** Whole seconds until `ip` may authenticate again (Retry-After), or 0 when it may now. */
@@ -134,7 +148,7 @@ export class FailureLimiter {
     const now = this.now();
     const previous = this.blocked.get(key);
     if (previous === undefined || previous <= now) {
-      this.logger.warn({ source: ip, key, endpoint, blockSeconds: Math.ceil(ms / 1000) }, 'too many failed authentications from one source: answered 429 until the block ends');
+      this.logger.warn({ source: ip.slice(0, 64), key, endpoint, blockSeconds: Math.ceil(ms / 1000) }, 'too many failed authentications from one source: answered 429 until the block ends');
     }
     this.remember(key, now + ms, now);
   }

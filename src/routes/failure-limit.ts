@@ -32,6 +32,8 @@ export function limitAuthFailures(app: FastifyInstance, rt: Runtime, endpointOf:
   const limiter = rt.authFailures;
   if (!limiter.enabled) return;
   app.addHook('onRequest', (request, _reply, done) => {
+    // Nobody blocked (the usual case): not even request.ip (X-Forwarded-For parsing with TRUST_PROXY) is computed.
+    if (!limiter.anyBlocked()) return done();
     const retryAfter = limiter.check(request.ip);
     if (retryAfter === 0) return done();
     rt.metrics.authThrottled(endpointOf(request));

@@ -39,6 +39,15 @@ t.test('a block from the counter is remembered locally until it ends', async (t)
   now += 1_000;
   t.equal(limiter.check('192.0.2.1'), 0, 'over');
   t.equal(limiter.blockedSources(), 0, 'and forgotten');
+  t.equal(limiter.anyBlocked(), false, 'nothing blocked: the per-request check is skipped');
+
+  // A block that ends without its source coming back is swept, so the check is skipped again.
+  await limiter.fail('192.0.2.5', 'token');
+  await limiter.fail('192.0.2.5', 'token');
+  await limiter.fail('192.0.2.5', 'token');
+  t.equal(limiter.anyBlocked(), true, 'a source is blocked');
+  now += 31_000;
+  t.equal(limiter.anyBlocked(), false, 'its block has ended and is swept');
 });
 
 t.test('a counter that fails: the failure is not counted, nothing is thrown, logged once per outage', async (t) => {
