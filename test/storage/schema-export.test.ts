@@ -33,7 +33,18 @@ t.test('PGlite: DATABASE_SCHEMA holds every table, none lands in public', async 
   t.strictSame(await migrationStatus(sql, { schema: 'tokenmill' }), { applied: [], pending: ALL, newer: [], legacyPublicTables: [] });
   t.strictSame(await migrate(sql, { schema: 'tokenmill' }), ALL);
   t.strictSame(await migrate(sql, { schema: 'tokenmill' }), [], 'a second run applies nothing');
-  t.strictSame(await tablesIn(sql, 'tokenmill'), ['audit_log', 'client_secrets', 'clients', 'org_initial_access_tokens', 'orgs', 'revocations', 'schema_migrations', 'settings', 'signing_keys', 'token_usage']);
+  t.strictSame(await tablesIn(sql, 'tokenmill'), [
+    'audit_log',
+    'client_secrets',
+    'clients',
+    'org_initial_access_tokens',
+    'orgs',
+    'revocations',
+    'schema_migrations',
+    'settings',
+    'signing_keys',
+    'token_usage',
+  ]);
   t.strictSame(await tablesIn(sql, 'public'), []);
   t.strictSame((await migrationStatus(sql, { schema: 'tokenmill' })).pending, []);
 

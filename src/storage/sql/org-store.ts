@@ -37,8 +37,7 @@ export interface StoredInitialAccessToken {
 export type OrgPatch = Partial<Pick<Org, 'name' | 'status' | 'maxClients' | 'tokenQuota'>>;
 
 /** A jsonb token quota as PostgreSQL or PGlite returns it (object or text); null when unset. */
-export const parseQuota = (value: unknown): Org['tokenQuota'] =>
-  value === null || value === undefined ? null : quotaFromJson(typeof value === 'string' ? JSON.parse(value) : value);
+export const parseQuota = (value: unknown): Org['tokenQuota'] => (value === null || value === undefined ? null : quotaFromJson(typeof value === 'string' ? JSON.parse(value) : value));
 
 const toOrg = (r: OrgRow): Org => ({
   orgId: r.org_id,
