@@ -70,6 +70,8 @@ export const ConfigSchema = Type.Object({
       description: 'seconds /readyz answers 503 on SIGTERM, while requests are still served, before the listeners close; default 5 in production, 0 otherwise',
     }),
   ),
+  CONSOLE_SESSION_IDLE: Type.Integer({ minimum: 60, maximum: 86400, default: 900, description: 'seconds without a request after which a web console session ends' }),
+  CONSOLE_SESSION_MAX: Type.Integer({ minimum: 300, maximum: 604800, default: 43200, description: 'seconds after sign-in after which a web console session ends, active or not' }),
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 1, maximum: 300, default: 25, description: 'seconds to drain in-flight requests on SIGTERM' }),
 });
 export type RawConfig = Static<typeof ConfigSchema>;
@@ -114,4 +116,6 @@ export interface Config {
   /** seconds between SIGTERM (readiness false) and closing the listeners */
   shutdownDelay: number;
   shutdownTimeout: number;
+  /** web console sessions: idle timeout and absolute lifetime, seconds */
+  consoleSession: { idle: number; max: number };
 }

@@ -33,7 +33,7 @@ t.test('PGlite: DATABASE_SCHEMA holds every table, none lands in public', async 
   t.strictSame(await migrationStatus(sql, { schema: 'tokenmill' }), { applied: [], pending: ALL, newer: [], legacyPublicTables: [] });
   t.strictSame(await migrate(sql, { schema: 'tokenmill' }), ALL);
   t.strictSame(await migrate(sql, { schema: 'tokenmill' }), [], 'a second run applies nothing');
-  t.strictSame(await tablesIn(sql, 'tokenmill'), ['audit_log', 'client_secrets', 'clients', 'revocations', 'schema_migrations', 'settings', 'signing_keys']);
+  t.strictSame(await tablesIn(sql, 'tokenmill'), ['audit_log', 'client_secrets', 'clients', 'console_sessions', 'revocations', 'schema_migrations', 'settings', 'signing_keys']);
   t.strictSame(await tablesIn(sql, 'public'), []);
   t.strictSame((await migrationStatus(sql, { schema: 'tokenmill' })).pending, []);
 

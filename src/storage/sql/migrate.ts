@@ -4,6 +4,7 @@ import * as m001 from './migrations/001-initial.js';
 import * as m002 from './migrations/002-tokens-revoked-before.js';
 import * as m003 from './migrations/003-settings.js';
 import * as m004 from './migrations/004-client-last-used.js';
+import * as m008 from './migrations/008-console-sessions.js';
 
 interface Migration {
   version: number;
@@ -14,6 +15,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, up: m002.up },
   { version: 3, up: m003.up },
   { version: 4, up: m004.up },
+  { version: 8, up: m008.up },
 ];
 
 /** Arbitrary constant shared by every node: the advisory lock that serialises migrations. */
