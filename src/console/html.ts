@@ -1,7 +1,7 @@
 /**
  * The console's only way to produce HTML: a tagged template in which every interpolated value is
- * escaped, unless it is itself the result of `html` (already safe) or passed through `trusted`
- * (fixed markup written in this package, never data). Arrays are rendered item by item.
+ * escaped, unless it is itself the result of `html` (already safe): there is no other way to
+ * mark a string as markup. Arrays are rendered item by item.
  * Bidirectional-override and other invisible formatting characters are shown as visible code
  * points (`⟨U+202E⟩`), so a hostile client name cannot reorder the text around it.
  */
@@ -36,11 +36,6 @@ export function html(strings: TemplateStringsArray, ...values: Value[]): Html {
   let out = strings[0] ?? '';
   for (let i = 0; i < values.length; i++) out += render(values[i]) + (strings[i + 1] ?? '');
   return wrap(out);
-}
-
-/** Markup that is part of this package (an SVG built from numbers, a fixed fragment): never data. */
-export function trusted(markup: string): Html {
-  return wrap(markup);
 }
 
 export type { Value as HtmlValue };
