@@ -277,3 +277,73 @@ t.test('console changes go through the admin API validation and are audited with
   t.same(events.items[0]?.detail, { status: 201, via: 'console' });
   t.equal(csrfOf(ok.body), csrf);
 });
+
+t.test('client actions through the console: each does what its button says, and is audited', async (t) => {
+  const b = await build(t);
+  const api = adminApp(b);
+  const { cookie, csrf } = await signIn(api);
+  const c = await register(b.app, { client_name: 'ops client', scope: 'api:read', audience: ['https://api.example.com'] });
+  const base = `/console/clients/${c.client_id}`;
+  const expectRedirect = async (url: string, fields: Record<string, string>, location: string) => {
+    const res = await post(api, url, { _csrf: csrf, ...fields }, cookie);
+    t.equal(res.statusCode, 303, url);
+    t.equal(res.headers.location, location, url);
+  };
+
+  // Rotate with no grace: the old secret ends now; the new one is shown once in the response.
+  const rotated = await post(api, `${base}/secrets`, { _csrf: csrf, previous_secret_ttl: '0', expires_in: '7d' }, cookie);
+  t.equal(rotated.statusCode, 201);
+  t.match(rotated.body, 'The previous secrets stopped working now.');
+  let client = await b.rt.clientService.get(c.client_id);
+  t.equal(client?.secrets.length, 2);
+  t.equal(client?.secrets.filter((s) => s.expiresAt !== null && s.expiresAt <= b.clock.now()).length, 1, 'the old secret ended');
+  const oldSecret = client?.secrets.find((s) => s.expiresAt !== null && s.expiresAt <= b.clock.now());
+  await expectRedirect(`${base}/secrets/${oldSecret?.secretId}/delete`, {}, `${base}?notice=secret-deleted`);
+  client = await b.rt.clientService.get(c.client_id);
+  t.equal(client?.secrets.length, 1, 'the secret is deleted');
+  t.equal(client?.secrets[0]?.expiresAt, b.clock.now() + 7 * 86_400_000, 'the new secret expires after the preset');
+
+  const reg = await post(api, `${base}/registration-token`, { _csrf: csrf, op: 'rotate' }, cookie);
+  t.equal(reg.statusCode, 201);
+  t.match(reg.body, /value="tmrat_[A-Za-z0-9]+"/, 'the registration access token is shown once');
+  t.ok((await b.rt.clientService.get(c.client_id))?.registrationAccessTokenHash);
+  await expectRedirect(`${base}/registration-token`, { op: 'revoke' }, `${base}?notice=registration-token-revoked`);
+  t.equal((await b.rt.clientService.get(c.client_id))?.registrationAccessTokenHash, null);
+
+  await expectRedirect(`${base}/revoke-tokens`, {}, `${base}?notice=tokens-revoked`);
+  t.ok((await b.rt.clientService.get(c.client_id))?.tokensRevokedBefore, 'a client-wide revocation is recorded');
+  await expectRedirect(`${base}/status`, { status: 'disabled' }, `${base}?notice=disabled`);
+  await expectRedirect(`${base}/status`, { status: 'active' }, `${base}?notice=enabled`);
+  t.equal((await b.rt.clientService.get(c.client_id))?.status, 'active');
+
+  await expectRedirect(
+    `${base}/edit`,
+    { client_name: 'ops client', scope: 'api:read api:write', audience: 'https://api.example.com\nhttps://b.example.com', access_token_ttl: '600' },
+    `${base}?notice=updated`,
+  );
+  client = await b.rt.clientService.get(c.client_id);
+  t.same([client?.scopes, client?.audiences, client?.accessTokenTtl], [['api:read', 'api:write'], ['https://api.example.com', 'https://b.example.com'], 600]);
+
+  await expectRedirect('/console/keys/rotate', { alg: 'ES256', activate_in: '3600' }, '/console/keys?notice=key-rotated');
+  await expectRedirect(`${base}/delete`, { confirm_name: 'ops client' }, '/console/clients?notice=deleted');
+  t.equal(await b.rt.clientService.get(c.client_id), null, 'deleted after typing its name');
+
+  await settle();
+  const actions = (await b.rt.audit.list(50, null)).items.filter((e) => (e.detail as { via?: string } | null)?.via === 'console').map((e) => `${e.action} ${e.outcome}`);
+  t.same(actions.reverse(), [
+    'console.sign_in success',
+    'secret.rotate success',
+    'secret.delete success',
+    'registration_token.rotate success',
+    'registration_token.revoke success',
+    'client.revoke_tokens success',
+    'client.update success',
+    'client.update success',
+    'client.update success',
+    'key.rotate success',
+    'client.delete success',
+  ]);
+  const deleted = await get(api, base, cookie);
+  t.equal(deleted.statusCode, 404);
+  t.match(deleted.body, 'No such client.');
+});
