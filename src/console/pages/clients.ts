@@ -20,6 +20,10 @@ export function clientBadges(c: ClientData, now: number): Html {
   return html`${c.status === 'disabled' ? badge('disabled', 'bad') : badge('active', 'ok')}${secretExpiringSoon(c, now) ? html` ${badge('secret expires within 7 days', 'warn')}` : ''}`;
 }
 
+/**
+ * The clients table. Columns are the API's client view; organization (`org_id`) and token-quota
+ * columns join here as one `<th>` and one `<td>` each once the admin API's view carries them.
+ */
 export function clientsPage(viewer: Viewer, query: ClientListQuery, items: ClientData[], nextCursor: string | null, now: number, notice: string | null, error: string | null): Html {
   const next = nextCursor ? `/console/clients?${new URLSearchParams({ ...query, cursor: nextCursor }).toString()}` : null;
   return page(
