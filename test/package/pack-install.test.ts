@@ -36,7 +36,16 @@ t.test('npm pack: both tarballs, built output only', async (t) => {
   t.same(tarballs, ['tokenmill-0.1.0.tgz', 'tokenmill-verify-0.1.0.tgz']);
   const { stdout: listing } = await run('tar', ['-tzf', join(dir, 'tokenmill-0.1.0.tgz')], { env });
   const files = listing.split('\n').filter(Boolean);
-  for (const f of ['package/LICENSE', 'package/README.md', 'package/bin/tokenmill.js', 'package/dist/src/server.cjs', 'package/dist/src/cli/index.js', 'package/dist/src/verify/index.d.ts', 'package/dist/src/console/assets/console.css', 'package/dist/src/console/assets/console.js'])
+  for (const f of [
+    'package/LICENSE',
+    'package/README.md',
+    'package/bin/tokenmill.js',
+    'package/dist/src/server.cjs',
+    'package/dist/src/cli/index.js',
+    'package/dist/src/verify/index.d.ts',
+    'package/dist/src/console/assets/console.css',
+    'package/dist/src/console/assets/console.js',
+  ])
     t.ok(files.includes(f), `tokenmill tarball holds ${f}`);
   t.notOk(
     files.some((f) => f.startsWith('package/dist/test/') || f.startsWith('package/src/') || f.startsWith('package/test/')),
