@@ -7,6 +7,8 @@ import { observeMetrics, serveMetrics } from './plugins/metrics.js';
 import { requestLog } from './plugins/request-log.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { limitAuthFailures, oauthEndpoint } from './routes/failure-limit.js';
+import { adminApi } from './console/backend.js';
+import { consoleRoutes } from './console/routes.js';
 import { healthRoutes } from './routes/health.js';
 import { noStore } from './routes/http.js';
 import { introspectRoutes } from './routes/introspect.js';
@@ -46,7 +48,7 @@ const nextRequestId = (): string => requestIdPrefix + (++requestCounter).toStrin
 const bodyValidator = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, strict: false });
 const textValidator = new Ajv({ coerceTypes: 'array', removeAdditional: false, useDefaults: true, strict: false });
 
-function baseInstance(rt: Runtime, state: ShutdownState): FastifyInstance {
+export function baseInstance(rt: Runtime, state: ShutdownState): FastifyInstance {
   const app = Fastify({
     loggerInstance: rt.logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -119,6 +121,8 @@ export async function buildApp(rt: Runtime): Promise<Apps> {
   }
   serveMetrics(admin ?? pub, rt.metrics);
   await adminRoutes(admin ?? pub, rt);
+  // The web console drives the admin API's handlers on an instance of their own that never listens.
+  await consoleRoutes(admin ?? pub, rt, await adminApi(baseInstance(rt, state), rt));
   await pub.ready();
   if (admin) await admin.ready();
   return { public: pub, admin, state };

@@ -21,6 +21,7 @@ import { errorFields } from './logger.js';
 import { openFastStores } from './storage/kv/index.js';
 import { SqlAuditLog } from './storage/sql/audit-log.js';
 import { SqlClientStore } from './storage/sql/client-store.js';
+import { consoleSessionLimits } from './console/limits.js';
 import { SqlKeyStore } from './storage/sql/key-store.js';
 import { maintenanceJobs, runMaintenance, scheduleMaintenance } from './storage/sql/maintenance.js';
 import { instrumentSql } from './storage/sql/instrumented.js';
@@ -190,7 +191,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     });
     closers.push(async () => stopRotation());
     // Lapsed revocations and audit events past AUDIT_RETENTION, one node at a time.
-    const jobs = maintenanceJobs({ auditRetentionDays: config.auditRetentionDays });
+    const jobs = maintenanceJobs({ auditRetentionDays: config.auditRetentionDays, consoleSessions: consoleSessionLimits(config) });
     const stopMaintenance = scheduleMaintenance({ sql, clock, logger, jobs });
     closers.push(async () => stopMaintenance());
 

@@ -234,6 +234,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'no TLS: NODE_ENV=production serves no plain HTTP; set TLS_CERT_FILE and TLS_KEY_FILE (PEM) to serve HTTPS, or TRUST_PROXY=true when a reverse proxy in front terminates TLS',
     );
   }
+  if (raw.CONSOLE_SESSION_IDLE > raw.CONSOLE_SESSION_MAX)
+    throw new ConfigError(
+      `invalid CONSOLE_SESSION_IDLE: ${raw.CONSOLE_SESSION_IDLE} seconds is longer than CONSOLE_SESSION_MAX (${raw.CONSOLE_SESSION_MAX} seconds), the absolute lifetime of a console session`,
+    );
   const assertionAlgs = raw.ASSERTION_ALGS.split(',').filter(Boolean);
   for (const alg of assertionAlgs) {
     if (!ASYMMETRIC_ASSERTION_ALGS.has(alg))
@@ -276,5 +280,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownDelay: raw.SHUTDOWN_DELAY ?? (production ? 5 : 0),
     shutdownTimeout: raw.SHUTDOWN_TIMEOUT,
     tokenQuotaDefault: loadQuotaDefault(raw),
+    consoleSession: { idle: raw.CONSOLE_SESSION_IDLE, max: raw.CONSOLE_SESSION_MAX },
   };
 }

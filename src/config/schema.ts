@@ -80,6 +80,8 @@ export const ConfigSchema = Type.Object({
       description: 'seconds /readyz answers 503 on SIGTERM, while requests are still served, before the listeners close; default 5 in production, 0 otherwise',
     }),
   ),
+  CONSOLE_SESSION_IDLE: Type.Integer({ minimum: 60, maximum: 86400, default: 900, description: 'seconds without a request after which a web console session ends' }),
+  CONSOLE_SESSION_MAX: Type.Integer({ minimum: 300, maximum: 604800, default: 43200, description: 'seconds after sign-in after which a web console session ends, active or not' }),
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 1, maximum: 300, default: 25, description: 'seconds to drain in-flight requests on SIGTERM' }),
   TOKEN_QUOTA_DEFAULT: Type.Optional(
     Type.String({
@@ -140,6 +142,8 @@ export interface Config {
   shutdownTimeout: number;
   /** TOKEN_QUOTA_*: the token quota of a client without its own; null = unlimited */
   tokenQuotaDefault: TokenQuota | null;
+  /** web console sessions: idle timeout and absolute lifetime, seconds */
+  consoleSession: { idle: number; max: number };
 }
 
 /** AUTH_FAILURE_*: more than `max` failures in `windowSeconds` from one source block it for `blockSeconds`. */

@@ -17,7 +17,8 @@ import type { RevocationEvent, Sql, SqlQueryable } from './types.js';
  * columns added by later migrations come along without a new format version; a column the target
  * does not have is refused (an export of a newer release: upgrade the target first).
  * Not exported: the audit log, the admin token (its hash is DATA_DIR's or ADMIN_TOKEN's), the
- * key-encryption key itself (only its fingerprint), settings and Redis state.
+ * key-encryption key itself (only its fingerprint), settings, web console sessions (short-lived
+ * sign-ins, not data to restore) and Redis state.
  */
 export const EXPORT_FORMAT = 'tokenmill-export';
 export const EXPORT_VERSION = 1;

@@ -241,3 +241,14 @@ t.test('SHUTDOWN_DELAY: 0 in development, 5 s in production, seconds when set', 
   t.equal(loadConfig({ ...production, SHUTDOWN_DELAY: '0' }).shutdownDelay, 0, 'off in production, explicitly');
   t.equal(configError(t, { SHUTDOWN_DELAY: 'soon' }, 'SHUTDOWN_DELAY'), 'SHUTDOWN_DELAY must be an integer between 0 and 300 (got "soon")');
 });
+
+t.test('CONSOLE_SESSION_IDLE / CONSOLE_SESSION_MAX: defaults, bounds, idle not longer than the lifetime', async (t) => {
+  t.same(loadConfig({}).consoleSession, { idle: 900, max: 43200 });
+  t.same(loadConfig({ CONSOLE_SESSION_IDLE: '60', CONSOLE_SESSION_MAX: '300' }).consoleSession, { idle: 60, max: 300 });
+  for (const bad of ['59', '86401', '15m', '1.5']) configError(t, { CONSOLE_SESSION_IDLE: bad }, 'CONSOLE_SESSION_IDLE');
+  for (const bad of ['299', '604801', 'never']) configError(t, { CONSOLE_SESSION_MAX: bad }, 'CONSOLE_SESSION_MAX');
+  t.equal(
+    configError(t, { CONSOLE_SESSION_IDLE: '3600', CONSOLE_SESSION_MAX: '1800' }, 'CONSOLE_SESSION_IDLE'),
+    'invalid CONSOLE_SESSION_IDLE: 3600 seconds is longer than CONSOLE_SESSION_MAX (1800 seconds), the absolute lifetime of a console session',
+  );
+});

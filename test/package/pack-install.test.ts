@@ -36,7 +36,16 @@ t.test('npm pack: both tarballs, built output only', async (t) => {
   t.same(tarballs, ['tokenmill-0.1.0.tgz', 'tokenmill-verify-0.1.0.tgz']);
   const { stdout: listing } = await run('tar', ['-tzf', join(dir, 'tokenmill-0.1.0.tgz')], { env });
   const files = listing.split('\n').filter(Boolean);
-  for (const f of ['package/LICENSE', 'package/README.md', 'package/bin/tokenmill.js', 'package/dist/src/server.cjs', 'package/dist/src/cli/index.js', 'package/dist/src/verify/index.d.ts'])
+  for (const f of [
+    'package/LICENSE',
+    'package/README.md',
+    'package/bin/tokenmill.js',
+    'package/dist/src/server.cjs',
+    'package/dist/src/cli/index.js',
+    'package/dist/src/verify/index.d.ts',
+    'package/dist/src/console/assets/console.css',
+    'package/dist/src/console/assets/console.js',
+  ])
     t.ok(files.includes(f), `tokenmill tarball holds ${f}`);
   t.notOk(
     files.some((f) => f.startsWith('package/dist/test/') || f.startsWith('package/src/') || f.startsWith('package/test/')),
@@ -90,6 +99,11 @@ t.test('installed CLI: --help, serve, clients create, token; installed verifier 
   const issuer = `http://127.0.0.1:${port}`;
   const ready = await eventually(async () => (await fetch(`${issuer}/readyz`).catch(() => null))?.status === 200, 120_000);
   t.ok(ready, `the installed server became ready${stderr ? `: ${stderr}` : ''}`);
+  // The web console ships in the package: its sign-in page and assets are served by the installed server.
+  const signIn = await fetch(`http://127.0.0.1:${adminPort}/console/sign-in`);
+  t.equal(signIn.status, 200, 'the installed package serves the console');
+  t.equal((await fetch(`http://127.0.0.1:${adminPort}/console/assets/console.css`)).status, 200, 'with its stylesheet');
+  t.equal((await fetch(`http://127.0.0.1:${adminPort}/console/assets/console.js`)).status, 200, 'and its script');
 
   const adminEnv = { TOKENMILL_URL: `http://127.0.0.1:${adminPort}`, TOKENMILL_ISSUER: issuer, TOKENMILL_ADMIN_TOKEN: adminToken };
   const created = JSON.parse((await cli(['clients', 'create', '--name', 'pack-check', '--scope', 'invoices:read', '--audience', 'https://api.example.com', '--json'], adminEnv)).stdout) as {

@@ -62,11 +62,25 @@ t.test('PGlite, through the runtime (AUDIT_RETENTION in days)', async (t) => {
   t.equal(rt.config.auditRetentionDays, 30);
   await rt.audit.record({ at: NOW * 1000 - 31 * DAY_MS, actor: 'a', action: 'old', target: null, outcome: 'success', requestId: null });
   await rt.audit.record({ at: NOW * 1000 - 29 * DAY_MS, actor: 'a', action: 'kept', target: null, outcome: 'success', requestId: null });
-  t.strictSame(await rt.runMaintenance(), ['revocations', 'audit', 'token-usage']);
+  // Console sessions: one idle past CONSOLE_SESSION_IDLE (900 s), one past CONSOLE_SESSION_MAX (43200 s), one live.
+  const at = (ms: number) => new Date(NOW * 1000 - ms);
+  for (const [id, created, seen] of [
+    ['idle', 1000_000, 901_000],
+    ['old', 43_201_000, 10_000],
+    ['live', 3_600_000, 10_000],
+  ] as const) {
+    await rt.sql.query('INSERT INTO console_sessions (id_hash, actor, created_at, last_seen_at) VALUES ($1, $2, $3, $4)', [Buffer.from(id), id, at(created), at(seen)]);
+  }
+  t.strictSame(await rt.runMaintenance(), ['revocations', 'audit', 'token-usage', 'console_sessions']);
   t.strictSame(
     (await rt.audit.list(10, null)).items.map((e) => e.action),
     ['kept'],
     'events older than 30 days are gone',
+  );
+  t.strictSame(
+    (await rt.sql.query<{ actor: string }>('SELECT actor FROM console_sessions')).rows.map((r) => r.actor),
+    ['live'],
+    'console sessions past their idle or absolute limit are deleted',
   );
   await rt.sql.query('TRUNCATE revocations, audit_log');
   rowBounds(t, async () => rt.sql);

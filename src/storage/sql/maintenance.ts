@@ -4,6 +4,7 @@ import type { Sql, SqlQueryable } from '../types.js';
 import { SqlAuditLog } from './audit-log.js';
 import { SqlRevocationLog } from './revocation-log.js';
 import { SqlTokenUsage, USAGE_RETENTION_DAYS } from './token-usage.js';
+import { ConsoleSessions, type SessionLimits } from '../../console/sessions.js';
 
 /** Arbitrary constant (next to the key lock's): the advisory lock under which maintenance runs. */
 const MAINTENANCE_LOCK = 746_116_003;
@@ -17,15 +18,19 @@ export interface MaintenanceJob {
   run(tx: SqlQueryable, now: number): Promise<void>;
 }
 
-/** The database clean-ups every node schedules (revocations, audit, token usage) (one node at a time runs them). */
-export function maintenanceJobs(options: { auditRetentionDays: number }): MaintenanceJob[] {
-  return [
+/** The database clean-ups every node schedules (revocations, audit, token usage, console sessions) (one node at a time runs them). */
+export function maintenanceJobs(options: { auditRetentionDays: number; consoleSessions?: SessionLimits }): MaintenanceJob[] {
+  const jobs: MaintenanceJob[] = [
     // A revocation whose token (or client-wide cut-off) has expired protects nothing any more.
     { name: 'revocations', run: (tx, now) => new SqlRevocationLog(tx).prune(Math.floor(now / 1000)) },
     { name: 'audit', run: (tx, now) => new SqlAuditLog(tx).prune(now - options.auditRetentionDays * 86_400_000) },
     // The usage view shows 30 days; a day more covers the one in progress.
     { name: 'token-usage', run: (tx, now) => new SqlTokenUsage(tx).prune(now - USAGE_RETENTION_DAYS * 86_400_000) },
   ];
+  const limits = options.consoleSessions;
+  // Console sessions past their idle or absolute limit (each request checks them too; this frees the rows).
+  if (limits) jobs.push({ name: 'console_sessions', run: (tx, now) => new ConsoleSessions(tx, { now: () => now }, limits).prune(now) });
+  return jobs;
 }
 
 /**

@@ -7,6 +7,7 @@ import * as m004 from './migrations/004-client-last-used.js';
 import * as m005 from './migrations/005-token-quotas.js';
 import * as m006 from './migrations/006-organizations.js';
 import * as m007 from './migrations/007-org-token-quota.js';
+import * as m008 from './migrations/008-console-sessions.js';
 
 interface Migration {
   version: number;
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, up: m005.up },
   { version: 6, up: m006.up },
   { version: 7, up: m007.up },
+  { version: 8, up: m008.up },
 ];
 
 /** Arbitrary constant shared by every node: the advisory lock that serialises migrations. */
