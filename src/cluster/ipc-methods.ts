@@ -21,7 +21,7 @@ export const KEY_STORE_METHODS = ['list', 'insert', 'setRetirement', 'delete'] a
 export const REVOCATION_METHODS = ['revokeToken', 'revokeClient', 'isRevoked', 'feed'] as const satisfies readonly (keyof Revocations)[];
 export const REPLAY_METHODS = ['claim'] as const satisfies readonly (keyof ReplayCache)[];
 export const AUDIT_METHODS = ['record', 'list'] as const satisfies readonly (keyof AuditLog)[];
-export const USAGE_METHODS = ['add', 'hourly', 'top'] as const satisfies readonly (keyof TokenUsageStore)[];
+export const USAGE_METHODS = ['add', 'hourly', 'totals', 'top'] as const satisfies readonly (keyof TokenUsageStore)[];
 export const QUOTA_COUNT_METHODS = ['add'] as const satisfies readonly (keyof SharedCounts)[];
 export const ORG_METHODS = [
   'create',

@@ -1,5 +1,7 @@
 import type { FastifyInstance, HTTPMethods } from 'fastify';
 import type { Runtime } from '../runtime.js';
+import { InsufficientScope } from '../errors/oauth-errors.js';
+import { ADMIN_SCOPE } from '../routes/admin/auth.js';
 import { adminClientRoutes } from '../routes/admin/clients.js';
 import { adminKeyRoutes } from '../routes/admin/keys.js';
 import { adminAuditRoutes } from '../routes/admin/audit.js';
@@ -7,6 +9,8 @@ import { adminUsageRoutes } from '../routes/admin/usage.js';
 
 /** The header carrying the session's actor into the in-process admin API (never on a listener). */
 const ACTOR_HEADER = 'x-tokenmill-console-actor';
+/** The organization an organization admin's session is confined to (absent: a super admin). */
+const ORG_HEADER = 'x-tokenmill-console-org';
 
 export interface ApiResponse {
   status: number;
@@ -15,7 +19,7 @@ export interface ApiResponse {
 
 /** The admin API as the console calls it: the same routes, schemas and validation, with the session's identity. */
 export interface AdminApi {
-  call(actor: string, method: HTTPMethods, path: string, body?: unknown): Promise<ApiResponse>;
+  call(actor: string, org: string | null, method: HTTPMethods, path: string, body?: unknown): Promise<ApiResponse>;
   close(): Promise<void>;
 }
 
@@ -32,13 +36,16 @@ export async function adminApi(app: FastifyInstance, rt: Runtime): Promise<Admin
     async (scope) => {
       scope.decorateRequest('auditTarget', null);
       scope.decorateRequest('adminActor', null);
-      // What adminAuth decorates on the listener: the console's callers are super admins (no organization).
+      // What adminAuth decorates on the listener; an organization admin is confined as there.
       scope.decorateRequest('adminOrg', null);
       scope.decorateRequest('auditOrg', null);
       scope.addHook('onRequest', async (request) => {
         const actor = request.headers[ACTOR_HEADER];
         if (typeof actor !== 'string' || actor === '') throw new Error('console API call without an actor');
         request.adminActor = actor;
+        const org = request.headers[ORG_HEADER];
+        request.adminOrg = typeof org === 'string' && org !== '' ? org : null;
+        if (request.adminOrg !== null && request.routeOptions.config.orgAdmin !== true) throw new InsufficientScope(ADMIN_SCOPE);
       });
       scope.addHook('onResponse', async (request, reply) => {
         if (request.method === 'GET' || request.adminActor === null) return;
@@ -66,11 +73,11 @@ export async function adminApi(app: FastifyInstance, rt: Runtime): Promise<Admin
   );
   await app.ready();
   return {
-    async call(actor, method, path, body) {
+    async call(actor, org, method, path, body) {
       const res = await app.inject({
         method,
         url: `/admin/v1${path}`,
-        headers: { [ACTOR_HEADER]: actor, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: { [ACTOR_HEADER]: actor, ...(org === null ? {} : { [ORG_HEADER]: org }), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
       });
       return { status: res.statusCode, body: res.body === '' ? null : (JSON.parse(res.body) as unknown) };

@@ -4,13 +4,15 @@ import { html, type Html, type HtmlValue } from './html.js';
 export interface Viewer {
   actor: string;
   csrfToken: string;
+  /** an organization admin's organization (it sees and changes only that); null for a super admin */
+  org: string | null;
 }
 
-const NAV: readonly { href: string; label: string; section: string }[] = [
+const NAV: readonly { href: string; label: string; section: string; superAdmin?: boolean }[] = [
   { href: '/console/', label: 'Overview', section: 'overview' },
   { href: '/console/clients', label: 'Clients', section: 'clients' },
   { href: '/console/clients/new', label: 'New client', section: 'new-client' },
-  { href: '/console/keys', label: 'Keys', section: 'keys' },
+  { href: '/console/keys', label: 'Keys', section: 'keys', superAdmin: true },
   { href: '/console/audit', label: 'Audit', section: 'audit' },
 ];
 
@@ -58,11 +60,11 @@ export function page(viewer: Viewer, section: string, title: string, content: Ht
         <a class="brand" href="/console/">tokenmill</a>
         <nav aria-label="Console">
           <ul>
-            ${NAV.map((n) => html`<li><a href="${n.href}" ${n.section === section ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}
+            ${NAV.filter((n) => !n.superAdmin || viewer.org === null).map((n) => html`<li><a href="${n.href}" ${n.section === section ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}
           </ul>
         </nav>
         <form class="signout" method="post" action="/console/sign-out">
-          ${csrfField(viewer)}<span class="actor" title="signed in as">${viewer.actor}</span> <button type="submit" class="link">Sign out</button>
+          ${csrfField(viewer)}<span class="actor" title="signed in as">${viewer.actor}${viewer.org === null ? '' : html` (organization ${viewer.org})`}</span> <button type="submit" class="link">Sign out</button>
         </form>
       </header>
       <main id="main">

@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { Type, type Static } from '@sinclair/typebox';
-import { ADMIN_SCOPE } from '../routes/admin/auth.js';
+import { ADMIN_SCOPE, ORG_ADMIN_SCOPE } from '../routes/admin/auth.js';
+import { clientUsable, type Client } from '../clients/client.js';
 import { authenticateCaller } from '../oauth/client-auth/index.js';
 import { Params } from '../oauth/params.js';
 import { basicCredentials } from '../protocol/index.js';
@@ -14,10 +15,10 @@ import type { AdminApi, ApiResponse } from './backend.js';
 import { html, type Html } from './html.js';
 import { consoleSessionLimits } from './limits.js';
 import { ConsoleSessions, csrfMatches, type ConsoleSession } from './sessions.js';
-import { TokenHistory } from './token-history.js';
+import type { HourlySeries } from './chart.js';
 import type { Viewer } from './layout.js';
 import { auditPage, type AuditQuery } from './pages/audit.js';
-import { clientPage, editValuesOf, showOncePage, type EditValues } from './pages/client.js';
+import { clientPage, editValuesOf, showOncePage, type EditValues, type UsageData } from './pages/client.js';
 import { clientsPage, type ClientListQuery } from './pages/clients.js';
 import { keysPage } from './pages/keys.js';
 import { EMPTY_NEW_CLIENT, newClientPage, type NewClientValues } from './pages/new-client.js';
@@ -30,6 +31,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** the signed-in console session (console routes only) */
     consoleSession: ConsoleSession | null;
+    /** the organization the session's organization admin is confined to (null: a super admin) */
+    consoleOrg: string | null;
   }
 }
 
@@ -122,10 +125,7 @@ const sameOrigin = (a: string, b: string): boolean => {
  */
 export async function consoleRoutes(app: FastifyInstance, rt: Runtime, api: AdminApi): Promise<void> {
   const sessions = new ConsoleSessions(rt.sql, rt.clock, consoleSessionLimits(rt.config));
-  const history = new TokenHistory(rt.metrics, rt.clock);
-  history.start();
   app.addHook('onClose', async () => {
-    history.stop();
     await api.close();
   });
   const secureCookie = rt.config.production || rt.config.issuer.startsWith('https:');
@@ -138,6 +138,7 @@ export async function consoleRoutes(app: FastifyInstance, rt: Runtime, api: Admi
       await c.register(cookie);
       await c.register(formbody, { bodyLimit: 128 * 1024 });
       c.decorateRequest('consoleSession', null);
+      c.decorateRequest('consoleOrg', null);
 
       c.addHook('onRequest', async (request, reply) => {
         reply
@@ -191,11 +192,12 @@ export async function consoleRoutes(app: FastifyInstance, rt: Runtime, api: Admi
         }
         if (actor === null) {
           rt.refusalAudit.record({ actor: 'unauthenticated', action: 'console.sign_in', source: request.ip, status: 401, requestId: request.id });
-          const error = b.method === 'admin_token' ? 'Sign-in refused: that is not the admin token.' : `Sign-in refused: wrong client credentials, or the client is disabled or lacks ${ADMIN_SCOPE}.`;
+          const error =
+            b.method === 'admin_token' ? 'Sign-in refused: that is not the admin token.' : `Sign-in refused: wrong client credentials, or the client is disabled or lacks ${ADMIN_SCOPE} (or ${ORG_ADMIN_SCOPE}).`;
           return sendPage(reply, signInPage({ error, clientId: b.client_id ?? '' }), 401);
         }
         const id = await sessions.create(actor);
-        await audit(rt, request, actor, 'console.sign_in', null, 303);
+        await audit(rt, request, actor, 'console.sign_in', null, 303, (await consoleAccess(rt, actor))?.org ?? null);
         reply.setCookie(SESSION_COOKIE, id, { path: '/console', httpOnly: true, sameSite: 'strict', secure: secureCookie, maxAge: rt.config.consoleSession.max });
         return seeOther(reply, '/console/');
       });
@@ -205,19 +207,21 @@ export async function consoleRoutes(app: FastifyInstance, rt: Runtime, api: Admi
         s.addHook('preHandler', async (request, reply) => {
           const id = request.cookies[SESSION_COOKIE];
           const session = id ? await sessions.resume(id) : null;
-          if (session && !(await stillAdmin(rt, session.actor))) {
+          const access = session ? await consoleAccess(rt, session.actor) : null;
+          if (session && !access) {
             if (id) await sessions.end(id);
-          } else if (session) {
+          } else if (session && access) {
             if (request.method === 'POST' && !csrfMatches(session, (request.body as Record<string, unknown> | undefined)?._csrf)) {
               return sendPage(reply, errorPage(403, 'Refused: the form is missing its security token or is from an earlier session. Reload the page and try again.'), 403);
             }
             request.consoleSession = session;
+            request.consoleOrg = access.org;
             return;
           }
           if (id) reply.clearCookie(SESSION_COOKIE, { path: '/console' });
           return seeOther(reply, id ? '/console/sign-in?notice=expired' : '/console/sign-in');
         });
-        authenticatedRoutes(s, rt, api, sessions, history);
+        authenticatedRoutes(s, rt, api, sessions);
       });
     },
     { prefix: '/console' },
@@ -228,12 +232,12 @@ export async function consoleRoutes(app: FastifyInstance, rt: Runtime, api: Admi
 function viewerOf(request: FastifyRequest): Viewer {
   const session = request.consoleSession;
   if (!session) throw new Error('console route without a session');
-  return { actor: session.actor, csrfToken: session.csrfToken };
+  return { actor: session.actor, csrfToken: session.csrfToken, org: request.consoleOrg };
 }
 
-async function audit(rt: Runtime, request: FastifyRequest, actor: string, action: string, target: string | null, status: number): Promise<void> {
+async function audit(rt: Runtime, request: FastifyRequest, actor: string, action: string, target: string | null, status: number, orgId: string | null): Promise<void> {
   await rt.audit
-    .record({ at: rt.clock.now(), actor, action, target, outcome: status < 400 ? 'success' : 'failure', requestId: request.id, detail: { status, via: 'console' } })
+    .record({ at: rt.clock.now(), actor, action, target, outcome: status < 400 ? 'success' : 'failure', requestId: request.id, detail: { status, via: 'console' }, orgId })
     .catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message } }, 'audit write failed'));
 }
 
@@ -257,7 +261,7 @@ async function clientActor(rt: Runtime, clientId: string, secret: string): Promi
   );
   try {
     const caller = await authenticateCaller(params, basic ? basicCredentials(clientId, secret) : undefined, rt);
-    if (caller.kind !== 'client' || !caller.client.scopes.includes(ADMIN_SCOPE)) return null;
+    if (caller.kind !== 'client' || !clientAccess(caller.client)) return null;
     return `client:${caller.client.clientId}`;
   } catch (err) {
     if (err instanceof OAuthError) return null;
@@ -265,15 +269,45 @@ async function clientActor(rt: Runtime, clientId: string, secret: string): Promi
   }
 }
 
-/** A client's session lasts while the client is active and registered with tokenmill:admin (as its API tokens do). */
-async function stillAdmin(rt: Runtime, actor: string): Promise<boolean> {
-  if (!actor.startsWith('client:')) return actor === rt.adminToken.id;
-  const client = await rt.clients.get(actor.slice('client:'.length));
-  return client !== null && client.status === 'active' && client.scopes.includes(ADMIN_SCOPE);
+/**
+ * What a client may do in the console, by its registration now (as its API tokens): a super admin
+ * with tokenmill:admin; an organization admin with tokenmill:org-admin, confined to its active
+ * organization (docs/contract.md "Organizations"); otherwise nothing.
+ */
+function clientAccess(client: Client): { org: string | null } | null {
+  if (!clientUsable(client)) return null;
+  if (client.scopes.includes(ADMIN_SCOPE)) return { org: null };
+  if (client.scopes.includes(ORG_ADMIN_SCOPE) && client.orgId !== null) return { org: client.orgId };
+  return null;
 }
 
-function authenticatedRoutes(s: FastifyInstance, rt: Runtime, api: AdminApi, sessions: ConsoleSessions, history: TokenHistory): void {
-  const call = (request: FastifyRequest, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown) => api.call(viewerOf(request).actor, method, path, body);
+/** A session lasts while its actor may still use the console (a client: active, still registered with an admin scope). */
+async function consoleAccess(rt: Runtime, actor: string): Promise<{ org: string | null } | null> {
+  if (!actor.startsWith('client:')) return actor === rt.adminToken.id ? { org: null } : null;
+  const client = await rt.clients.get(actor.slice('client:'.length));
+  return client ? clientAccess(client) : null;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Tokens issued per UTC hour over the last 24 hours, summed over every client from the recorded
+ * usage (docs/contract.md "Quotas"): this node's unwritten counts are written first; other nodes'
+ * lag by at most their write interval.
+ */
+async function last24h(rt: Runtime, org: string | null): Promise<HourlySeries> {
+  await rt.quotas.flushUsage();
+  const current = Math.floor(rt.clock.now() / HOUR_MS) * HOUR_MS;
+  const hours = Array.from({ length: 24 }, (_, i) => current - (23 - i) * HOUR_MS);
+  const byHour = new Map((await rt.tokenUsage.totals(hours[0] ?? current, current + HOUR_MS, org)).map((r) => [r.hourStart, r.tokens]));
+  return { hours, counts: hours.map((h) => byHour.get(h) ?? 0) };
+}
+
+function authenticatedRoutes(s: FastifyInstance, rt: Runtime, api: AdminApi, sessions: ConsoleSessions): void {
+  const call = (request: FastifyRequest, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown) => {
+    const viewer = viewerOf(request);
+    return api.call(viewer.actor, viewer.org, method, path, body);
+  };
   const clientPath = (id: string) => `/clients/${encodeURIComponent(id)}`;
   const consolePath = (id: string) => `/console/clients/${encodeURIComponent(id)}`;
 
@@ -287,7 +321,7 @@ function authenticatedRoutes(s: FastifyInstance, rt: Runtime, api: AdminApi, ses
   s.post('/sign-out', { schema: { body: FormBody({}) } }, async (request, reply) => {
     const id = request.cookies[SESSION_COOKIE];
     if (id) await sessions.end(id);
-    await audit(rt, request, viewerOf(request).actor, 'console.sign_out', null, 303);
+    await audit(rt, request, viewerOf(request).actor, 'console.sign_out', null, 303, viewerOf(request).org);
     reply.clearCookie(SESSION_COOKIE, { path: '/console' });
     return seeOther(reply, '/console/sign-in?notice=signed-out');
   });
@@ -310,7 +344,8 @@ function authenticatedRoutes(s: FastifyInstance, rt: Runtime, api: AdminApi, ses
         break;
       }
     }
-    const keys = ((await call(request, 'GET', '/keys')).body as { keys: KeyData[] }).keys;
+    // Keys are the super admin's: an organization admin's overview has none.
+    const keys = viewerOf(request).org === null ? ((await call(request, 'GET', '/keys')).body as { keys: KeyData[] }).keys : [];
     const auditItems = ((await call(request, 'GET', '/audit?limit=10')).body as { items: AuditData[] }).items;
     const health = await Promise.all(
       rt.dependencies.map(async (d) => {
@@ -326,7 +361,7 @@ function authenticatedRoutes(s: FastifyInstance, rt: Runtime, api: AdminApi, ses
     const data: OverviewData = {
       clients: counts,
       keys: { published: keys.filter((k) => k.state === 'published').length, active: keys.filter((k) => k.state === 'active').length, retired: keys.filter((k) => k.state === 'retired').length },
-      tokens: await history.last24h(),
+      tokens: await last24h(rt, viewerOf(request).org),
       audit: auditItems,
       health,
     };
@@ -408,7 +443,11 @@ function authenticatedRoutes(s: FastifyInstance, rt: Runtime, api: AdminApi, ses
     async (request, reply) => {
       const client = await loadClient(request, reply, request.params.client_id);
       if (!client) return reply;
-      return sendPage(reply, clientPage(viewerOf(request), client, rt.clock.now(), { notice: request.query.notice ?? null }));
+      const usage = await call(request, 'GET', `${clientPath(client.client_id)}/usage`);
+      return sendPage(
+        reply,
+        clientPage(viewerOf(request), client, rt.clock.now(), { notice: request.query.notice ?? null, ...(usage.status === 200 ? { usage: usage.body as UsageData } : {}) }),
+      );
     },
   );
 

@@ -1,7 +1,28 @@
 import { html, type Html } from '../html.js';
 import { badge, chips, csrfField, field, page, select, when, type Viewer } from '../layout.js';
 import { clientBadges } from './clients.js';
+import { hourlyChart } from '../chart.js';
 import type { ClientData, FieldErrors } from './types.js';
+
+/** GET /admin/v1/clients/:id/usage, as the console shows it. */
+export interface UsageData {
+  hours: { start: string; tokens: number }[];
+  quota: Partial<Record<'second' | 'hour' | 'day', { limit: number; used: number; resets_at: string }>>;
+}
+
+function usageSection(usage: UsageData | undefined): Html {
+  if (!usage) return html`<p class="muted">Usage is shown when the page is opened.</p>`;
+  const series = { hours: usage.hours.map((h) => Date.parse(h.start)), counts: usage.hours.map((h) => h.tokens) };
+  const windows = Object.entries(usage.quota);
+  return html`${hourlyChart(series, 'Access tokens issued to this client per hour', 'usage-chart-title')}
+${
+  windows.length
+    ? html`<table><caption>Quota windows now</caption><thead><tr><th scope="col">Window</th><th scope="col">Used</th><th scope="col">Limit</th><th scope="col">Resets</th></tr></thead><tbody>
+${windows.map(([name, w]) => html`<tr><td>${name}</td><td>${w?.used ?? 0}</td><td>${w?.limit ?? ''}</td><td>${w?.resets_at ?? ''}</td></tr>`)}
+</tbody></table>`
+    : html`<p class="muted">No token quota applies to this client.</p>`
+}`;
+}
 
 export const GRACE_PRESETS = [
   ['0', 'none: older secrets stop working now'],
@@ -48,7 +69,12 @@ function actionForm(viewer: Viewer, url: string, label: string, says: string, op
   </form>`;
 }
 
-export function clientPage(viewer: Viewer, c: ClientData, now: number, opts: { notice?: string | null; values?: EditValues; errors?: FieldErrors; status?: string } = {}): Html {
+export function clientPage(
+  viewer: Viewer,
+  c: ClientData,
+  now: number,
+  opts: { notice?: string | null; values?: EditValues; errors?: FieldErrors; status?: string; usage?: UsageData } = {},
+): Html {
   const errors = opts.errors ?? {};
   const values = opts.values ?? editValuesOf(c);
   const name = c.client_name ?? c.client_id;
@@ -175,7 +201,7 @@ ${field({ name: 'confirm_name', label: `Type ${name} to confirm`, hint: 'Deletin
 </section>
 
 <section aria-labelledby="h-usage"><h2 id="h-usage">Token usage</h2>
-<p class="muted">Per-client token usage appears here once usage is recorded per client.</p>
+${usageSection(opts.usage)}
 </section>`,
     opts.notice,
   );

@@ -1,7 +1,7 @@
 import { html, type Html } from '../html.js';
 import { badge, page, type Viewer } from '../layout.js';
 import { hourlyChart } from '../chart.js';
-import type { HourlySeries } from '../token-history.js';
+import type { HourlySeries } from '../chart.js';
 import { auditTable } from './audit.js';
 import type { AuditData } from './types.js';
 
@@ -52,7 +52,7 @@ export function overviewPage(viewer: Viewer, d: OverviewData, notice: string | n
       </div>
       <section aria-labelledby="h-tokens">
         <h2 id="h-tokens">Tokens issued per hour</h2>
-        ${hourlyChart(d.tokens, 'Access tokens issued by this node per hour')}
+        ${hourlyChart(d.tokens, 'Access tokens issued per hour, every node')}
         <p class="hint">From this node's metrics counter since it started; per-client usage will replace it once recorded.</p>
       </section>
       <section aria-labelledby="h-audit">

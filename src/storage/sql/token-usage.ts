@@ -8,6 +8,8 @@ export const USAGE_RETENTION_DAYS = 32;
 export interface TokenUsageStore extends UsageSink {
   /** the client's hours with tokens in [from, to) (epoch ms of hour starts), oldest first */
   hourly(clientId: string, from: number, to: number): Promise<{ hourStart: number; tokens: number }[]>;
+  /** tokens of every client (with `orgId`, of that organization's) per hour in [from, to), oldest first; hours without tokens are absent */
+  totals(from: number, to: number, orgId?: string | null): Promise<{ hourStart: number; tokens: number }[]>;
   /** the clients with the most tokens in the hour starting at `hourStart`, most first; with `orgId`, that organization's only */
   top(hourStart: number, limit: number, orgId?: string | null): Promise<{ clientId: string; clientName: string | null; tokens: number }[]>;
 }
@@ -33,6 +35,15 @@ export class SqlTokenUsage implements TokenUsageStore {
     const { rows } = await this.q.query<{ hour_start: Date; tokens: string | number }>(
       'SELECT hour_start, tokens FROM token_usage WHERE client_id = $1 AND hour_start >= $2 AND hour_start < $3 ORDER BY hour_start',
       [clientId, new Date(from), new Date(to)],
+    );
+    return rows.map((r) => ({ hourStart: r.hour_start.getTime(), tokens: Number(r.tokens) }));
+  }
+
+  async totals(from: number, to: number, orgId: string | null = null): Promise<{ hourStart: number; tokens: number }[]> {
+    const { rows } = await this.q.query<{ hour_start: Date; tokens: string | number }>(
+      `SELECT u.hour_start, sum(u.tokens) AS tokens FROM token_usage u LEFT JOIN clients c ON c.client_id = u.client_id
+       WHERE u.hour_start >= $1 AND u.hour_start < $2 AND ($3::text IS NULL OR c.org_id = $3) GROUP BY u.hour_start ORDER BY u.hour_start`,
+      [new Date(from), new Date(to), orgId],
     );
     return rows.map((r) => ({ hourStart: r.hour_start.getTime(), tokens: Number(r.tokens) }));
   }
