@@ -68,9 +68,18 @@ t.test('organizations: lifecycle and initial access tokens', async (t) => {
     t.match(org.org_id, /^org_[0-9A-Za-z]{22}$/);
     t.same(
       { ...org, org_id: 'x' },
-      { org_id: 'x', name: 'Acme', status: 'active', max_clients: 3, created_at: new Date(b.clock.now()).toISOString(), updated_at: new Date(b.clock.now()).toISOString() },
+      {
+        org_id: 'x',
+        name: 'Acme',
+        status: 'active',
+        max_clients: 3,
+        token_quota: null,
+        created_at: new Date(b.clock.now()).toISOString(),
+        updated_at: new Date(b.clock.now()).toISOString(),
+      },
     );
     t.same((await admin(api, 'GET', `/admin/v1/orgs/${String(org.org_id)}`)).json(), org);
+    b.clock.advance(1000); // pages are ordered by creation time (then id): Big comes after Acme
     const unlimited = (await admin(api, 'POST', '/admin/v1/orgs', { name: 'Big', max_clients: null })).json() as { max_clients: null };
     t.equal(unlimited.max_clients, null);
     const page = (await admin(api, 'GET', '/admin/v1/orgs?limit=1')).json() as { items: unknown[]; next_cursor: string };
