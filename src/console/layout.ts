@@ -64,7 +64,8 @@ export function page(viewer: Viewer, section: string, title: string, content: Ht
           </ul>
         </nav>
         <form class="signout" method="post" action="/console/sign-out">
-          ${csrfField(viewer)}<span class="actor" title="signed in as">${viewer.actor}${viewer.org === null ? '' : html` (organization ${viewer.org})`}</span> <button type="submit" class="link">Sign out</button>
+          ${csrfField(viewer)}<span class="actor" title="signed in as">${viewer.actor}${viewer.org === null ? '' : html` (organization ${viewer.org})`}</span>
+          <button type="submit" class="link">Sign out</button>
         </form>
       </header>
       <main id="main">

@@ -193,7 +193,9 @@ export async function consoleRoutes(app: FastifyInstance, rt: Runtime, api: Admi
         if (actor === null) {
           rt.refusalAudit.record({ actor: 'unauthenticated', action: 'console.sign_in', source: request.ip, status: 401, requestId: request.id });
           const error =
-            b.method === 'admin_token' ? 'Sign-in refused: that is not the admin token.' : `Sign-in refused: wrong client credentials, or the client is disabled or lacks ${ADMIN_SCOPE} (or ${ORG_ADMIN_SCOPE}).`;
+            b.method === 'admin_token'
+              ? 'Sign-in refused: that is not the admin token.'
+              : `Sign-in refused: wrong client credentials, or the client is disabled or lacks ${ADMIN_SCOPE} (or ${ORG_ADMIN_SCOPE}).`;
           return sendPage(reply, signInPage({ error, clientId: b.client_id ?? '' }), 401);
         }
         const id = await sessions.create(actor);
@@ -444,10 +446,7 @@ function authenticatedRoutes(s: FastifyInstance, rt: Runtime, api: AdminApi, ses
       const client = await loadClient(request, reply, request.params.client_id);
       if (!client) return reply;
       const usage = await call(request, 'GET', `${clientPath(client.client_id)}/usage`);
-      return sendPage(
-        reply,
-        clientPage(viewerOf(request), client, rt.clock.now(), { notice: request.query.notice ?? null, ...(usage.status === 200 ? { usage: usage.body as UsageData } : {}) }),
-      );
+      return sendPage(reply, clientPage(viewerOf(request), client, rt.clock.now(), { notice: request.query.notice ?? null, ...(usage.status === 200 ? { usage: usage.body as UsageData } : {}) }));
     },
   );
 
@@ -573,6 +572,7 @@ function authenticatedRoutes(s: FastifyInstance, rt: Runtime, api: AdminApi, ses
 
   s.get<{ Querystring: Static<typeof NoticeQuery> }>('/keys', { schema: { querystring: NoticeQuery } }, async (request, reply) => {
     const res = await call(request, 'GET', '/keys');
+    if (res.status !== 200) return sendPage(reply, errorPage(res.status, describe(res)), res.status);
     return sendPage(reply, keysPage(viewerOf(request), (res.body as { keys: KeyData[] }).keys, ACCESS_TOKEN_ALGS, rt.config.signingAlg, request.query.notice ?? null, null));
   });
 
@@ -582,6 +582,7 @@ function authenticatedRoutes(s: FastifyInstance, rt: Runtime, api: AdminApi, ses
     const activateIn = integerField(request.body.activate_in);
     if (typeof activateIn === 'number') body.activate_in = activateIn;
     const res = await call(request, 'POST', '/keys/rotate', body);
+    if (res.status === 403) return sendPage(reply, errorPage(403, describe(res)), 403);
     if (res.status !== 201) {
       const keys = ((await call(request, 'GET', '/keys')).body as { keys: KeyData[] }).keys;
       return sendPage(reply, keysPage(viewerOf(request), keys, ACCESS_TOKEN_ALGS, rt.config.signingAlg, null, `Rotation refused: ${describe(res)}`), 400);

@@ -15,13 +15,34 @@ function usageSection(usage: UsageData | undefined): Html {
   const series = { hours: usage.hours.map((h) => Date.parse(h.start)), counts: usage.hours.map((h) => h.tokens) };
   const windows = Object.entries(usage.quota);
   return html`${hourlyChart(series, 'Access tokens issued to this client per hour', 'usage-chart-title')}
-${
-  windows.length
-    ? html`<table><caption>Quota windows now</caption><thead><tr><th scope="col">Window</th><th scope="col">Used</th><th scope="col">Limit</th><th scope="col">Resets</th></tr></thead><tbody>
-${windows.map(([name, w]) => html`<tr><td>${name}</td><td>${w?.used ?? 0}</td><td>${w?.limit ?? ''}</td><td>${w?.resets_at ?? ''}</td></tr>`)}
-</tbody></table>`
-    : html`<p class="muted">No token quota applies to this client.</p>`
-}`;
+  ${
+    windows.length
+      ? html`<table>
+          <caption>
+            Quota windows now
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Window</th>
+              <th scope="col">Used</th>
+              <th scope="col">Limit</th>
+              <th scope="col">Resets</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${windows.map(
+              ([name, w]) =>
+                html`<tr>
+                  <td>${name}</td>
+                  <td>${w?.used ?? 0}</td>
+                  <td>${w?.limit ?? ''}</td>
+                  <td>${w?.resets_at ?? ''}</td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>`
+      : html`<p class="muted">No token quota applies to this client.</p>`
+  }`;
 }
 
 export const GRACE_PRESETS = [
@@ -69,12 +90,7 @@ function actionForm(viewer: Viewer, url: string, label: string, says: string, op
   </form>`;
 }
 
-export function clientPage(
-  viewer: Viewer,
-  c: ClientData,
-  now: number,
-  opts: { notice?: string | null; values?: EditValues; errors?: FieldErrors; status?: string; usage?: UsageData } = {},
-): Html {
+export function clientPage(viewer: Viewer, c: ClientData, now: number, opts: { notice?: string | null; values?: EditValues; errors?: FieldErrors; status?: string; usage?: UsageData } = {}): Html {
   const errors = opts.errors ?? {};
   const values = opts.values ?? editValuesOf(c);
   const name = c.client_name ?? c.client_id;

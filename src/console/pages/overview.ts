@@ -32,17 +32,21 @@ export function overviewPage(viewer: Viewer, d: OverviewData, notice: string | n
             <dd>${count(d.clients.expiringSoon, d.clients.more)}</dd>
           </dl>
         </section>
-        <section class="card" aria-labelledby="h-keys">
-          <h2 id="h-keys">Signing keys</h2>
-          <dl class="stats">
-            <dt>Active</dt>
-            <dd><a href="/console/keys">${d.keys.active}</a></dd>
-            <dt>Published</dt>
-            <dd>${d.keys.published}</dd>
-            <dt>Retired</dt>
-            <dd>${d.keys.retired}</dd>
-          </dl>
-        </section>
+        ${
+          viewer.org === null
+            ? html`<section class="card" aria-labelledby="h-keys">
+                <h2 id="h-keys">Signing keys</h2>
+                <dl class="stats">
+                  <dt>Active</dt>
+                  <dd><a href="/console/keys">${d.keys.active}</a></dd>
+                  <dt>Published</dt>
+                  <dd>${d.keys.published}</dd>
+                  <dt>Retired</dt>
+                  <dd>${d.keys.retired}</dd>
+                </dl>
+              </section>`
+            : ''
+        }
         <section class="card" aria-labelledby="h-health">
           <h2 id="h-health">Backends</h2>
           <ul class="health">
