@@ -6,18 +6,13 @@ import t from 'tap';
 import { ISSUER, build, register } from '../helper.js';
 import { accessToken, admin, adminApp, settle, tokenBasic } from '../admin/support.js';
 import { csrfOf, get, post, sessionCookie, signIn } from './support.js';
+import { createOrg } from '../orgs/support.js';
 
 const b = await build(t);
 const api = adminApp(b);
 
-async function createOrg(name: string): Promise<string> {
-  const res = await admin(api, 'POST', '/admin/v1/orgs', { name });
-  if (res.statusCode !== 201) throw new Error(`org create failed: ${res.statusCode} ${res.body}`);
-  return (res.json() as { org_id: string }).org_id;
-}
-
-const orgA = await createOrg('Acme');
-const orgB = await createOrg('Beta');
+const orgA = await createOrg(api, { name: 'Acme' });
+const orgB = await createOrg(api, { name: 'Beta' });
 const adminA = await register(b.app, { client_name: 'acme-admin', scope: 'tokenmill:org-admin', audience: [ISSUER], org_id: orgA });
 const workerA = await register(b.app, { client_name: 'acme-worker', scope: 'api:read', org_id: orgA });
 const victim = await register(b.app, { client_name: 'beta-secret-project', scope: 'api:read', org_id: orgB });

@@ -4,19 +4,14 @@
 // 403 for what an organization admin may never call), and nothing changes in B.
 import t from 'tap';
 import { ISSUER, build, register } from '../helper.js';
+import { createOrg } from './support.js';
 import { accessToken, admin, adminApp, introspect, jwsPayload, settle, tokenBasic } from '../admin/support.js';
 
 const b = await build(t);
 const api = adminApp(b);
 
-async function createOrg(name: string, maxClients?: number | null): Promise<string> {
-  const res = await admin(api, 'POST', '/admin/v1/orgs', maxClients === undefined ? { name } : { name, max_clients: maxClients });
-  if (res.statusCode !== 201) throw new Error(`org create failed: ${res.statusCode} ${res.body}`);
-  return (res.json() as { org_id: string }).org_id;
-}
-
-const orgA = await createOrg('Acme');
-const orgB = await createOrg('Beta');
+const orgA = await createOrg(api, { name: 'Acme' });
+const orgB = await createOrg(api, { name: 'Beta' });
 const adminA = await register(b.app, { client_name: 'acme-admin', scope: 'tokenmill:org-admin', audience: [ISSUER], org_id: orgA });
 const victim = await register(b.app, { client_name: 'beta-ci', scope: 'api:read', audience: ['https://api.example.com'], org_id: orgB });
 const tokenA = await accessToken(tokenBasic(b.app, adminA.client_id, adminA.client_secret ?? '', { scope: 'tokenmill:org-admin' }));

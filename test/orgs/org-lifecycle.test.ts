@@ -4,12 +4,8 @@ import t, { type Test } from 'tap';
 import { ADMIN_TOKEN, build, type Built } from '../helper.js';
 import { accessToken, admin, adminApp, introspect, tokenBasic } from '../admin/support.js';
 import { backendOrSkip, pgTestDatabase } from '../helpers/backends.js';
+import { createOrg } from './support.js';
 
-async function createOrg(b: Built, body: Record<string, unknown>): Promise<string> {
-  const res = await admin(adminApp(b), 'POST', '/admin/v1/orgs', body);
-  if (res.statusCode !== 201) throw new Error(`org create failed: ${res.statusCode} ${res.body}`);
-  return (res.json() as { org_id: string }).org_id;
-}
 const registerWith = (b: Built, token: string, body: Record<string, unknown>) =>
   b.app.inject({ method: 'POST', url: '/oauth2/register', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: body });
 const countIn = async (b: Built, orgId: string) => Number((await b.rt.sql.query<{ n: string }>('SELECT count(*) AS n FROM clients WHERE org_id = $1', [orgId])).rows[0]?.n);
@@ -18,7 +14,7 @@ async function concurrencySuite(t: Test, env: Record<string, string>) {
   const b = await build(t, env);
   const api = adminApp(b);
   t.test('20 parallel creations against max_clients 10 end with exactly 10 (admin API: 409 naming the limit)', async (t) => {
-    const org = await createOrg(b, { name: 'ten', max_clients: 10 });
+    const org = await createOrg(adminApp(b), { name: 'ten', max_clients: 10 });
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => admin(api, 'POST', '/admin/v1/clients', { client_name: `c${i}`, org_id: org })));
     t.equal(results.filter((r) => r.statusCode === 201).length, 10);
     const refused = results.filter((r) => r.statusCode !== 201);
@@ -27,7 +23,7 @@ async function concurrencySuite(t: Test, env: Record<string, string>) {
     t.equal(await countIn(b, org), 10);
   });
   t.test('20 parallel registrations with one initial access token of max_uses 20 against max_clients 10: exactly 10, uses counted exactly', async (t) => {
-    const org = await createOrg(b, { name: 'ten-iat', max_clients: 10 });
+    const org = await createOrg(adminApp(b), { name: 'ten-iat', max_clients: 10 });
     const iat = (await admin(api, 'POST', `/admin/v1/orgs/${org}/initial-access-tokens`, { expires_in: 600, max_uses: 20 })).json() as { id: string; token: string };
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => registerWith(b, iat.token, { client_name: `r${i}` })));
     t.equal(results.filter((r) => r.statusCode === 201).length, 10);
@@ -38,7 +34,7 @@ async function concurrencySuite(t: Test, env: Record<string, string>) {
     t.equal(Number(rows[0]?.uses), 10, 'refused registrations use nothing');
   });
   t.test('a single-use initial access token used 10 times at once: exactly one registration', async (t) => {
-    const org = await createOrg(b, { name: 'single' });
+    const org = await createOrg(adminApp(b), { name: 'single' });
     const iat = (await admin(api, 'POST', `/admin/v1/orgs/${org}/initial-access-tokens`, { expires_in: 600, max_uses: 1 })).json() as { token: string };
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => registerWith(b, iat.token, { client_name: `s${i}` })));
     t.equal(results.filter((r) => r.statusCode === 201).length, 1);
@@ -94,8 +90,8 @@ t.test('organizations: lifecycle and initial access tokens', async (t) => {
   });
 
   t.test('initial access token: registers into its org only, cannot set org_id or grant admin scopes; expires; revoked', async (t) => {
-    const org = await createOrg(b, { name: 'ci' });
-    const other = await createOrg(b, { name: 'other' });
+    const org = await createOrg(adminApp(b), { name: 'ci' });
+    const other = await createOrg(adminApp(b), { name: 'other' });
     const issued = await admin(api, 'POST', `/admin/v1/orgs/${org}/initial-access-tokens`, { expires_in: 3600 });
     t.equal(issued.statusCode, 201);
     t.equal(issued.headers['cache-control'], 'no-store');
@@ -149,7 +145,7 @@ t.test('organizations: lifecycle and initial access tokens', async (t) => {
   });
 
   t.test('disabling an org: its clients and tokens are refused at once; re-enabling revives no earlier token; deleting deletes its clients', async (t) => {
-    const org = await createOrg(b, { name: 'lifecycle' });
+    const org = await createOrg(adminApp(b), { name: 'lifecycle' });
     const reg = await registerWith(b, ADMIN_TOKEN, { client_name: 'svc', org_id: org });
     const c = reg.json() as { client_id: string; client_secret: string };
     const token = await accessToken(tokenBasic(b.app, c.client_id, c.client_secret));

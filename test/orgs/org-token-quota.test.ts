@@ -5,6 +5,7 @@ import t from 'tap';
 import type { LightMyRequestResponse } from 'fastify';
 import { ISSUER, build, register, type RegisteredClient } from '../helper.js';
 import { accessToken, admin, adminApp, tokenBasic } from '../admin/support.js';
+import { createOrgView } from './support.js';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 30, 0); // 12:30:00 UTC: 1,800 s left in the hour
 
@@ -15,17 +16,11 @@ clock.set(T0);
 
 const token = (c: RegisteredClient): Promise<LightMyRequestResponse> => tokenBasic(app, c.client_id, c.client_secret ?? '');
 
-async function createOrg(body: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const res = await admin(api, 'POST', '/admin/v1/orgs', body);
-  if (res.statusCode !== 201) throw new Error(`org create failed: ${res.statusCode} ${res.body}`);
-  return res.json() as Record<string, unknown>;
-}
-
 t.test('a per_hour quota of 3 shared by two clients of the organization; another organization is not affected', async (t) => {
-  const org = await createOrg({ name: 'Acme', token_quota: { per_hour: 3, enforce: true } });
+  const org = await createOrgView(api, { name: 'Acme', token_quota: { per_hour: 3, enforce: true } });
   t.same(org.token_quota, { per_hour: 3, enforce: true }, 'the view shows it');
   const orgId = String(org.org_id);
-  const other = String((await createOrg({ name: 'Beta' })).org_id);
+  const other = String((await createOrgView(api, { name: 'Beta' })).org_id);
   const a1 = await register(app, { client_name: 'a1', org_id: orgId });
   const a2 = await register(app, { client_name: 'a2', org_id: orgId });
   const b1 = await register(app, { client_name: 'b1', org_id: other });
@@ -65,7 +60,7 @@ t.test('a per_hour quota of 3 shared by two clients of the organization; another
 });
 
 t.test('only the super admin sets an organization quota; bad shapes change nothing', async (t) => {
-  const org = await createOrg({ name: 'Gamma' });
+  const org = await createOrgView(api, { name: 'Gamma' });
   const orgId = String(org.org_id);
   const orgAdmin = await register(app, { client_name: 'gamma-admin', scope: 'tokenmill:org-admin', audience: [ISSUER], org_id: orgId });
   const orgToken = await accessToken(tokenBasic(app, orgAdmin.client_id, orgAdmin.client_secret ?? '', { scope: 'tokenmill:org-admin' }));

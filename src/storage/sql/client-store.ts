@@ -129,10 +129,11 @@ const PATCH_COLUMNS: Record<keyof ClientPatch, string> = {
   tokenQuota: 'token_quota',
 };
 
-function encodeCursor(createdAt: number, clientId: string): string {
-  return Buffer.from(JSON.stringify([createdAt, clientId])).toString('base64url');
+/** A page cursor over rows ordered by (created_at, id): opaque to callers, checked when read back. */
+export function encodeCursor(createdAt: number, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
 }
-function decodeCursor(cursor: string): [number, string] | null {
+export function decodeCursor(cursor: string): [number, string] | null {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'string') return [v[0], v[1]];

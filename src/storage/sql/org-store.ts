@@ -1,7 +1,7 @@
 import type { Org, OrgStatus } from '../../clients/client.js';
 import { quotaFromJson, quotaToJson } from '../../quota/token-quota.js';
 import type { Page, SqlQueryable } from '../types.js';
-import { InvalidCursorError } from './client-store.js';
+import { InvalidCursorError, decodeCursor, encodeCursor } from './client-store.js';
 
 interface OrgRow {
   org_id: string;
@@ -50,19 +50,6 @@ const toOrg = (r: OrgRow): Org => ({
 });
 
 const PATCH_COLUMNS: Record<keyof OrgPatch, string> = { name: 'name', status: 'status', maxClients: 'max_clients', tokenQuota: 'token_quota' };
-
-function encodeCursor(createdAt: number, orgId: string): string {
-  return Buffer.from(JSON.stringify([createdAt, orgId])).toString('base64url');
-}
-function decodeCursor(cursor: string): [number, string] | null {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'string') return [v[0], v[1]];
-  } catch {
-    /* fall through */
-  }
-  return null;
-}
 
 /** Organizations and their initial access tokens (SQL). Client counting under the org row lock lives in the client store. */
 export class SqlOrgStore {
