@@ -84,3 +84,22 @@ t.test('orgs create | list | get | update | disable | enable | iat create | iat 
   t.equal((await cli(['orgs', 'delete', orgId, '--yes'])).code, 0);
   t.equal((await cli(['clients', 'show', client.client.client_id])).code, 1, 'its clients are gone');
 });
+
+t.test("orgs create | update --quota-*: the organization's token quota", async (t) => {
+  const created = await json(['orgs', 'create', '--name', 'Quota Corp', '--quota-per-hour', '1000', '--quota-enforce', 'false']);
+  t.same(created.token_quota, { per_hour: 1000, enforce: false });
+  const orgId = String(created.org_id);
+  t.same(
+    (await json(['orgs', 'update', orgId, '--quota-per-day', '20000', '--quota-enforce', 'true'])).token_quota,
+    { per_hour: 1000, per_day: 20000, enforce: true },
+    'changes keep the other limits',
+  );
+  t.same((await json(['orgs', 'update', orgId, '--quota-per-hour', 'none'])).token_quota, { per_day: 20000, enforce: true }, 'none drops one limit');
+  t.same((await json(['orgs', 'update', orgId, '--quota-none'])).token_quota, null, '--quota-none drops the quota');
+  const both = await cli(['orgs', 'update', orgId, '--quota-none', '--quota-per-day', '5']);
+  t.equal(both.code, 2, 'a usage error');
+  t.match(both.stderr, /--quota-none cannot be combined/);
+  t.same((await json(['orgs', 'get', orgId])).token_quota, null, 'unchanged by the refused call');
+  const bad = await cli(['orgs', 'update', orgId, '--quota-per-hour', '0']);
+  t.not(bad.code, 0, 'a limit must be a positive integer');
+});

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { applyQuotaOptions, hasQuotaChanges, quotaLimitOptions, type QuotaLimitOptions } from '../quota-options.js';
 import { ACCESS_TOKEN_ALGS, CLIENT_AUTH_METHODS as AUTH_METHODS } from '../../protocol/index.js';
 import { seg, type ClientUsage, type ClientView, type CreatedClient, type Page, type RotatedRegistrationToken, type TokenQuotaView } from '../api.js';
 import { Context, type Io } from '../context.js';
@@ -45,26 +46,12 @@ function metadataBody(o: MetadataOptions): Record<string, unknown> {
   return body;
 }
 
-interface QuotaOptions {
-  quotaPerSecond?: number | 'none';
-  quotaPerHour?: number | 'none';
-  quotaPerDay?: number | 'none';
-  quotaEnforce?: 'true' | 'false';
+interface QuotaOptions extends QuotaLimitOptions {
   quotaDefault?: boolean;
 }
 
-/** A quota limit: a positive integer, or `none` to remove it. */
-function limitOrNone(value: string): number | 'none' {
-  return value === 'none' ? 'none' : positive(value);
-}
-
 function quotaOptions(cmd: Command): Command {
-  return cmd
-    .option('--quota-per-second <n>', 'token quota: tokens per second (none: no such limit)', limitOrNone)
-    .option('--quota-per-hour <n>', 'token quota: tokens per UTC hour (none: no such limit)', limitOrNone)
-    .option('--quota-per-day <n>', 'token quota: tokens per UTC day (none: no such limit)', limitOrNone)
-    .addOption(new Option('--quota-enforce <bool>', 'token quota: refuse past a limit (true) or only count and log (false)').choices(['true', 'false']))
-    .option('--quota-default', "drop the client's own token quota: the configured default applies (TOKEN_QUOTA_*)");
+  return quotaLimitOptions(cmd).option('--quota-default', "drop the client's own token quota: the configured default applies (TOKEN_QUOTA_*)");
 }
 
 /**
@@ -72,7 +59,7 @@ function quotaOptions(cmd: Command): Command {
  * without one, the quota in force) with the given changes; undefined when no quota option was given.
  */
 function quotaBody(o: QuotaOptions, current: () => Promise<ClientView>): Promise<TokenQuotaView | null | undefined> | undefined {
-  const changes = [o.quotaPerSecond, o.quotaPerHour, o.quotaPerDay, o.quotaEnforce].some((v) => v !== undefined);
+  const changes = hasQuotaChanges(o);
   if (o.quotaDefault) {
     if (changes) throw new UsageError('--quota-default cannot be combined with --quota-per-second, --quota-per-hour, --quota-per-day or --quota-enforce');
     return Promise.resolve(null);
@@ -80,16 +67,7 @@ function quotaBody(o: QuotaOptions, current: () => Promise<ClientView>): Promise
   if (!changes) return undefined;
   return (async () => {
     const c = await current();
-    const base = c.token_quota ?? (c.effective_token_quota ? { ...c.effective_token_quota, source: undefined } : { enforce: true });
-    const q: TokenQuotaView = { enforce: base.enforce };
-    for (const [field, value] of [
-      ['per_second', o.quotaPerSecond ?? base.per_second],
-      ['per_hour', o.quotaPerHour ?? base.per_hour],
-      ['per_day', o.quotaPerDay ?? base.per_day],
-    ] as const)
-      if (value !== undefined && value !== 'none') q[field] = value;
-    if (o.quotaEnforce !== undefined) q.enforce = o.quotaEnforce === 'true';
-    return q;
+    return applyQuotaOptions(o, c.token_quota ?? c.effective_token_quota);
   })();
 }
 

@@ -4,6 +4,7 @@ import { Context, type Io } from '../context.js';
 import { duration } from '../duration.js';
 import { CliError, UsageError } from '../errors.js';
 import { integer, positive } from '../parse.js';
+import { applyQuotaOptions, hasQuotaChanges, quotaLimitOptions, type QuotaLimitOptions } from '../quota-options.js';
 import { iatBlock, orgsTable } from '../views.js';
 
 /** --max-clients: a number, or `unlimited` (kept as the word: commander treats a null result as no value). */
@@ -25,19 +26,21 @@ function orgDetails(o: OrgView): string {
 export function orgsCommand(program: Command, io: Io): void {
   const orgs = program.command('orgs').description('organizations: groups of clients of one customer (super admin)');
 
-  orgs
+  const create = orgs
     .command('create')
     .description('create an organization')
     .requiredOption('--name <name>', 'its name')
-    .option('--max-clients <n>', 'most clients it may hold, or unlimited (default: ORG_MAX_CLIENTS_DEFAULT)', maxClients)
-    .action(async (opts: { name: string; maxClients?: number | 'unlimited' }, cmd: Command) => {
-      const ctx = Context.of(cmd, io);
-      const body: Record<string, unknown> = { name: opts.name };
-      if (opts.maxClients !== undefined) body.max_clients = limit(opts.maxClients);
-      const org = await ctx.admin().request<OrgView>('POST', '/orgs', body);
-      if (ctx.json) return ctx.printJson(org);
-      ctx.print(orgDetails(org));
-    });
+    .option('--max-clients <n>', 'most clients it may hold, or unlimited (default: ORG_MAX_CLIENTS_DEFAULT)', maxClients);
+  quotaLimitOptions(create).action(async (opts: { name: string; maxClients?: number | 'unlimited' } & QuotaLimitOptions, cmd: Command) => {
+    const ctx = Context.of(cmd, io);
+    const body: Record<string, unknown> = { name: opts.name };
+    if (opts.maxClients !== undefined) body.max_clients = limit(opts.maxClients);
+    // The organization's own token quota, over all its clients (none without a --quota-* option).
+    if (hasQuotaChanges(opts)) body.token_quota = applyQuotaOptions(opts, null);
+    const org = await ctx.admin().request<OrgView>('POST', '/orgs', body);
+    if (ctx.json) return ctx.printJson(org);
+    ctx.print(orgDetails(org));
+  });
 
   orgs
     .command('list')
@@ -63,18 +66,26 @@ export function orgsCommand(program: Command, io: Io): void {
       ctx.print(orgDetails(org));
     });
 
-  orgs
+  const update = orgs
     .command('update')
-    .description("change an organization's name or max_clients")
+    .description("change an organization's name, max_clients or token quota")
     .argument('<org_id>')
     .option('--name <name>', 'new name')
-    .option('--max-clients <n>', 'most clients it may hold, or unlimited', maxClients)
-    .action(async (id: string, opts: { name?: string; maxClients?: number | 'unlimited' }, cmd: Command) => {
+    .option('--max-clients <n>', 'most clients it may hold, or unlimited', maxClients);
+  quotaLimitOptions(update)
+    .option('--quota-none', "drop the organization's token quota")
+    .action(async (id: string, opts: { name?: string; maxClients?: number | 'unlimited'; quotaNone?: boolean } & QuotaLimitOptions, cmd: Command) => {
       const ctx = Context.of(cmd, io);
       const body: Record<string, unknown> = {};
       if (opts.name !== undefined) body.name = opts.name;
       if (opts.maxClients !== undefined) body.max_clients = limit(opts.maxClients);
-      if (Object.keys(body).length === 0) throw new UsageError('nothing to update: pass --name or --max-clients');
+      if (opts.quotaNone) {
+        if (hasQuotaChanges(opts)) throw new UsageError('--quota-none cannot be combined with --quota-per-second, --quota-per-hour, --quota-per-day or --quota-enforce');
+        body.token_quota = null;
+      } else if (hasQuotaChanges(opts)) {
+        body.token_quota = applyQuotaOptions(opts, (await ctx.admin().get<OrgView>(`/orgs/${seg(id)}`)).token_quota);
+      }
+      if (Object.keys(body).length === 0) throw new UsageError('nothing to update: pass --name, --max-clients, --quota-per-second, --quota-per-hour, --quota-per-day, --quota-enforce or --quota-none');
       const org = await ctx.admin().request<OrgView>('PATCH', `/orgs/${seg(id)}`, body);
       if (ctx.json) return ctx.printJson(org);
       ctx.print(orgDetails(org));
