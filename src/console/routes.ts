@@ -4,6 +4,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { Type, type Static } from '@sinclair/typebox';
 import { ADMIN_SCOPE, ORG_ADMIN_SCOPE } from '../routes/admin/auth.js';
+import { throttled } from '../routes/failure-limit.js';
 import { clientUsable, type Client } from '../clients/client.js';
 import { authenticateCaller } from '../oauth/client-auth/index.js';
 import { Params } from '../oauth/params.js';
@@ -183,6 +184,12 @@ export async function consoleRoutes(app: FastifyInstance, rt: Runtime, api: Admi
       );
 
       c.post<{ Body: Static<typeof SignInBody> }>('/sign-in', { schema: { body: SignInBody } }, async (request, reply) => {
+        // The form checks the admin token and client secrets: the same per-source limit as the API, before any check.
+        const retryAfter = throttled(rt, request, () => 'console');
+        if (retryAfter > 0) {
+          reply.header('retry-after', String(retryAfter));
+          return sendPage(reply, signInPage({ error: 'Too many failed sign-ins from this address; try again later.' }), 429);
+        }
         const b = request.body;
         let actor: string | null = null;
         if (b.method === 'admin_token') {
@@ -192,6 +199,7 @@ export async function consoleRoutes(app: FastifyInstance, rt: Runtime, api: Admi
         }
         if (actor === null) {
           rt.refusalAudit.record({ actor: 'unauthenticated', action: 'console.sign_in', source: request.ip, status: 401, requestId: request.id });
+          if (rt.authFailures.enabled) await rt.authFailures.fail(request.ip, 'console');
           const error =
             b.method === 'admin_token'
               ? 'Sign-in refused: that is not the admin token.'

@@ -13,7 +13,7 @@ export interface FailureCounter {
 }
 
 /** The endpoints whose failures are counted (the label of tokenmill_auth_throttled_total). */
-export type AuthEndpoint = 'token' | 'introspection' | 'revocation' | 'revocation_feed' | 'registration' | 'admin';
+export type AuthEndpoint = 'token' | 'introspection' | 'revocation' | 'revocation_feed' | 'registration' | 'admin' | 'console';
 
 /** Library options for AUTH_FAILURE_*: more than `max` failures in the window block for `blockSeconds`. */
 export function limiterOptions(limit: AuthFailureLimit): { points: number; duration: number; blockDuration: number } {

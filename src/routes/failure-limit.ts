@@ -18,6 +18,22 @@ export function oauthEndpoint(request: FastifyRequest): AuthEndpoint {
 }
 
 /**
+ * Seconds the request's source stays blocked (0: not blocked), counted in the metric and the
+ * refusal audit when it is. Nobody blocked (the usual case): not even request.ip (X-Forwarded-For
+ * parsing with TRUST_PROXY) is computed.
+ */
+export function throttled(rt: Runtime, request: FastifyRequest, endpointOf: (request: FastifyRequest) => AuthEndpoint): number {
+  const limiter = rt.authFailures;
+  if (!limiter.enabled || !limiter.anyBlocked()) return 0;
+  const retryAfter = limiter.check(request.ip);
+  if (retryAfter === 0) return 0;
+  rt.metrics.authThrottled(endpointOf(request));
+  // Aggregated per source and minute like every unauthenticated refusal (lib/refusal-audit.ts).
+  rt.refusalAudit.record({ actor: 'unauthenticated', action: 'auth.throttled', source: request.ip, status: 429, requestId: request.id });
+  return retryAfter;
+}
+
+/**
  * The per-source failed-authentication limit on every route of `app`'s scope (docs/threat-model.md
  * REQ-A6, REQ-D11, REQ-I7). Registered before the scope's authentication hooks:
  * - onRequest: a source blocked here is answered 429 `too_many_requests` with Retry-After before
@@ -32,14 +48,8 @@ export function limitAuthFailures(app: FastifyInstance, rt: Runtime, endpointOf:
   const limiter = rt.authFailures;
   if (!limiter.enabled) return;
   app.addHook('onRequest', (request, _reply, done) => {
-    // Nobody blocked (the usual case): not even request.ip (X-Forwarded-For parsing with TRUST_PROXY) is computed.
-    if (!limiter.anyBlocked()) return done();
-    const retryAfter = limiter.check(request.ip);
-    if (retryAfter === 0) return done();
-    rt.metrics.authThrottled(endpointOf(request));
-    // Aggregated per source and minute like every unauthenticated refusal (lib/refusal-audit.ts).
-    rt.refusalAudit.record({ actor: 'unauthenticated', action: 'auth.throttled', source: request.ip, status: 429, requestId: request.id });
-    done(new TooManyRequests(THROTTLED_DESCRIPTION, retryAfter));
+    const retryAfter = throttled(rt, request, endpointOf);
+    done(retryAfter === 0 ? undefined : new TooManyRequests(THROTTLED_DESCRIPTION, retryAfter));
   });
   app.addHook('onError', async (request, _reply, error) => {
     if (error instanceof OAuthError && error.status === 401) await limiter.fail(request.ip, endpointOf(request));
