@@ -1,7 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
 import type { AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg } from '../../clients/client.js';
-import { quotaFromJson, quotaToJson } from '../../quota/token-quota.js';
-import { parseQuota } from './org-store.js';
+import { quotaColumn, quotaFromColumn } from './quota-column.js';
 import { InitialAccessTokenSpent, OrgDisabled, OrgLimitReached, OrgMissing } from '../../orgs/errors.js';
 import type { ClientListFilter, ClientPatch, ClientStore, CreateOptions, Page, Sql, SqlQueryable } from '../types.js';
 
@@ -72,13 +71,13 @@ function toClient(r: ClientRow, secrets: ClientSecret[]): Client {
     registrationAccessTokenHash: buf(r.registration_access_token_hash),
     secrets,
     tokensRevokedBefore: r.tokens_revoked_before === null || r.tokens_revoked_before === undefined ? null : Number(r.tokens_revoked_before),
-    tokenQuota: r.token_quota === null || r.token_quota === undefined ? null : quotaFromJson(typeof r.token_quota === 'string' ? JSON.parse(r.token_quota) : r.token_quota),
+    tokenQuota: quotaFromColumn(r.token_quota),
     createdAt: r.created_at.getTime(),
     updatedAt: r.updated_at.getTime(),
     // Only once the client has authenticated with an assertion (secrets keep their own).
     ...(r.last_used_at ? { lastUsedAt: r.last_used_at.getTime() } : {}),
     orgId: r.org_id ?? null,
-    ...(r.org_id && r.org_status ? { orgStatus: r.org_status, orgTokenQuota: parseQuota(r.org_token_quota) } : {}),
+    ...(r.org_id && r.org_status ? { orgStatus: r.org_status, orgTokenQuota: quotaFromColumn(r.org_token_quota) } : {}),
   };
 }
 
@@ -193,7 +192,7 @@ export class SqlClientStore implements ClientStore {
           c.tokensRevokedBefore,
           new Date(c.createdAt),
           new Date(c.updatedAt),
-          c.tokenQuota ? JSON.stringify(quotaToJson(c.tokenQuota)) : null,
+          quotaColumn(c.tokenQuota),
           c.orgId,
         ],
       );
@@ -216,7 +215,7 @@ export class SqlClientStore implements ClientStore {
       if (!(field in patch)) continue;
       let value: unknown = patch[field];
       if (field === 'jwks' && value !== null && value !== undefined) value = JSON.stringify(value);
-      if (field === 'tokenQuota' && value !== null && value !== undefined) value = JSON.stringify(quotaToJson(value as NonNullable<ClientPatch['tokenQuota']>));
+      if (field === 'tokenQuota') value = quotaColumn(value as ClientPatch['tokenQuota']);
       params.push(value ?? null);
       sets.push(`${column} = $${params.length}`);
     }

@@ -1,5 +1,5 @@
 import type { Org, OrgStatus } from '../../clients/client.js';
-import { quotaFromJson, quotaToJson } from '../../quota/token-quota.js';
+import { quotaColumn, quotaFromColumn } from './quota-column.js';
 import type { Page, SqlQueryable } from '../types.js';
 import { InvalidCursorError, decodeCursor, encodeCursor } from './client-store.js';
 
@@ -36,15 +36,12 @@ export interface StoredInitialAccessToken {
 
 export type OrgPatch = Partial<Pick<Org, 'name' | 'status' | 'maxClients' | 'tokenQuota'>>;
 
-/** A jsonb token quota as PostgreSQL or PGlite returns it (object or text); null when unset. */
-export const parseQuota = (value: unknown): Org['tokenQuota'] => (value === null || value === undefined ? null : quotaFromJson(typeof value === 'string' ? JSON.parse(value) : value));
-
 const toOrg = (r: OrgRow): Org => ({
   orgId: r.org_id,
   name: r.name,
   status: r.status,
   maxClients: r.max_clients === null ? null : Number(r.max_clients),
-  tokenQuota: parseQuota(r.token_quota),
+  tokenQuota: quotaFromColumn(r.token_quota),
   createdAt: r.created_at.getTime(),
   updatedAt: r.updated_at.getTime(),
 });
@@ -66,7 +63,7 @@ export class SqlOrgStore {
       o.maxClients,
       new Date(o.createdAt),
       new Date(o.updatedAt),
-      o.tokenQuota ? JSON.stringify(quotaToJson(o.tokenQuota)) : null,
+      quotaColumn(o.tokenQuota),
     ]);
   }
 
@@ -97,7 +94,7 @@ export class SqlOrgStore {
     for (const [field, column] of Object.entries(PATCH_COLUMNS) as [keyof OrgPatch, string][]) {
       if (!(field in patch)) continue;
       const value = patch[field] ?? null;
-      params.push(field === 'tokenQuota' && value !== null ? JSON.stringify(quotaToJson(value as NonNullable<OrgPatch['tokenQuota']>)) : value);
+      params.push(field === 'tokenQuota' ? quotaColumn(value as OrgPatch['tokenQuota']) : value);
       sets.push(`${column} = $${params.length}`);
     }
     params.push(new Date(now));
