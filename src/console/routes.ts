@@ -300,6 +300,16 @@ async function consoleAccess(rt: Runtime, actor: string): Promise<{ org: string 
 
 const HOUR_MS = 3_600_000;
 
+/** The key fields of a private_key_jwt form (new client, edit): a pasted JWK or JWKS, or a jwks_uri; errors by field. */
+function keyFields(values: { jwks: string; jwks_uri: string }, body: Record<string, unknown>, errors: FieldErrors): void {
+  if (values.jwks.trim()) {
+    const parsed = parseJwks(values.jwks);
+    if ('error' in parsed) errors.jwks = parsed.error;
+    else body.jwks = parsed.jwks;
+  }
+  if (values.jwks_uri.trim()) body.jwks_uri = values.jwks_uri.trim();
+}
+
 /**
  * Tokens issued per UTC hour over the last 24 hours, summed over every client from the recorded
  * usage (docs/contract.md "Quotas"): this node's unwritten counts are written first; other nodes'
@@ -420,14 +430,8 @@ function authenticatedRoutes(s: FastifyInstance, rt: Runtime, api: AdminApi, ses
     const ttl = integerField(values.access_token_ttl);
     if (typeof ttl === 'object') errors.access_token_ttl = ttl.error;
     else if (ttl !== undefined) body.access_token_ttl = ttl;
-    if (values.token_endpoint_auth_method === 'private_key_jwt') {
-      if (values.jwks.trim()) {
-        const parsed = parseJwks(values.jwks);
-        if ('error' in parsed) errors.jwks = parsed.error;
-        else body.jwks = parsed.jwks;
-      }
-      if (values.jwks_uri.trim()) body.jwks_uri = values.jwks_uri.trim();
-    } else body.secret_expires_in = values.secret_expires_in;
+    if (values.token_endpoint_auth_method === 'private_key_jwt') keyFields(values, body, errors);
+    else body.secret_expires_in = values.secret_expires_in;
     if (Object.keys(errors).length) return sendPage(reply, newClientPage(viewerOf(request), values, errors), 400);
     const res = await call(request, 'POST', '/clients', body);
     if (res.status !== 201) return sendPage(reply, newClientPage(viewerOf(request), values, fieldErrors(describe(res))), res.status >= 500 ? res.status : 400);
@@ -468,14 +472,7 @@ function authenticatedRoutes(s: FastifyInstance, rt: Runtime, api: AdminApi, ses
     const ttl = integerField(values.access_token_ttl);
     if (typeof ttl === 'object') errors.access_token_ttl = ttl.error;
     else patch.access_token_ttl = ttl ?? null;
-    if (client.token_endpoint_auth_method === 'private_key_jwt') {
-      if (values.jwks.trim()) {
-        const parsed = parseJwks(values.jwks);
-        if ('error' in parsed) errors.jwks = parsed.error;
-        else patch.jwks = parsed.jwks;
-      }
-      if (values.jwks_uri.trim()) patch.jwks_uri = values.jwks_uri.trim();
-    }
+    if (client.token_endpoint_auth_method === 'private_key_jwt') keyFields(values, patch, errors);
     const now = rt.clock.now();
     if (Object.keys(errors).length) return sendPage(reply, clientPage(viewerOf(request), client, now, { values, errors }), 400);
     const res = await call(request, 'PATCH', clientPath(client.client_id), patch);
