@@ -3,6 +3,7 @@
 // answers it (the primary aggregates every worker's registry over the cluster IPC channel).
 import t from 'tap';
 import { parseMetrics, sampleValue } from '../helpers/prometheus.js';
+import { eventually } from '../helpers/time.js';
 import { basicAuth, fleetBackends, registerOk, startNode } from './support.js';
 
 t.test('WORKERS=2: 20 token requests read 20 in tokenmill_tokens_issued_total', async (t) => {
@@ -10,6 +11,15 @@ t.test('WORKERS=2: 20 token requests read 20 in tokenmill_tokens_issued_total', 
   if (!backends) return;
   const { databaseUrl, redisUrl, prefix, secrets } = backends;
   const node = await startNode(t, { name: 'workers', env: { ...secrets, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, WORKERS: '2', LOG_LEVEL: 'info' } });
+  // Ready means one worker answers; the round-robin only spreads connections once both listen.
+  const listening = () =>
+    new Set(
+      node
+        .jsonLines()
+        .filter((l) => l.msg === 'listening')
+        .map((l) => l.pid),
+    ).size;
+  t.ok(await eventually(() => listening() === 2, 60_000), 'both workers listen');
   const client = await registerOk(node, secrets.ADMIN_TOKEN, { client_name: 'metrics-workers', scope: 'api:read', audience: ['https://api.example.com'] });
 
   // A new connection per request, so the cluster spreads them over both workers.
@@ -22,13 +32,10 @@ t.test('WORKERS=2: 20 token requests read 20 in tokenmill_tokens_issued_total', 
     t.equal(res.status, 200, `token request ${i + 1}`);
     await res.arrayBuffer();
   }
-  const served = new Set(
-    node
-      .jsonLines()
-      .filter((l) => l.msg === 'request' && l.path === '/oauth2/token')
-      .map((l) => l.pid),
-  );
-  t.equal(served.size, 2, 'both workers served token requests');
+  // The workers' log lines reach the pipe a moment after their responses.
+  const tokenLines = () => node.jsonLines().filter((l) => l.msg === 'request' && l.path === '/oauth2/token');
+  t.ok(await eventually(() => tokenLines().length === 20), 'every token request logged');
+  t.equal(new Set(tokenLines().map((l) => l.pid)).size, 2, 'both workers served token requests');
 
   for (let i = 0; i < 4; i++) {
     const res = await fetch(`${node.adminUrl}/metrics`, { headers: { connection: 'close' } });
