@@ -1,4 +1,4 @@
-import type { QuotaWindowName } from './token-quota.js';
+import { QUOTA_WINDOWS, type QuotaWindowName, type TokenQuota } from './token-quota.js';
 
 /** One configured window of a client's quota as the token endpoint saw it after deciding. */
 export interface WindowState {
@@ -32,17 +32,27 @@ export function tightest(windows: readonly WindowState[]): WindowState | undefin
   return best;
 }
 
+/** The RateLimit-Policy items of every window of `quota`, names prefixed with `prefix` (`org-`). */
+export function rateLimitPolicy(quota: TokenQuota, prefix = ''): string {
+  const items: string[] = [];
+  for (const w of QUOTA_WINDOWS) {
+    const limit = quota[w.field];
+    if (limit !== null) items.push(`"${prefix}${w.name}";q=${limit};w=${w.ms / 1000}`);
+  }
+  return items.join(', ');
+}
+
 /**
  * draft-ietf-httpapi-ratelimit-headers (-08 and later; Structured Field lists, RFC 9651):
  * `RateLimit-Policy` lists every window of the client's quota (`"hour";q=1000;w=3600`), `RateLimit`
  * names the tightest one with what is left of it (`"hour";r=998;t=1800`). Nothing when the client
- * has no quota.
+ * has no quota. `policy`: the policy text when the caller has it already (`rateLimitPolicy`).
  */
-export function rateLimitHeaders(windows: readonly WindowState[]): Record<string, string> {
+export function rateLimitHeaders(windows: readonly WindowState[], policy?: string): Record<string, string> {
   const t = tightest(windows);
   if (!t) return {};
   return {
-    'ratelimit-policy': windows.map((w) => `"${w.name}";q=${w.limit};w=${w.seconds}`).join(', '),
+    'ratelimit-policy': policy ?? windows.map((w) => `"${w.name}";q=${w.limit};w=${w.seconds}`).join(', '),
     ratelimit: `"${t.name}";r=${Math.max(0, t.limit - t.used)};t=${t.resetIn}`,
   };
 }

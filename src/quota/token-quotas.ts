@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { TooManyRequests } from '../errors/oauth-errors.js';
 import type { Clock } from '../lib/clock.js';
-import { rateLimitHeaders, type WindowState } from './rate-limit-headers.js';
+import { rateLimitHeaders, rateLimitPolicy, type WindowState } from './rate-limit-headers.js';
 import type { QuotaIncrement, SharedCounts } from './shared-counts.js';
 import { QUOTA_WINDOWS, hasLimits, type QuotaWindowName, type TokenQuota } from './token-quota.js';
 
@@ -19,7 +19,7 @@ const HOUR_MS = 3_600_000;
 /** Count keys of organizations (client ids are server-generated and never hold a colon). */
 const ORG_KEY_PREFIX = 'org:';
 /** RateLimit policy names of an organization's windows: `org-hour`. */
-const ORG_POLICY_PREFIX = 'org-';
+const ORG_POLICY_PREFIX = 'org-' as const;
 
 /** What the token endpoint decides on: the client, its own quota, and its organization's. */
 export interface QuotaSubject {
@@ -62,6 +62,25 @@ interface Entry {
   touchedAt: number;
   usageHour: number;
   usageCount: number;
+}
+
+/** One token request's windows, as `admit` decides it. */
+interface Decision {
+  states: WindowState[];
+  counts: WindowCount[];
+  enforced: boolean[];
+  /** the enforced window that refuses the request (the one that resets last), if any */
+  refused: WindowState | null;
+}
+
+/** RateLimit-Policy text per quota object and policy prefix: a client record's quota does not change while it is cached. */
+const policies = { '': new WeakMap<TokenQuota, string>(), [ORG_POLICY_PREFIX]: new WeakMap<TokenQuota, string>() };
+
+function policyOf(q: TokenQuota, prefix: '' | typeof ORG_POLICY_PREFIX): string {
+  const cache = policies[prefix];
+  let text = cache.get(q);
+  if (text === undefined) cache.set(q, (text = rateLimitPolicy(q, prefix)));
+  return text;
 }
 
 /** A window's figures for the admin usage view. */
@@ -141,58 +160,36 @@ export class TokenQuotas {
     const quota = this.effective(client);
     const orgQuota = client.orgId ? (client.orgTokenQuota ?? null) : null;
     let headers: Record<string, string> = {};
-    if (hasLimits(quota) || hasLimits(orgQuota)) {
-      const states: WindowState[] = [];
-      const counts: WindowCount[] = [];
-      const enforced: boolean[] = [];
-      let refused: WindowState | null = null;
-      const scan = (entry: Entry, q: TokenQuota, prefix: string): void => {
-        for (let i = 0; i < QUOTA_WINDOWS.length; i++) {
-          const w = QUOTA_WINDOWS[i]!;
-          const limit = q[w.field];
-          if (limit === null) continue;
-          const start = now - (now % w.ms);
-          let c = entry.windows[i];
-          if (!c || c.start !== start) entry.windows[i] = c = { start, shared: 0, pending: 0, inFlight: 0, warned: false };
-          const state: WindowState = {
-            name: prefix + w.name,
-            window: w.name,
-            limit,
-            used: c.shared + c.pending + c.inFlight,
-            seconds: w.ms / 1000,
-            resetIn: Math.max(1, Math.ceil((start + w.ms - now) / 1000)),
-          };
-          if (q.enforce && state.used >= limit && (!refused || state.resetIn > refused.resetIn)) refused = state;
-          states.push(state);
-          counts.push(c);
-          enforced.push(q.enforce);
-        }
-      };
-      if (hasLimits(quota)) scan(e, quota, '');
-      if (hasLimits(orgQuota) && client.orgId) scan(this.entry(ORG_KEY_PREFIX + client.orgId, now), orgQuota, ORG_POLICY_PREFIX);
+    const own = hasLimits(quota);
+    const org = hasLimits(orgQuota) && !!client.orgId;
+    if (own || org) {
+      const d: Decision = { states: [], counts: [], enforced: [], refused: null };
+      if (own) this.scan(d, e, quota, '', now);
+      if (org) this.scan(d, this.entry(ORG_KEY_PREFIX + client.orgId, now), orgQuota, ORG_POLICY_PREFIX, now);
+      const policy = own && org ? `${policyOf(quota, '')}, ${policyOf(orgQuota, ORG_POLICY_PREFIX)}` : own ? policyOf(quota, '') : policyOf(orgQuota as TokenQuota, ORG_POLICY_PREFIX);
       const who = (s: WindowState) => (s.name === s.window ? { client_id: client.clientId } : { client_id: client.clientId, org_id: client.orgId });
-      if (refused) {
-        const r: WindowState = refused;
+      const r = d.refused;
+      if (r) {
         this.o.onRejected?.(r.window);
-        const c = counts[states.indexOf(r)]!;
+        const c = d.counts[d.states.indexOf(r)]!;
         if (!c.warned) {
           c.warned = true;
           this.o.logger.warn({ ...who(r), window: r.name, limit: r.limit, used: r.used }, 'token quota reached: refusing token requests until the window resets');
         }
         const whose = r.name === r.window ? '' : "the organization's ";
-        throw new TooManyRequests(`${whose}token quota exceeded: at most ${r.limit} tokens per ${r.window}; retry after ${r.resetIn} seconds`, r.resetIn, rateLimitHeaders(states));
+        throw new TooManyRequests(`${whose}token quota exceeded: at most ${r.limit} tokens per ${r.window}; retry after ${r.resetIn} seconds`, r.resetIn, rateLimitHeaders(d.states, policy));
       }
-      for (let j = 0; j < states.length; j++) {
-        const s = states[j]!;
-        const c = counts[j]!;
+      for (let j = 0; j < d.states.length; j++) {
+        const s = d.states[j]!;
+        const c = d.counts[j]!;
         c.pending++;
         s.used++;
-        if (s.used > s.limit && !c.warned && !enforced[j]) {
+        if (s.used > s.limit && !c.warned && !d.enforced[j]) {
           c.warned = true;
           this.o.logger.warn({ ...who(s), window: s.name, limit: s.limit, used: s.used }, 'token quota exceeded (enforce: false): counted, not refused; logged once per client and window');
         }
       }
-      headers = rateLimitHeaders(states);
+      headers = rateLimitHeaders(d.states, policy);
     }
     const hour = now - (now % HOUR_MS);
     if (e.usageHour !== hour) {
@@ -201,6 +198,30 @@ export class TokenQuotas {
     }
     e.usageCount++;
     return headers;
+  }
+
+  /** Adds the windows of `q` (counted in `entry`) to the decision, and notes the one that refuses. */
+  private scan(d: Decision, entry: Entry, q: TokenQuota, prefix: string, now: number): void {
+    for (let i = 0; i < QUOTA_WINDOWS.length; i++) {
+      const w = QUOTA_WINDOWS[i]!;
+      const limit = q[w.field];
+      if (limit === null) continue;
+      const start = now - (now % w.ms);
+      let c = entry.windows[i];
+      if (!c || c.start !== start) entry.windows[i] = c = { start, shared: 0, pending: 0, inFlight: 0, warned: false };
+      const state: WindowState = {
+        name: prefix + w.name,
+        window: w.name,
+        limit,
+        used: c.shared + c.pending + c.inFlight,
+        seconds: w.ms / 1000,
+        resetIn: Math.max(1, Math.ceil((start + w.ms - now) / 1000)),
+      };
+      if (q.enforce && state.used >= limit && (!d.refused || state.resetIn > d.refused.resetIn)) d.refused = state;
+      d.states.push(state);
+      d.counts.push(c);
+      d.enforced.push(q.enforce);
+    }
   }
 
   /** The current window figures of each limit of `quota`, read from the shared counts when there are some. */

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { parseQuotaSpec, quotaFromJson } from '../../src/quota/token-quota.js';
-import { rateLimitHeaders } from '../../src/quota/rate-limit-headers.js';
+import { rateLimitHeaders, rateLimitPolicy } from '../../src/quota/rate-limit-headers.js';
 import { MemoryCounts, type QuotaIncrement, type SharedCounts } from '../../src/quota/shared-counts.js';
 import { TokenQuotas, type UsageRow } from '../../src/quota/token-quotas.js';
 import { TestClock } from '../helper.js';
@@ -80,6 +80,10 @@ t.test('RateLimit headers: every window in the policy, the tightest in RateLimit
     '"day";r=0;t=7260',
     'a tie goes to the window that resets last',
   );
+  const quota = quotaFromJson({ per_second: 10, per_day: 50000, enforce: true });
+  t.equal(rateLimitPolicy(quota), '"second";q=10;w=1, "day";q=50000;w=86400', 'the policy of a quota, in window order');
+  t.equal(rateLimitPolicy(quota, 'org-'), '"org-second";q=10;w=1, "org-day";q=50000;w=86400', "an organization's policy names");
+  t.equal(rateLimitHeaders([{ name: 'hour', window: 'hour', limit: 5, used: 1, seconds: 3600, resetIn: 60 }], 'given')['ratelimit-policy'], 'given', 'a policy text given is sent as is');
 });
 
 /** A shared store that counts its calls and can be made to fail. */
