@@ -8,13 +8,18 @@ export const INTROSPECT_PARAMS = ['token', 'token_type_hint', ...CLIENT_AUTH_PAR
 
 export type IntrospectionResponse = { active: false } | ({ active: true; token_type: 'Bearer' } & AccessTokenClaims);
 
-/** REQ-I5: a client sees tokens issued to itself or addressed to it (its client_id or an audience it serves). */
+/**
+ * REQ-I5: a client sees tokens issued to itself or addressed to it (its client_id, or an audience it
+ * serves within its own organization: a client of another organization, or of none, that lists the
+ * same audience is not that tenant's resource server; docs/contract.md "Organizations").
+ */
 function mayIntrospect(caller: Caller, claims: AccessTokenClaims): boolean {
   if (caller.kind === 'admin') return true;
   const me = caller.client;
   if (claims.client_id === me.clientId) return true;
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-  return aud.includes(me.clientId) || aud.some((a) => me.audiences.includes(a));
+  if (aud.includes(me.clientId)) return true;
+  return (claims.org_id ?? null) === me.orgId && aud.some((a) => me.audiences.includes(a));
 }
 
 /**

@@ -214,3 +214,26 @@ t.test('a client registered by the super admin into a missing organization: 400 
   t.same([adminRes.statusCode, adminRes.json()], [400, { error: 'invalid_request', error_description: 'org_id: no such organization' }]);
   t.equal(await count(), n);
 });
+
+t.test("introspection across organizations: a client that lists the same audience does not see another organization's tokens", async (t) => {
+  const victimToken = await accessToken(tokenBasic(b.app, victim.client_id, victim.client_secret ?? ''));
+  const asClient = async (c: { client_id: string; client_secret?: string }) => {
+    const res = await b.app.inject({
+      method: 'POST',
+      url: '/oauth2/introspect',
+      headers: { authorization: `Basic ${Buffer.from(`${c.client_id}:${c.client_secret ?? ''}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${victimToken}`,
+    });
+    return [res.statusCode, res.json(), res.headers['cache-control']];
+  };
+  // An organization admin of A registers a client for B's API into A, and asks about B's token.
+  const spy = await register(b.app, { client_name: 'acme-spy', scope: 'api:read', audience: ['https://api.example.com'], org_id: orgA });
+  t.same(await asClient(spy), [200, { active: false }, 'no-store'], 'a client of organization A: inactive');
+  const loner = await register(b.app, { client_name: 'no-org-spy', scope: 'api:read', audience: ['https://api.example.com'] });
+  t.same(await asClient(loner), [200, { active: false }, 'no-store'], 'a client of no organization: inactive');
+  const sibling = await register(b.app, { client_name: 'beta-api', scope: 'api:read', audience: ['https://api.example.com'], org_id: orgB });
+  const [status, body] = await asClient(sibling);
+  t.equal(status, 200);
+  t.equal((body as { active: boolean; org_id?: string }).active, true, "a resource server of B's own organization for that audience still sees it");
+  t.equal((body as { org_id?: string }).org_id, orgB);
+});
