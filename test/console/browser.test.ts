@@ -139,7 +139,9 @@ async function journey(t: Test): Promise<void> {
     if (method === 'client_secret_basic') await scan('show-once secret');
     t.match(page.url(), /\/console\/clients$/, 'the secret is in the POST response; no redirect carries it');
     await page.getByRole('button', { name: 'Copy' }).click();
-    await page.waitForFunction("document.getElementById('copy-status')?.textContent?.startsWith('Copied')");
+    // A locator wait, not a string predicate: Playwright polls a string with eval, which the
+    // console's CSP (no 'unsafe-eval') refuses whenever the text is not there at the first check.
+    await page.locator('#copy-status', { hasText: /^Copied/ }).waitFor();
     const secret = String(await page.evaluate('navigator.clipboard.readText()'));
     t.match(secret, /^tmsec_/, 'the copy button put the secret on the clipboard');
     const id = (await page.locator('dialog code').first().innerText()).trim();
