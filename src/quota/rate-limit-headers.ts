@@ -32,12 +32,15 @@ export function tightest(windows: readonly WindowState[]): WindowState | undefin
   return best;
 }
 
+/** One RateLimit-Policy item: `"hour";q=1000;w=3600`. */
+const policyItem = (name: string, limit: number, seconds: number): string => `"${name}";q=${limit};w=${seconds}`;
+
 /** The RateLimit-Policy items of every window of `quota`, names prefixed with `prefix` (`org-`). */
 export function rateLimitPolicy(quota: TokenQuota, prefix = ''): string {
   const items: string[] = [];
   for (const w of QUOTA_WINDOWS) {
     const limit = quota[w.field];
-    if (limit !== null) items.push(`"${prefix}${w.name}";q=${limit};w=${w.ms / 1000}`);
+    if (limit !== null) items.push(policyItem(prefix + w.name, limit, w.ms / 1000));
   }
   return items.join(', ');
 }
@@ -52,7 +55,7 @@ export function rateLimitHeaders(windows: readonly WindowState[], policy?: strin
   const t = tightest(windows);
   if (!t) return {};
   return {
-    'ratelimit-policy': policy ?? windows.map((w) => `"${w.name}";q=${w.limit};w=${w.seconds}`).join(', '),
+    'ratelimit-policy': policy ?? windows.map((w) => policyItem(w.name, w.limit, w.seconds)).join(', '),
     ratelimit: `"${t.name}";r=${Math.max(0, t.limit - t.used)};t=${t.resetIn}`,
   };
 }
