@@ -44,6 +44,34 @@ export interface Built {
   /** every log line written so far (JSON strings) */
   logs: string[];
   dataDir: string;
+  /** resolves once no audit write is in flight (they run in onResponse hooks, after the reply) */
+  auditIdle(): Promise<void>;
+}
+
+/** Wraps the runtime's audit log so a test can wait for the writes that hooks started after a reply. */
+function trackAuditWrites(rt: Runtime): () => Promise<void> {
+  const pending = new Set<Promise<void>>();
+  const record = rt.audit.record.bind(rt.audit);
+  rt.audit.record = (e) => {
+    const write = record(e);
+    pending.add(write);
+    void write.then(
+      () => pending.delete(write),
+      () => pending.delete(write),
+    );
+    return write;
+  };
+  return async () => {
+    // A hook starts its write a few callbacks after the reply; then each write may start another.
+    for (let quiet = 0; quiet < 3;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (pending.size === 0) quiet++;
+      else {
+        quiet = 0;
+        await Promise.allSettled([...pending]);
+      }
+    }
+  };
 }
 
 /**
@@ -65,6 +93,7 @@ export async function build(t: Test, env: Record<string, string> = {}, options: 
   });
   const logger = pino({ level: config.logLevel }, sink);
   const rt = await openRuntime(config, { logger, clock, inMemoryDatabase: !options.persistent });
+  const auditIdle = trackAuditWrites(rt);
   const apps = await buildApp(rt);
   t.teardown(async () => {
     await apps.public.close();
@@ -72,7 +101,7 @@ export async function build(t: Test, env: Record<string, string> = {}, options: 
     await rt.close();
     if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
-  return { rt, apps, app: apps.public, clock, config, logs, dataDir };
+  return { rt, apps, app: apps.public, clock, config, logs, dataDir, auditIdle };
 }
 
 /** `build`, listening on one free port of 127.0.0.1 (public and admin), its issuer the listener's URL. */

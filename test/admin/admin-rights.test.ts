@@ -66,7 +66,7 @@ t.test('the admin check reads the client through the invalidated cache, not a co
 });
 
 t.test('the refusals are audited under the client that made them', async (t) => {
-  await settle();
+  await settle(b);
   const res = await admin(api, 'GET', '/admin/v1/audit?limit=100');
   const rows = (res.json() as { items: { actor: string; status: number | null; outcome: string }[] }).items;
   const refused = rows.filter((r) => r.status === 403);

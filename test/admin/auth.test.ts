@@ -167,7 +167,7 @@ t.test('an alg=none token with the same claims → 401', async (t) => {
 });
 
 t.test('every call above is in GET /admin/v1/audit with actor, action, outcome and status', async (t) => {
-  await settle();
+  await settle(b);
   await b.rt.refusalAudit.flush(); // unauthenticated refusals: one row per source, action and minute
   const rows: {
     actor: string;

@@ -131,7 +131,7 @@ t.test('exercise: registration, admin clients, rotation, tokens, introspection, 
   t.equal(regDelete.statusCode, 204);
 
   await readAll(t);
-  await settle();
+  await settle(b);
   t.ok(secrets.length === 5 && tokens.length >= 6 && registrationTokens.length === 3, 'collected the values to look for');
 });
 

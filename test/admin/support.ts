@@ -77,5 +77,5 @@ export async function accessToken(res: Promise<{ statusCode: number; body: strin
 export const jwsHeader = (jws: string): Record<string, unknown> => JSON.parse(Buffer.from(jws.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
 export const jwsPayload = (jws: string): Record<string, unknown> => JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
 
-/** Lets hooks that run after a response (audit onResponse) finish their writes. */
-export const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+/** Lets hooks that run after a response (audit onResponse) finish their writes: waits for every write in flight. */
+export const settle = (b: Pick<Built, 'auditIdle'>): Promise<void> => b.auditIdle();

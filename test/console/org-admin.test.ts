@@ -67,7 +67,7 @@ t.test('a client created by an organization admin in the console lands in its or
   t.equal(res.statusCode, 201, res.body.slice(0, 200));
   const rows = (await b.rt.sql.query<{ org_id: string | null }>("SELECT org_id FROM clients WHERE client_name = 'acme-made-in-console'")).rows;
   t.same(rows, [{ org_id: orgA }]);
-  await settle();
+  await settle(b);
   const audit = (await b.rt.sql.query<{ actor: string; org_id: string | null }>("SELECT actor, org_id FROM audit_log WHERE action = 'client.create' AND actor = $1", [`client:${adminA.client_id}`]))
     .rows;
   t.same(audit, [{ actor: `client:${adminA.client_id}`, org_id: orgA }]);

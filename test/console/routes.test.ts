@@ -71,7 +71,7 @@ t.test('sign-in with the admin token: an HttpOnly, SameSite=Strict, Path=/consol
     b.logs.some((l) => l.includes(ADMIN_TOKEN) || l.includes(sessionCookie(res) ?? '-')),
     'neither token nor session id in a log line',
   );
-  await settle();
+  await settle(b);
   const events = await b.rt.audit.list(10, null, { action: 'console.sign_in' });
   t.same(
     events.items.map((e) => [e.actor, e.outcome]),
@@ -263,7 +263,7 @@ t.test('console changes go through the admin API validation and are audited with
   const del = await post(api, `/console/clients/${created?.clientId}/delete`, { _csrf: csrf, confirm_name: 'sv' }, cookie);
   t.equal(del.statusCode, 400, 'delete needs the exact name');
   t.ok(await b.rt.clientService.get(created?.clientId ?? ''));
-  await settle();
+  await settle(b);
   const events = await b.rt.audit.list(20, null, { action: 'client.create' });
   // The JSON of the pasted JWK is checked before the API is called; the refused scope reached the API.
   t.same(
@@ -328,7 +328,7 @@ t.test('client actions through the console: each does what its button says, and 
   await expectRedirect(`${base}/delete`, { confirm_name: 'ops client' }, '/console/clients?notice=deleted');
   t.equal(await b.rt.clientService.get(c.client_id), null, 'deleted after typing its name');
 
-  await settle();
+  await settle(b);
   const actions = (await b.rt.audit.list(50, null)).items.filter((e) => (e.detail as { via?: string } | null)?.via === 'console').map((e) => `${e.action} ${e.outcome}`);
   t.same(actions.reverse(), [
     'console.sign_in success',

@@ -25,7 +25,7 @@ async function orgBState(): Promise<unknown> {
   return { clients: clients.rows, secrets: secrets.rows, org: org.rows, iats: iats.rows, revocations: revocations.rows };
 }
 async function auditRowsOfB(): Promise<unknown[]> {
-  await settle();
+  await settle(b);
   return (await b.rt.sql.query("SELECT actor, action, target, outcome FROM audit_log WHERE org_id = $1 AND actor <> 'unauthenticated' ORDER BY id", [orgB])).rows;
 }
 
@@ -144,7 +144,7 @@ t.test("org admin A manages its own organization's clients; they land in A; the 
   t.equal((await admin(api, 'PATCH', `/admin/v1/clients/${c.client_id}`, { client_name: 'acme-ci-2' }, tokenA)).statusCode, 200);
   t.equal((await admin(api, 'POST', `/admin/v1/clients/${c.client_id}/secrets`, {}, tokenA)).statusCode, 201);
   t.equal((await admin(api, 'POST', `/admin/v1/clients/${c.client_id}/revoke-tokens`, undefined, tokenA)).statusCode, 200);
-  await settle();
+  await settle(b);
   const { rows } = await b.rt.sql.query<{ action: string; org_id: string }>('SELECT action, org_id FROM audit_log WHERE target = $1 ORDER BY id', [c.client_id]);
   t.same(
     rows.map((r) => [r.action, r.org_id]),
@@ -157,7 +157,7 @@ t.test("org admin A manages its own organization's clients; they land in A; the 
   );
   // The super admin's call about an org client carries the client's organization too.
   await admin(api, 'GET', `/admin/v1/clients/${victim.client_id}`);
-  await settle();
+  await settle(b);
   const last = await b.rt.sql.query<{ org_id: string }>("SELECT org_id FROM audit_log WHERE target = $1 AND action = 'client.read' ORDER BY id DESC LIMIT 1", [victim.client_id]);
   t.equal(last.rows[0]?.org_id, orgB);
 });

@@ -196,7 +196,7 @@ t.test('the admin token still manages a client whose registration access token w
 });
 
 t.test('the rotate and revoke calls are audited under their own action names', async (t) => {
-  await settle();
+  await settle(b);
   const res = await admin(api, 'GET', '/admin/v1/audit?limit=500');
   const rows = (res.json() as { items: { actor: string; action: string; target: string | null; outcome: string; status: number | null }[] }).items;
   const rotate = rows.filter((r) => r.action === 'registration_token.rotate');
