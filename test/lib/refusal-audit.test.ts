@@ -1,14 +1,10 @@
 // Issue 10 (trust boundaries): unauthenticated refusals are audited as one row per source, action
 // and minute, with a count, and the aggregator's memory is bounded whatever the callers send.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import t from 'tap';
+import { heapUsedAfterGc } from '../helpers/heap.js';
 import { OTHER_SOURCE, RefusalAudit } from '../../src/lib/refusal-audit.js';
 import type { AuditEvent, AuditLog } from '../../src/storage/types.js';
 import { TestClock } from '../helper.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 function fakeLog(): { log: AuditLog; rows: AuditEvent[] } {
   const rows: AuditEvent[] = [];
@@ -66,11 +62,9 @@ t.test('100,000 distinct sources: at most 1,000 rows plus one "other" row; heap 
   const clock = new TestClock();
   const agg = new RefusalAudit(log, clock);
   t.teardown(() => agg.close());
-  gc();
-  const before = process.memoryUsage().heapUsed;
+  const before = await heapUsedAfterGc();
   for (let i = 0; i < 100_000; i++) agg.record(refusal(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, i));
-  gc();
-  const grown = process.memoryUsage().heapUsed - before;
+  const grown = (await heapUsedAfterGc()) - before;
   t.comment(`aggregator heap growth for 100,000 sources: ${(grown / 1024 / 1024).toFixed(2)} MB`);
   t.ok(grown < 2 * 1024 * 1024, `heap grew ${(grown / 1024 / 1024).toFixed(2)} MB, bound 2 MB`);
   t.equal(agg.size(), 1_001);
