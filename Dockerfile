@@ -30,4 +30,4 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080 8081
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/src/server.cjs"]
+CMD ["node", "--max-semi-space-size=8", "dist/src/server.cjs"]

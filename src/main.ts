@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { resolveAdminToken } from './lib/admin-token.js';
 import { armHardExit } from './lib/hard-exit.js';
+import { withServerFlags } from './lib/node-flags.js';
 import { serveClusterMetrics } from './lib/metrics-cluster.js';
 import { createLogger, errorFields } from './logger.js';
 import { openRuntime } from './runtime.js';
@@ -81,6 +82,8 @@ function supervise(config: Config): void {
   const admin = resolveAdminToken(config.adminToken, config.dataDir);
   if (admin.generated) printAdminTokenBanner(config, admin.generated);
   let stopping = false;
+  // Workers run with the young generation's cap even when the primary was started without it.
+  cluster.setupPrimary({ execArgv: withServerFlags(process.execArgv) });
   const fork = () => cluster.fork();
   serveClusterMetrics();
   for (let i = 0; i < config.workers; i++) fork();

@@ -1,5 +1,5 @@
 // Ratios, targets and the Markdown report. (Part of bench/run.mjs.)
-import { RSS_LIMIT_MB } from './constants.mjs';
+import { RSS_LIMIT_MB, SERVER_NODE_ARGS } from './constants.mjs';
 import { log } from './processes.mjs';
 import { DISTURBED_CORES } from './system.mjs';
 import { median } from './measure.mjs';
@@ -195,7 +195,7 @@ export function renderMarkdown(ctx, sum) {
     `Machine: ${ctx.hw.nproc} CPUs (${ctx.hw.cpu}), ${ctx.hw.memGiB} GiB RAM, Linux ${ctx.hw.kernel}, Node ${process.version}; ${fmt(ctx.hw.busyAtStart)} cores busy just before the run (load average at start ${ctx.hw.loadStart}, at the end ${ctx.hw.loadEnd}).`,
   );
   out.push(
-    `Load: ${ctx.loadgenVersion} on the same machine, ${o.threads} thread${o.threads > 1 ? 's' : ''}, ${o.conns} connections, ${o.duration} s per measurement after a ${o.warmup} s warm-up, ${o.rounds} round${o.rounds > 1 ? 's' : ''} (medians; order alternates between rounds and rows). tokenmill LOG_LEVEL=${o.logLevel}, UV_THREADPOOL_SIZE=${ctx.uvThreads} (its own default here; ${ctx.rsaThreads} with SIGNING_ALG=RS256).`,
+    `Load: ${ctx.loadgenVersion} on the same machine, ${o.threads} thread${o.threads > 1 ? 's' : ''}, ${o.conns} connections, ${o.duration} s per measurement after a ${o.warmup} s warm-up, ${o.rounds} round${o.rounds > 1 ? 's' : ''} (medians; order alternates between rounds and rows). tokenmill LOG_LEVEL=${o.logLevel}, UV_THREADPOOL_SIZE=${ctx.uvThreads} (its own default here; ${ctx.rsaThreads} with SIGNING_ALG=RS256), Node options as \`npm start\`: ${SERVER_NODE_ARGS.join(' ') || 'none'}.`,
   );
   out.push(
     'Targets: ours = tokenmill, peer = oidc-provider ' +

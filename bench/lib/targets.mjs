@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { basicCredentials } from '@tokenmill/verify/protocol';
-import { ROOT, DIST_SERVER, AUDIENCE, SCOPES, TOKEN_TTL } from './constants.mjs';
+import { ROOT, DIST_SERVER, SERVER_NODE_ARGS, AUDIENCE, SCOPES, TOKEN_TTL } from './constants.mjs';
 import { asyncCleanups, freePort, sleep, tail, startServer, waitReady } from './processes.mjs';
 import { generateAssertions } from './assertions.mjs';
 import { urlenc, ASSERTION_PREFIX } from './load.mjs';
@@ -33,7 +33,7 @@ export async function startTokenmill(name, { tmp, logLevel, keys, extraEnv = {},
     SHUTDOWN_TIMEOUT: '5',
     ...extraEnv,
   });
-  const entry = startServer(name, [DIST_SERVER], { env, logFile: join(dir, 'server.log') });
+  const entry = startServer(name, [...SERVER_NODE_ARGS, DIST_SERVER], { env, logFile: join(dir, 'server.log') });
   const issuer = `http://127.0.0.1:${port}`;
   await waitReady(entry, `${issuer}/readyz`);
   // /readyz answers 503 until the stores and the signing key are up: wait for a 200

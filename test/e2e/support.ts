@@ -15,6 +15,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** how long teardown waits for the process to exit after SIGTERM before SIGKILL (ms) */
   stopTimeoutMs?: number;
+  /** Node options before the entry (e.g. those of `npm start`) */
+  nodeArgs?: readonly string[];
 }
 
 export interface ServerHandle extends ServerProcess {
@@ -43,7 +45,7 @@ export async function startServer(t: Test, env: Record<string, string> = {}, opt
     inherit: ['SYSTEMROOT', 'NODE_OPTIONS'],
     forced: { PORT: String(port), ADMIN_PORT: String(adminPort), ISSUER: issuer, DATA_DIR: dataDir },
   });
-  const proc = spawnServer(childEnv, { reapOnExit: true, onStopTimeout: 'throw', stopTimeoutMs: options.stopTimeoutMs });
+  const proc = spawnServer(childEnv, { reapOnExit: true, onStopTimeout: 'throw', stopTimeoutMs: options.stopTimeoutMs, nodeArgs: options.nodeArgs });
   const handle: ServerHandle = {
     ...proc,
     url: `http://127.0.0.1:${port}`,

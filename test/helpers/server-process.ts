@@ -89,6 +89,8 @@ export interface SpawnServerOptions {
    * then 'throw' rejects with an error, 'report' resolves with the exit and `code: -1`.
    */
   onStopTimeout: 'throw' | 'report';
+  /** Node options before the entry (default none: `node dist/src/server.cjs`, as a user may run it) */
+  nodeArgs?: readonly string[];
 }
 
 export interface ServerProcess {
@@ -111,7 +113,7 @@ export interface ServerProcess {
 
 /** Spawns `node dist/src/server.cjs` with exactly `env` and collects its output. Does not wait. */
 export function spawnServer(env: Record<string, string>, options: SpawnServerOptions): ServerProcess {
-  const child = spawn(process.execPath, [SERVER_ENTRY], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), SERVER_ENTRY], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (options.reapOnExit) {
     const reap = () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Context, type Io } from '../context.js';
 import { CliError } from '../errors.js';
+import { withServerFlags } from '../../lib/node-flags.js';
 import { integer } from '../parse.js';
 
 /** dist/src/server.cjs, next to this file's dist/src/cli/commands/. */
@@ -46,7 +47,7 @@ export function serveCommand(program: Command, io: Io): void {
       if (ctx.issuerFlag !== undefined) env.ISSUER = ctx.issuerFlag;
       if (ctx.adminTokenFlag !== undefined) env.ADMIN_TOKEN = ctx.adminTokenFlag;
 
-      const child = spawn(process.execPath, [SERVER_ENTRY], { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+      const child = spawn(process.execPath, [...withServerFlags([]), SERVER_ENTRY], { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
       const forward = (signal: NodeJS.Signals) => {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       };
