@@ -23,6 +23,7 @@ export function methodNotAllowed(app: FastifyInstance, url: string, allowed: rea
  */
 export function requireForm(request: FastifyRequest): void {
   const header = request.headers['content-type'];
+  if (header === 'application/x-www-form-urlencoded') return;
   if (typeof header !== 'string') throw new InvalidRequest('the request body must be application/x-www-form-urlencoded');
   const [type, ...parameters] = header.split(';').map((s) => s.trim().toLowerCase());
   if (type !== 'application/x-www-form-urlencoded') throw new InvalidRequest('the request body must be application/x-www-form-urlencoded');

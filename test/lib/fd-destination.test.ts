@@ -19,6 +19,26 @@ t.test('writes every line, in order, and flush calls back once they are written'
   t.equal(dest.failure, null);
 });
 
+t.test('lines reach the descriptor on their own, in one batch, without a flush', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tokenmill-fd-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'log');
+  const fd = openSync(file, 'w');
+  t.teardown(() => closeSync(fd));
+  const dest = new FdDestination(fd);
+  dest.write('{"a":1}\n');
+  dest.write('{"b":2}\n');
+  let text = '';
+  for (let i = 0; i < 100 && text.length < 16; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    text = readFileSync(file, 'utf8');
+  }
+  t.equal(text, '{"a":1}\n{"b":2}\n');
+  dest.write('{"c":3}\n');
+  await new Promise<void>((r) => dest.flush(() => r()));
+  t.equal(readFileSync(file, 'utf8'), '{"a":1}\n{"b":2}\n{"c":3}\n', 'a flush does not wait for the batch interval');
+});
+
 t.test('a broken pipe (EPIPE): flushSync gives up at once, logging stops for good, flush calls back', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tokenmill-fd-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,6 +6,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** application/x-www-form-urlencoded decoding (RFC 6749 App. B): `+` is a space, then percent-decoding. */
 function formDecode(value: string): string {
+  // Nothing to decode (the usual case: generated ids and secrets are base62 and `_`).
+  if (!value.includes('%') && !value.includes('+')) return value;
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '));
   } catch {
