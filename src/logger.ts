@@ -31,8 +31,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    // Asynchronous stdout: lines are coalesced while a write is pending, so logging one line per
-    // request does not cost a blocking write each; what is pending is written at exit.
+    // Asynchronous stdout: lines are written in batches (up to 10 ms, and while a write is pending),
+    // so logging one line per request does not cost a write each; what is pending is written at exit.
     destination ?? stdoutDestination(),
   );
 }
