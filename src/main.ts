@@ -82,8 +82,6 @@ function supervise(config: Config): void {
   const admin = resolveAdminToken(config.adminToken, config.dataDir);
   if (admin.generated) printAdminTokenBanner(config, admin.generated);
   let stopping = false;
-  // Workers run with the young generation's cap even when the primary was started without it.
-  cluster.setupPrimary({ execArgv: withServerFlags(process.execArgv) });
   const fork = () => cluster.fork();
   serveClusterMetrics();
   for (let i = 0; i < config.workers; i++) fork();
@@ -122,6 +120,8 @@ export async function main(env: Record<string, string | undefined> = process.env
   // to the primary process, and workers reach them over IPC (cluster/primary.ts).
   const shared = !primaryOwnsStores(config);
   if (config.workers > 1 && cluster.isPrimary) {
+    // Workers run with the young generation's cap even when the primary was started without it.
+    cluster.setupPrimary({ execArgv: withServerFlags(process.execArgv) });
     if (shared) supervise(config);
     else await runStorePrimary(config, { banner: (token) => printAdminTokenBanner(config, token) });
   } else await serve(config, cluster.isWorker && !shared ? openWorkerRuntime : openRuntime);

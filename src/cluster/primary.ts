@@ -2,7 +2,6 @@ import cluster, { type Worker } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { armHardExit } from '../lib/hard-exit.js';
-import { withServerFlags } from '../lib/node-flags.js';
 import { createLogger } from '../logger.js';
 import { serveClusterMetrics } from '../lib/metrics-cluster.js';
 import { openRuntime, type Runtime } from '../runtime.js';
@@ -150,8 +149,6 @@ export async function runStorePrimary(config: Config, options: PrimaryOptions): 
   const locks = exposeRuntime(server, rt, live);
   let stopping = false;
   let unclean = false;
-  // Workers run with the young generation's cap even when the primary was started without it.
-  cluster.setupPrimary({ execArgv: withServerFlags(process.execArgv) });
   const fork = () => {
     if (stopping) return;
     server.attach(cluster.fork());
