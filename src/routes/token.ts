@@ -2,14 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { IssuedToken } from '../oauth/access-token.js';
 import { tokenEndpoint } from '../oauth/token-endpoint.js';
 import type { Runtime } from '../runtime.js';
-import { TokenResponse } from '../schemas/oauth.js';
 import { methodNotAllowed, requireForm } from './http.js';
 
 /**
- * The success body (RFC 6749 §5.1), in TokenResponse's field order, written as text: the token is
- * base64url and dots, and only the scope (scope tokens: RFC 6749 §3.3 has no quote or backslash in
- * them) goes through JSON.stringify, where the schema's serializer would scan the whole token for
- * characters to escape on every response.
+ * The success body (RFC 6749 §5.1), written as text in the field order of the OpenAPI document's
+ * TokenResponse (schemas/oauth.ts): the token is base64url and dots, and only the scope (scope
+ * tokens: RFC 6749 §3.3 has no quote or backslash in them) goes through JSON.stringify, where a
+ * schema serializer would scan the whole token for characters to escape on every response.
  */
 function tokenBody(issued: IssuedToken): string {
   return `{"access_token":"${issued.accessToken}","token_type":"Bearer","expires_in":${issued.expiresIn},"scope":${JSON.stringify(issued.scope)}}`;
@@ -17,7 +16,7 @@ function tokenBody(issued: IssuedToken): string {
 
 /** POST /oauth2/token (RFC 6749 §4.4). */
 export function tokenRoutes(app: FastifyInstance, rt: Runtime): void {
-  app.post('/oauth2/token', { schema: { response: { 200: TokenResponse } } }, async (request, reply) => {
+  app.post('/oauth2/token', async (request, reply) => {
     requireForm(request);
     const issued = await tokenEndpoint({ body: request.body, query: request.query, authorization: request.headers.authorization }, rt, (id) => (request.clientId = id));
     if (issued.rateLimit.ratelimit !== undefined) reply.headers(issued.rateLimit);
