@@ -3,14 +3,14 @@
 import t, { type Test } from 'tap';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { basicCredentials } from '@tokenmill/verify/protocol';
 import { metadataUrl, remaining } from '../../src/cli/commands/inspect.js';
 import { shortDate, table } from '../../src/cli/table.js';
 import { YOUNG_GENERATION_FLAG } from '../../src/lib/node-flags.js';
-import { ROOT, freePort, inheritedEnv, serverEnv, serverPorts, spawnServer, waitReady, type ExitInfo } from '../helpers/server-process.js';
+import { ROOT, childPids, commandLine, freePort, inheritedEnv, serverEnv, serverPorts, spawnServer, waitReady, type ExitInfo } from '../helpers/server-process.js';
 import { pollUntil } from '../helpers/time.js';
 
 const BIN = join(ROOT, 'bin/tokenmill.js');
@@ -426,17 +426,7 @@ t.test('serve runs the server and forwards SIGTERM', async (tt) => {
   tt.equal(list.code, 0, 'the admin listener answers with the --admin-token given to serve');
   if (process.platform === 'linux') {
     // The server process (this child's child) runs with the young generation's cap, as npm start does.
-    const servers = readdirSync('/proc')
-      .filter((d) => /^\d+$/.test(d))
-      .filter((d) => {
-        try {
-          const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === child.pid;
-        } catch {
-          return false; // exited meanwhile
-        }
-      })
-      .map((d) => readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0'));
+    const servers = childPids(child.pid ?? -1).map(commandLine);
     tt.equal(servers.length, 1, 'serve runs one server process');
     tt.same(servers[0]?.slice(1, 3), [YOUNG_GENERATION_FLAG, join(ROOT, 'dist/src/server.cjs')], 'node --max-semi-space-size=8 dist/src/server.cjs');
   }

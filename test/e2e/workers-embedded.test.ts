@@ -3,11 +3,11 @@
 // read from the request log (every line carries its pid), never from a response header; each
 // request below opens its own connection, so node:cluster spreads them over both workers.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { YOUNG_GENERATION_FLAG } from '../../src/lib/node-flags.js';
 import { assertion, clientKey } from '../fixtures/assertion.js';
 import { basicAuth, registerClient, startServer, type ServerHandle } from './support.js';
+import { commandLine } from '../helpers/server-process.js';
 import { sleep } from '../helpers/time.js';
 
 t.setTimeout(280_000);
@@ -100,9 +100,8 @@ t.test('WORKERS=2 on the embedded default', async (t) => {
   t.notOk(workers.has(s.pid), 'the primary process serves no listener');
   if (process.platform === 'linux') {
     // Started as `node dist/src/server.cjs` (no options): the primary still gives its workers the young generation's cap.
-    const argv = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    t.notOk(argv(s.pid).includes(YOUNG_GENERATION_FLAG), 'the primary was started without it');
-    for (const pid of workers) t.ok(argv(pid).includes(YOUNG_GENERATION_FLAG), `worker ${pid} runs with ${YOUNG_GENERATION_FLAG}`);
+    t.notOk(commandLine(s.pid).includes(YOUNG_GENERATION_FLAG), 'the primary was started without it');
+    for (const pid of workers) t.ok(commandLine(pid).includes(YOUNG_GENERATION_FLAG), `worker ${pid} runs with ${YOUNG_GENERATION_FLAG}`);
   }
   t.ok(
     s.jsonLines().some((l) => l.pid === s.pid && l.msg === 'stores in use (primary process; workers reach them over IPC)'),

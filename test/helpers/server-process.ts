@@ -3,6 +3,7 @@
 // GET /readyz, and small HTTP helpers. Each suite's support.ts adds its own handle shape, temp
 // directories and teardown policy on top.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -252,3 +253,25 @@ export async function fetchJson(url: string, init?: RequestInit, timeoutMs?: num
 
 /** RFC 6749 §2.3.1 Basic credentials (form-urlencoded halves). */
 export { basicCredentials as basicAuth } from '@tokenmill/verify/protocol';
+
+/** Linux only: the command line of process `pid`, one argument per element (`/proc/PID/cmdline`). */
+export function commandLine(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter((a) => a !== '');
+}
+
+/** Linux only: the pids whose parent is `pid` (`/proc/PID/stat`; a process that exits meanwhile is skipped). */
+export function childPids(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
