@@ -63,3 +63,26 @@ t.test('a broken pipe (EPIPE): flushSync gives up at once, logging stops for goo
   dest.flushSync();
   t.same(failures, ['EPIPE'], 'reported once');
 });
+
+t.test('a reader that stopped reading: what is held stays under 16 MB, the rest is dropped and counted', async (t) => {
+  // What a flood of requests can make the server keep while its stdout is stalled (REQ-O1's log line
+  // per request): at most MAX_PENDING_BYTES of text, whatever the batching.
+  const dir = mkdtempSync(join(tmpdir(), 'tokenmill-fd-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // open, never read
+  const writeEnd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  const dest = new FdDestination(writeEnd);
+  const line = `${JSON.stringify({ msg: 'request', pad: 'x'.repeat(1000) })}\n`;
+  const lines = Math.ceil((20 * 1024 * 1024) / line.length); // 20 MB of log text
+  for (let i = 0; i < lines; i++) dest.write(line);
+  t.ok(dest.dropped > 0, `lines past the bound are dropped (${dest.dropped} of ${lines})`);
+  t.ok(dest.dropped <= lines - Math.floor((16 * 1024 * 1024) / line.length) + 1, 'only those past 16 MB (plus what the pipe took)');
+  t.equal(dest.failure, null, 'a full pipe is not a failure');
+  // The reader goes away: the pending retry fails with EPIPE and logging stops, releasing what it held.
+  closeSync(readEnd);
+  for (let i = 0; i < 100 && dest.failure === null; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(dest.failure?.code, 'EPIPE');
+  closeSync(writeEnd);
+});
