@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../lib/clock.js';
 import { epochSeconds } from '../../lib/clock.js';
+import { ClaimTable } from './claim-table.js';
 import {
   ASSERTION_MAX_FUTURE_IAT_SECONDS,
   REPLAY_UNTRUSTED_WINDOW_SECONDS,
@@ -111,7 +112,7 @@ export class MemoryRevocationStore implements RevocationStore {
 export class MemoryReplayCache implements ReplayCache {
   private readonly clock: Clock;
   private readonly untrustedBefore: number | null;
-  private readonly claims = new Map<string, number>();
+  private readonly claims = new ClaimTable();
   private lastPrune = 0;
 
   constructor(clock: Clock, untrustedBefore: number | null = null) {
@@ -126,12 +127,9 @@ export class MemoryReplayCache implements ReplayCache {
     if (ub !== null && now < ub + REPLAY_UNTRUSTED_WINDOW_SECONDS && (issuedAtSeconds === null || issuedAtSeconds <= ub + ASSERTION_MAX_FUTURE_IAT_SECONDS)) return false;
     if (this.clock.now() - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = this.clock.now();
-      for (const [k, exp] of this.claims) if (exp <= now) this.claims.delete(k);
+      this.claims.compact(now);
     }
-    const held = this.claims.get(key);
-    if (held !== undefined && held > now) return false;
-    this.claims.set(key, expiresAtSeconds);
-    return true;
+    return this.claims.claim(key, expiresAtSeconds, now);
   }
 
   /** The untrusted window in force now (epoch seconds), or null. */
