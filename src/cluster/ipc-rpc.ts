@@ -8,15 +8,49 @@ import { decode, encode } from './ipc-codec.js';
  * primary exposes, with JSON-serialisable arguments (see ipc-codec), and awaits its result. Every
  * message carries a `tokenmill` member naming its kind; anything else on the channel (node's own,
  * or another module's) is ignored, and other modules can ignore these the same way.
+ *
+ * What one side sends in one turn of its event loop travels as one `batch`, in order: under load
+ * each message is a pipe write and a wake-up of the other process, and every private_key_jwt
+ * token makes a call (its replay claim). Replies and invalidation broadcasts share a worker's one
+ * queue, so a reply read before an invalidation still arrives before it.
  */
-export type IpcMessage =
-  | { tokenmill: 'call'; id: number; target: string; method: string; args: unknown[] }
-  | { tokenmill: 'reply'; id: number; ok: true; value: unknown }
-  | { tokenmill: 'reply'; id: number; ok: false; error: { name: string; message: string; store?: string; error?: string } }
-  | { tokenmill: 'bus'; channel: 'clients' | 'keys'; id: string };
+type CallMessage = { tokenmill: 'call'; id: number; target: string; method: string; args: unknown[] };
+type ReplyMessage =
+  { tokenmill: 'reply'; id: number; ok: true; value: unknown } | { tokenmill: 'reply'; id: number; ok: false; error: { name: string; message: string; store?: string; error?: string } };
+type SingleMessage = CallMessage | ReplyMessage | { tokenmill: 'bus'; channel: 'clients' | 'keys'; id: string };
+
+export type IpcMessage = SingleMessage | { tokenmill: 'batch'; messages: SingleMessage[] };
 
 export function isIpcMessage(message: unknown): message is IpcMessage {
   return typeof message === 'object' && message !== null && typeof (message as { tokenmill?: unknown }).tokenmill === 'string';
+}
+
+/** The messages one received message carries, in order (a batch holds no batches). */
+function unbatch(message: IpcMessage): SingleMessage[] {
+  if (message.tokenmill !== 'batch') return [message];
+  return Array.isArray(message.messages) ? message.messages.filter((m: unknown) => isIpcMessage(m) && m.tokenmill !== 'batch') : [];
+}
+
+/** Queues messages and sends what one turn of the event loop queued as one message. */
+class Outbox {
+  private queue: SingleMessage[] = [];
+  private readonly transmit: (message: IpcMessage, failed: (err?: Error) => void) => void;
+  private readonly failed: (messages: SingleMessage[], err?: Error) => void;
+
+  constructor(transmit: Outbox['transmit'], failed: Outbox['failed'] = () => {}) {
+    this.transmit = transmit;
+    this.failed = failed;
+  }
+
+  push(message: SingleMessage): void {
+    if (this.queue.push(message) === 1) setImmediate(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    const messages = this.queue;
+    this.queue = [];
+    this.transmit(messages.length === 1 ? messages[0]! : { tokenmill: 'batch', messages }, this.failed.bind(null, messages));
+  };
 }
 
 /** The store behind a worker's proxies: what a 503 names when the primary does not answer. */
@@ -27,6 +61,7 @@ type Handler = (args: unknown[], from: Worker) => unknown;
 /** The primary's side: answers calls from every attached worker, one at a time per event-loop turn. */
 export class IpcServer {
   private readonly targets = new Map<string, Map<string, Handler>>();
+  private readonly outboxes = new WeakMap<Worker, Outbox>();
 
   /** Exposes the listed methods of `impl` (only those: a worker cannot call `close`). */
   expose<T extends object>(target: string, impl: T, methods: readonly (keyof T & string)[]): void {
@@ -45,12 +80,25 @@ export class IpcServer {
 
   attach(worker: Worker): void {
     worker.on('message', (message: unknown) => {
-      if (isIpcMessage(message) && message.tokenmill === 'call') void this.answer(worker, message);
+      if (!isIpcMessage(message)) return;
+      for (const m of unbatch(message)) if (m.tokenmill === 'call') void this.answer(worker, m);
     });
   }
 
-  private async answer(worker: Worker, call: Extract<IpcMessage, { tokenmill: 'call' }>): Promise<void> {
-    let reply: IpcMessage;
+  /** Sends `message` to `worker` after the replies queued before it. */
+  send(worker: Worker, message: SingleMessage): void {
+    let outbox = this.outboxes.get(worker);
+    if (!outbox) {
+      outbox = new Outbox((m) => {
+        if (worker.isConnected()) worker.send(m, undefined, () => {});
+      });
+      this.outboxes.set(worker, outbox);
+    }
+    outbox.push(message);
+  }
+
+  private async answer(worker: Worker, call: CallMessage): Promise<void> {
+    let reply: ReplyMessage;
     try {
       const handler = this.targets.get(call.target)?.get(call.method);
       if (!handler) throw new Error(`no IPC method ${call.target}.${call.method}`);
@@ -64,7 +112,7 @@ export class IpcServer {
       if (typeof code === 'string') error.error = code;
       reply = { tokenmill: 'reply', id: call.id, ok: false, error };
     }
-    if (worker.isConnected()) worker.send(reply, undefined, () => {});
+    this.send(worker, reply);
   }
 }
 
@@ -96,21 +144,31 @@ export class IpcClient {
   private readonly timeoutMs: number;
   private readonly pending = new Map<number, Pending>();
   private readonly listeners: ((message: IpcMessage) => void)[] = [];
+  private readonly outbox: Outbox;
   private seq = 0;
 
   constructor(port: IpcPort, options: { timeoutMs?: number } = {}) {
     this.port = port;
     this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.outbox = new Outbox(
+      (message, failed) => {
+        const send = this.port.send;
+        if (!send || this.port.connected === false) return failed();
+        send.call(this.port, message, undefined, undefined, (err) => {
+          if (err) failed(err);
+        });
+      },
+      (messages, err) => {
+        for (const m of messages) if (m.tokenmill === 'call') this.settle(m.id, new StoreUnavailableError(PRIMARY_STORE, err));
+      },
+    );
     port.on('message', (message: unknown) => {
       if (!isIpcMessage(message)) return;
-      if (message.tokenmill === 'reply') {
-        const p = this.pending.get(message.id);
-        if (!p) return;
-        this.pending.delete(message.id);
-        clearTimeout(p.timer);
-        if (message.ok) p.resolve(decode(message.value));
-        else p.reject(rebuildError(message.error));
-      } else for (const l of this.listeners) l(message);
+      for (const m of unbatch(message)) {
+        if (m.tokenmill !== 'reply') for (const l of this.listeners) l(m);
+        else if (m.ok) this.settle(m.id, null, decode(m.value));
+        else this.settle(m.id, rebuildError(m.error));
+      }
     });
   }
 
@@ -120,25 +178,13 @@ export class IpcClient {
   }
 
   call(target: string, method: string, args: readonly unknown[]): Promise<unknown> {
-    const send = this.port.send;
-    if (!send || this.port.connected === false) return Promise.reject(new StoreUnavailableError(PRIMARY_STORE));
+    if (!this.port.send || this.port.connected === false) return Promise.reject(new StoreUnavailableError(PRIMARY_STORE));
     const id = ++this.seq;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new StoreUnavailableError(PRIMARY_STORE));
-      }, this.timeoutMs);
+      const timer = setTimeout(() => this.settle(id, new StoreUnavailableError(PRIMARY_STORE)), this.timeoutMs);
       timer.unref();
       this.pending.set(id, { resolve, reject, timer });
-      const message: IpcMessage = { tokenmill: 'call', id, target, method, args: encode(args) as unknown[] };
-      send.call(this.port, message, undefined, undefined, (err) => {
-        if (!err) return;
-        const p = this.pending.get(id);
-        if (!p) return;
-        this.pending.delete(id);
-        clearTimeout(p.timer);
-        p.reject(new StoreUnavailableError(PRIMARY_STORE, err));
-      });
+      this.outbox.push({ tokenmill: 'call', id, target, method, args: encode(args) as unknown[] });
     });
   }
 
@@ -151,10 +197,16 @@ export class IpcClient {
 
   /** Fails every call in flight (the primary is gone). */
   failAll(): void {
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      clearTimeout(p.timer);
-      p.reject(new StoreUnavailableError(PRIMARY_STORE));
-    }
+    for (const id of [...this.pending.keys()]) this.settle(id, new StoreUnavailableError(PRIMARY_STORE));
+  }
+
+  /** Ends call `id` (once): rejected with `err`, else resolved with `value`. */
+  private settle(id: number, err: Error | null, value?: unknown): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    if (err) p.reject(err);
+    else p.resolve(value);
   }
 }

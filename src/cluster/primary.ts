@@ -7,7 +7,7 @@ import { serveClusterMetrics } from '../lib/metrics-cluster.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import type { KeyStore } from '../storage/types.js';
 import { AUDIT_METHODS, CLIENT_STORE_METHODS, KEY_STORE_METHODS, ORG_METHODS, QUOTA_COUNT_METHODS, REPLAY_METHODS, REVOCATION_METHODS, USAGE_METHODS } from './ipc-methods.js';
-import { IpcServer, type IpcMessage } from './ipc-rpc.js';
+import { IpcServer } from './ipc-rpc.js';
 
 /** Worker processes reach the primary's stores when they are not shared by the fleet (no Redis, or no PostgreSQL). */
 export function primaryOwnsStores(config: Pick<Config, 'databaseUrl' | 'redisUrl'>): boolean {
@@ -87,8 +87,8 @@ export function exposeRuntime(server: IpcServer, rt: Runtime, workers: () => Wor
   });
   // Every invalidation, whichever process caused it, reaches every worker.
   rt.bus.subscribe((channel, id) => {
-    const message: IpcMessage = { tokenmill: 'bus', channel, id };
-    for (const w of workers()) if (w.isConnected()) w.send(message, undefined, () => {});
+    // Through each worker's queue: after the replies read before this change (see cluster/ipc-rpc.ts).
+    for (const w of workers()) server.send(w, { tokenmill: 'bus', channel, id });
   });
 
   // WORKERS > 1 without a shared Redis: failed authentications are counted here, for every worker
