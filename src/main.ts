@@ -38,6 +38,14 @@ async function serve(config: Config, open = openRuntime): Promise<void> {
   if (!config.redisUrl && !cluster.isWorker) logger.warn('embedded mode: revocations and client-assertion replay markers are per-process; run one node, or set REDIS_URL for a fleet');
   if (rt.generatedAdminToken) printAdminTokenBanner(config, rt.generatedAdminToken);
 
+  // SIGTERM/SIGINT while the apps are being built (before the handler below exists) would kill the
+  // process by default, and a cluster primary would count that worker's stop as unclean: note it,
+  // and stop cleanly as soon as there is something to close.
+  let stopAsked: NodeJS.Signals | null = null;
+  const askStop = (signal: NodeJS.Signals) => {
+    stopAsked ??= signal;
+  };
+  process.on('SIGTERM', askStop).on('SIGINT', askStop);
   const apps = await buildApp(rt);
   // SHUTDOWN_TIMEOUT is the drain's, after the delay; past both the process exits 1.
   const deadline = (config.shutdownDelay + config.shutdownTimeout) * 1000;
@@ -62,6 +70,12 @@ async function serve(config: Config, open = openRuntime): Promise<void> {
       setTimeout(resolve, 1000).unref();
     });
   });
+  process.off('SIGTERM', askStop).off('SIGINT', askStop);
+  if (stopAsked) {
+    logger.info({ signal: stopAsked }, 'stop asked for while starting: stopping without listening');
+    close.close();
+    return;
+  }
   try {
     const publicAddress = await apps.public.listen({ port: config.port, host: config.host });
     const adminAddress = apps.admin ? await apps.admin.listen({ port: config.adminPort, host: config.adminHost }) : publicAddress;

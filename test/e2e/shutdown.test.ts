@@ -115,3 +115,29 @@ t.test('SHUTDOWN_DELAY: after SIGTERM /readyz is 503 while requests are still se
     'a clean stop is logged',
   );
 });
+
+t.test('SIGTERM while the apps are being built: a clean exit 0 without listening (a worker stopped then is not "unclean")', async (t) => {
+  const { port, adminPort } = await serverPorts({});
+  const dataDir = mkdtempSync(join(tmpdir(), 'tokenmill-shutdown-'));
+  const url = `http://127.0.0.1:${port}`;
+  const env = serverEnv({ ADMIN_TOKEN }, { inherit: ['SYSTEMROOT', 'NODE_OPTIONS'], forced: { PORT: String(port), ADMIN_PORT: String(adminPort), ISSUER: url, DATA_DIR: dataDir } });
+  const proc = spawnServer(env, { reapOnExit: true, onStopTimeout: 'report' });
+  t.teardown(async () => {
+    if (!proc.exitInfo()) await proc.stop('SIGKILL', 10_000);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  // The stores are open and the apps (routes, schemas, console) are being built: ~0.3 s idle, ~1 s on a loaded machine.
+  const opened = await pollUntil(() => proc.jsonLines().some((l) => l.msg === 'stores in use') || proc.exitInfo() !== null, { timeoutMs: 120_000, intervalMs: 2 });
+  t.ok(opened.ok && proc.exitInfo() === null, 'the stores opened');
+  const exit = await proc.stop('SIGTERM', 30_000);
+  t.same(exit, { code: 0, signal: null }, 'exit 0, not killed by the signal');
+  const logs = proc.jsonLines();
+  const early = logs.some((l) => l.msg === 'stop asked for while starting: stopping without listening');
+  const listened = logs.some((l) => l.msg === 'listening');
+  t.comment(early ? 'the signal came while the apps were being built' : listened ? 'the signal came after the listeners opened (this machine was quick)' : 'no stop was logged');
+  t.ok(early !== listened, 'either stopped before listening or after: never both, never neither');
+  t.ok(
+    logs.some((l) => l.msg === 'stopped'),
+    'a clean stop is logged',
+  );
+});
