@@ -147,7 +147,7 @@ export async function runStorePrimary(config: Config, options: PrimaryOptions): 
   const server = new IpcServer();
   const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
   const locks = exposeRuntime(server, rt, live);
-  let stopping = false;
+  let stopping: NodeJS.Signals | null = null;
   let unclean = false;
   const fork = () => {
     if (stopping) return;
@@ -168,7 +168,8 @@ export async function runStorePrimary(config: Config, options: PrimaryOptions): 
   cluster.on('exit', (worker, code, signal) => {
     locks.releaseLocksOf(worker);
     if (stopping) {
-      if (code !== 0) unclean = true;
+      // Killed by the very signal passed on: it was still starting (no handler yet), with nothing to drain.
+      if (code !== 0 && signal !== stopping) unclean = true;
       if (live().length === 0) void finish();
       return;
     }
@@ -177,7 +178,7 @@ export async function runStorePrimary(config: Config, options: PrimaryOptions): 
   });
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
-    stopping = true;
+    stopping = signal;
     const deadline = (config.shutdownDelay + config.shutdownTimeout + 5) * 1000;
     armHardExit(deadline + 3000);
     setTimeout(() => {

@@ -141,3 +141,27 @@ t.test('SIGTERM while the apps are being built: a clean exit 0 without listening
     'a clean stop is logged',
   );
 });
+
+t.test('WORKERS=2, SIGTERM while the workers are still starting: the primary exits 0', async (t) => {
+  const { port, adminPort } = await serverPorts({});
+  const dataDir = mkdtempSync(join(tmpdir(), 'tokenmill-shutdown-'));
+  const url = `http://127.0.0.1:${port}`;
+  const env = serverEnv({ ADMIN_TOKEN, WORKERS: '2' }, { inherit: ['SYSTEMROOT', 'NODE_OPTIONS'], forced: { PORT: String(port), ADMIN_PORT: String(adminPort), ISSUER: url, DATA_DIR: dataDir } });
+  const proc = spawnServer(env, { reapOnExit: true, onStopTimeout: 'report' });
+  t.teardown(async () => {
+    if (!proc.exitInfo()) await proc.stop('SIGKILL', 10_000);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  // The primary has opened the stores and forked its workers, which are loading (about a second).
+  const forked = await pollUntil(() => proc.jsonLines().some((l) => l.msg === 'stores in use (primary process; workers reach them over IPC)') || proc.exitInfo() !== null, {
+    timeoutMs: 120_000,
+    intervalMs: 2,
+  });
+  t.ok(forked.ok && proc.exitInfo() === null, 'the primary is up');
+  const exit = await proc.stop('SIGTERM', 40_000);
+  t.same(exit, { code: 0, signal: null }, 'exit 0: a worker stopped before it could serve is not an unclean stop');
+  t.notOk(
+    proc.jsonLines().some((l) => l.msg === 'workers did not stop in time'),
+    'no timeout',
+  );
+});
