@@ -21,8 +21,8 @@ interface Started {
   adminUrl: string;
 }
 
-/** A server process this file stops itself (the exit code and the time it takes are what is tested). */
-async function start(env: Record<string, string>): Promise<Started> {
+/** A server process this file stops itself (the exit code and the time it takes are what is tested); not waited for. */
+async function spawn(env: Record<string, string>): Promise<Started> {
   const { port, adminPort } = await serverPorts({});
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenmill-shutdown-'));
   const url = `http://127.0.0.1:${port}`;
@@ -32,8 +32,20 @@ async function start(env: Record<string, string>): Promise<Started> {
     if (!proc.exitInfo()) await proc.stop('SIGKILL', 10_000);
     rmSync(dataDir, { recursive: true, force: true });
   });
-  await waitReady({ url, exitInfo: proc.exitInfo, lines: proc.lines }, 120_000);
   return { proc, url, adminUrl: `http://127.0.0.1:${adminPort}` };
+}
+
+/** As `spawn`, once it answers /readyz. */
+async function start(env: Record<string, string>): Promise<Started> {
+  const s = await spawn(env);
+  await waitReady({ url: s.url, exitInfo: s.proc.exitInfo, lines: s.proc.lines }, 120_000);
+  return s;
+}
+
+/** Resolves once the process logged `msg` (or exited); whether it did. */
+async function logged(proc: ServerProcess, msg: string): Promise<boolean> {
+  const seen = await pollUntil(() => proc.jsonLines().some((l) => l.msg === msg) || proc.exitInfo() !== null, { timeoutMs: 120_000, intervalMs: 2 });
+  return seen.ok && proc.exitInfo() === null;
 }
 
 function tokenRequest(url: string, id: string, secret: string) {
@@ -117,18 +129,9 @@ t.test('SHUTDOWN_DELAY: after SIGTERM /readyz is 503 while requests are still se
 });
 
 t.test('SIGTERM while the apps are being built: a clean exit 0 without listening (a worker stopped then is not "unclean")', async (t) => {
-  const { port, adminPort } = await serverPorts({});
-  const dataDir = mkdtempSync(join(tmpdir(), 'tokenmill-shutdown-'));
-  const url = `http://127.0.0.1:${port}`;
-  const env = serverEnv({ ADMIN_TOKEN }, { inherit: ['SYSTEMROOT', 'NODE_OPTIONS'], forced: { PORT: String(port), ADMIN_PORT: String(adminPort), ISSUER: url, DATA_DIR: dataDir } });
-  const proc = spawnServer(env, { reapOnExit: true, onStopTimeout: 'report' });
-  t.teardown(async () => {
-    if (!proc.exitInfo()) await proc.stop('SIGKILL', 10_000);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { proc } = await spawn({});
   // The stores are open and the apps (routes, schemas, console) are being built: ~0.3 s idle, ~1 s on a loaded machine.
-  const opened = await pollUntil(() => proc.jsonLines().some((l) => l.msg === 'stores in use') || proc.exitInfo() !== null, { timeoutMs: 120_000, intervalMs: 2 });
-  t.ok(opened.ok && proc.exitInfo() === null, 'the stores opened');
+  t.ok(await logged(proc, 'stores in use'), 'the stores opened');
   const exit = await proc.stop('SIGTERM', 30_000);
   t.same(exit, { code: 0, signal: null }, 'exit 0, not killed by the signal');
   const logs = proc.jsonLines();
@@ -143,21 +146,9 @@ t.test('SIGTERM while the apps are being built: a clean exit 0 without listening
 });
 
 t.test('WORKERS=2, SIGTERM while the workers are still starting: the primary exits 0', async (t) => {
-  const { port, adminPort } = await serverPorts({});
-  const dataDir = mkdtempSync(join(tmpdir(), 'tokenmill-shutdown-'));
-  const url = `http://127.0.0.1:${port}`;
-  const env = serverEnv({ ADMIN_TOKEN, WORKERS: '2' }, { inherit: ['SYSTEMROOT', 'NODE_OPTIONS'], forced: { PORT: String(port), ADMIN_PORT: String(adminPort), ISSUER: url, DATA_DIR: dataDir } });
-  const proc = spawnServer(env, { reapOnExit: true, onStopTimeout: 'report' });
-  t.teardown(async () => {
-    if (!proc.exitInfo()) await proc.stop('SIGKILL', 10_000);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { proc } = await spawn({ WORKERS: '2' });
   // The primary has opened the stores and forked its workers, which are loading (about a second).
-  const forked = await pollUntil(() => proc.jsonLines().some((l) => l.msg === 'stores in use (primary process; workers reach them over IPC)') || proc.exitInfo() !== null, {
-    timeoutMs: 120_000,
-    intervalMs: 2,
-  });
-  t.ok(forked.ok && proc.exitInfo() === null, 'the primary is up');
+  t.ok(await logged(proc, 'stores in use (primary process; workers reach them over IPC)'), 'the primary is up');
   const exit = await proc.stop('SIGTERM', 40_000);
   t.same(exit, { code: 0, signal: null }, 'exit 0: a worker stopped before it could serve is not an unclean stop');
   t.notOk(
