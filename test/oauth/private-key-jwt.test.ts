@@ -304,6 +304,31 @@ t.test('REQ-J7: jti is required, bounded, and single-use', async (t) => {
   expectOk(t, await send(await make(q, { jti })), q.c.client_id);
 });
 
+t.test('REQ-J7, attack: a refused assertion stores no replay marker, so it cannot use up the jti its client will send', async (t) => {
+  const p = await pkjClient('ES256');
+  const jti = `predicted-${randomUUID()}`;
+  const claims: string[] = [];
+  const claim = rt.replay.claim.bind(rt.replay);
+  rt.replay.claim = (key, exp, iat) => {
+    claims.push(key);
+    return claim(key, exp, iat);
+  };
+  t.teardown(() => {
+    rt.replay.claim = claim;
+  });
+  // An unauthenticated caller who knows the client_id and guesses the next jti.
+  const attacker = await clientKey('ES256', p.k.kid);
+  expect401(t, await send(await assertion(attacker, p.c.client_id, ISSUER, now(), { jti })), "signed with another key under the client's kid");
+  const forged = (await make(p, { jti })).split('.');
+  expect401(t, await send(`${forged[0]}.${forged[1]}.${b64u(Buffer.alloc(64, 7))}`), "the client's claims with a bad signature");
+  expect401(t, await send(await make(p, { jti, exp: now() - 60 })), 'expired');
+  expect401(t, await send(await make(p, { jti }, `${ISSUER}/elsewhere`)), 'another audience');
+  t.same(claims, [], 'no refused assertion reached the replay store');
+  expectOk(t, await send(await make(p, { jti })), p.c.client_id);
+  t.equal(claims.length, 1, 'the accepted one claimed its jti');
+  expect401(t, await send(await make(p, { jti })), 'and it is single-use from then on');
+});
+
 t.test('REQ-J3: iss and sub must both be the client_id, as strings', async (t) => {
   const p = await pkjClient('ES256');
   const other = await pkjClient('ES256');
