@@ -34,12 +34,11 @@ function unbatch(message: IpcMessage): SingleMessage[] {
 /** Queues messages and sends what one turn of the event loop queued as one message. */
 class Outbox {
   private queue: SingleMessage[] = [];
-  private readonly transmit: (message: IpcMessage, failed: (err?: Error) => void) => void;
-  private readonly failed: (messages: SingleMessage[], err?: Error) => void;
+  /** sends `message`, which carries `messages` (what a failed send has to answer for) */
+  private readonly transmit: (message: IpcMessage, messages: SingleMessage[]) => void;
 
-  constructor(transmit: Outbox['transmit'], failed: Outbox['failed'] = () => {}) {
+  constructor(transmit: Outbox['transmit']) {
     this.transmit = transmit;
-    this.failed = failed;
   }
 
   push(message: SingleMessage): void {
@@ -49,7 +48,7 @@ class Outbox {
   private readonly flush = (): void => {
     const messages = this.queue;
     this.queue = [];
-    this.transmit(messages.length === 1 ? messages[0]! : { tokenmill: 'batch', messages }, this.failed.bind(null, messages));
+    this.transmit(messages.length === 1 ? messages[0]! : { tokenmill: 'batch', messages }, messages);
   };
 }
 
@@ -150,18 +149,16 @@ export class IpcClient {
   constructor(port: IpcPort, options: { timeoutMs?: number } = {}) {
     this.port = port;
     this.timeoutMs = options.timeoutMs ?? 15_000;
-    this.outbox = new Outbox(
-      (message, failed) => {
-        const send = this.port.send;
-        if (!send || this.port.connected === false) return failed();
-        send.call(this.port, message, undefined, undefined, (err) => {
-          if (err) failed(err);
-        });
-      },
-      (messages, err) => {
+    this.outbox = new Outbox((message, messages) => {
+      const failed = (err?: Error): void => {
         for (const m of messages) if (m.tokenmill === 'call') this.settle(m.id, new StoreUnavailableError(PRIMARY_STORE, err));
-      },
-    );
+      };
+      const send = this.port.send;
+      if (!send || this.port.connected === false) return failed();
+      send.call(this.port, message, undefined, undefined, (err) => {
+        if (err) failed(err);
+      });
+    });
     port.on('message', (message: unknown) => {
       if (!isIpcMessage(message)) return;
       for (const m of unbatch(message)) {
