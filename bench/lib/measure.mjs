@@ -82,6 +82,9 @@ export async function measure(opts, ctx, row, role, t, client) {
     const logs = t.entry && t.kind === 'ours' ? await drainLog(t.entry.logFile) : null;
     if (t.entry.exited) throw new Error(`${t.name} exited during the load (code ${t.entry.code}, signal ${t.entry.signal})`);
     const tps = r.ok / r.secs;
+    // µs of CPU per successful token, by kind of thread, and the load generator's
+    const perToken = (secs) => (r.ok > 0 ? (secs * 1e6) / r.ok : NaN);
+    const cpuPerToken = { ...Object.fromEntries(Object.entries(s.threadSecs).map(([k, v]) => [k, perToken(v)])), loadgen: perToken(s.loadgenSecs) };
     lastRate.set(key, tps);
     bestRate.set(t.name, Math.max(bestRate.get(t.name) ?? 0, tps));
     return {
@@ -100,6 +103,7 @@ export async function measure(opts, ctx, row, role, t, client) {
       wraps: role === 'ceiling' ? 0 : r.wraps,
       assertions: a?.count ?? null,
       ...s,
+      cpuPerToken,
       logWarnings: logs?.warn ?? 0,
       logErrors: logs?.error ?? 0,
       logSamples: logs?.samples ?? [],

@@ -4,6 +4,9 @@ import { log } from './processes.mjs';
 import { DISTURBED_CORES } from './system.mjs';
 import { median } from './measure.mjs';
 
+/** The parts of a measurement's CPU per token (measure.mjs `cpuPerToken`). */
+const CPU_PARTS = ['loopUser', 'loopSys', 'otherUser', 'otherSys', 'loadgen'];
+
 export const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
 export const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 export const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '—');
@@ -51,6 +54,7 @@ export function summarise(ctx, results) {
         rssMaxMB: maxOf(row.id, role, 'rssMaxMB'),
         rssMaxOneMB: maxOf(row.id, role, 'rssMaxOneMB'),
         cpuCores: med(row.id, role, 'cpuCores'),
+        cpuPerToken: Object.fromEntries(CPU_PARTS.map((k) => [k, median(good(row.id, role).map((m) => m.cpuPerToken?.[k]))])),
         processes: ms[0].processes,
         logWarnings: sum(row.id, role, 'logWarnings'),
         logErrors: sum(row.id, role, 'logErrors'),
@@ -218,6 +222,20 @@ export function renderMarkdown(ctx, sum) {
       `| ${r.row} | ${Number.isFinite(r.oursPeer) ? `${fmt(r.oursPeer)}×` : '—'} | ${pct(r.oursCeiling)} | ${r.against === r.row ? 'same row' : `peer and ceiling of ${r.against}, same round`} |`,
     );
   out.push('');
+  const withCpu = sum.lines.filter((l) => Number.isFinite(l.cpuPerToken?.loopUser));
+  if (withCpu.length)
+    out.push(
+      'Where the CPU goes, in µs per token (medians; user + kernel time from /proc/PID/task/TID/stat): the event loop is each process’s main thread; the other threads are libuv’s pool (where tokenmill signs, and verifies client assertions) and V8’s GC and compiler threads; the load generator shares the machine.',
+      '',
+      '| row | target | event loop user | event loop kernel | other threads user | other threads kernel | all server threads | load generator |',
+      '|---|---|---:|---:|---:|---:|---:|---:|',
+    );
+  for (const l of withCpu) {
+    const c = l.cpuPerToken;
+    const all = c.loopUser + c.loopSys + c.otherUser + c.otherSys;
+    out.push(`| ${l.row} | ${l.role} | ${fmt(c.loopUser, 1)} | ${fmt(c.loopSys, 1)} | ${fmt(c.otherUser, 1)} | ${fmt(c.otherSys, 1)} | ${fmt(all, 1)} | ${fmt(c.loadgen, 1)} |`);
+  }
+  if (withCpu.length) out.push('');
   if (ctx.signingLimits?.length) {
     out.push('Signing limits of this machine (node:crypto async sign on the libuv pool, access-token-sized input, nothing else running):');
     for (const s of ctx.signingLimits)

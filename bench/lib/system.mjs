@@ -38,6 +38,45 @@ export function cpuTicks(pid) {
     return 0;
   }
 }
+/**
+ * CPU ticks of each thread of a process tree (/proc/PID/task/TID/stat), keyed by thread id, with
+ * whether it is an event loop (a process's main thread, tid = pid) or another thread (libuv's
+ * pool, which signs; V8's GC and compiler threads).
+ */
+function threadTicks(pids) {
+  const ticks = new Map();
+  for (const pid of pids) {
+    let tids;
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue; // the process ended
+    }
+    for (const tid of tids) {
+      try {
+        const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+        ticks.set(tid, { loop: Number(tid) === pid, user: Number(f[11]), sys: Number(f[12]) });
+      } catch {
+        /* the thread ended */
+      }
+    }
+  }
+  return ticks;
+}
+
+/** CPU seconds between two threadTicks readings, by kind of thread (threads seen in both). */
+function threadSecondsBetween(before, after) {
+  const secs = { loopUser: 0, loopSys: 0, otherUser: 0, otherSys: 0 };
+  for (const [tid, b] of after) {
+    const a = before.get(tid);
+    if (!a) continue;
+    secs[b.loop ? 'loopUser' : 'otherUser'] += (b.user - a.user) / CLK_TCK;
+    secs[b.loop ? 'loopSys' : 'otherSys'] += (b.sys - a.sys) / CLK_TCK;
+  }
+  return secs;
+}
+
 export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** Busy and total jiffies of the whole machine (/proc/stat), to see how busy it was during a run. */
@@ -54,6 +93,7 @@ export function sampleRss(rootPid) {
   const loadgen = new Map(); // pid of the load generator -> [first, last] CPU ticks seen
   const self0 = process.cpuUsage();
   const cpu0 = pids.reduce((a, p) => a + cpuTicks(p), 0);
+  const threads0 = threadTicks(pids);
   const t0 = process.hrtime.bigint();
   const sys0 = systemTicks();
   let maxTotal = 0,
@@ -78,9 +118,12 @@ export function sampleRss(rootPid) {
     tick();
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = (pids.reduce((a, p) => a + cpuTicks(p), 0) - cpu0) / CLK_TCK / secs;
+    // CPU seconds spent during the measurement, by kind of thread (divided by the tokens later)
+    const threadSecs = threadSecondsBetween(threads0, threadTicks(pids));
+    const loadgenSecs = [...loadgen.values()].reduce((a, [f, l]) => a + (l - f), 0) / CLK_TCK;
     const sys1 = systemTicks();
     const machineBusy = ((sys1.busy - sys0.busy) / (sys1.total - sys0.total)) * availableParallelism();
-    const loadgenCores = [...loadgen.values()].reduce((a, [f, l]) => a + (l - f), 0) / CLK_TCK / secs;
+    const loadgenCores = loadgenSecs / secs;
     const self = process.cpuUsage(self0);
     const harnessCores = (self.user + self.system) / 1e6 / secs;
     // CPU used by anything else on the machine during the measurement: another job disturbs it
@@ -90,6 +133,8 @@ export function sampleRss(rootPid) {
       rssMaxOneMB: maxOne / 1024,
       processes: pids.length,
       cpuCores: cpu,
+      threadSecs,
+      loadgenSecs,
       machineBusyCores: machineBusy,
       loadgenCores,
       otherCores,
