@@ -85,7 +85,7 @@ export function baseInstance(rt: Runtime, state: ShutdownState): FastifyInstance
   app.setNotFoundHandler(async () => {
     throw new NotFound();
   });
-  requestLog(app);
+  requestLog(app, { tokenSuccessSample: rt.config.logTokenSample });
   return app;
 }
 

@@ -275,6 +275,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     authFailureLimit: raw.AUTH_FAILURE_MAX === 0 ? null : { max: raw.AUTH_FAILURE_MAX, windowSeconds: raw.AUTH_FAILURE_WINDOW, blockSeconds: raw.AUTH_FAILURE_BLOCK },
     tls,
     logLevel: raw.LOG_LEVEL,
+    logTokenSample: raw.LOG_TOKEN_SAMPLE,
     workers: raw.WORKERS === 'auto' ? Math.min(64, availableParallelism()) : raw.WORKERS,
     // Production sits behind a load balancer, which needs a moment to see /readyz fail and stop routing.
     shutdownDelay: raw.SHUTDOWN_DELAY ?? (production ? 5 : 0),

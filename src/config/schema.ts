@@ -72,6 +72,12 @@ export const ConfigSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
   ),
+  LOG_TOKEN_SAMPLE: Type.Integer({
+    minimum: 1,
+    maximum: 1000000,
+    default: 1,
+    description: 'write the request line of one successful token request in N (1: every one); refusals and every other request are always logged, and tokenmill_token_requests_total counts every one',
+  }),
   WORKERS: Type.Union([Type.Integer({ minimum: 1, maximum: 64 }), Type.Literal('auto')], { default: 1, description: 'worker processes sharing the listeners (node:cluster), or auto: one per core' }),
   SHUTDOWN_DELAY: Type.Optional(
     Type.Integer({
@@ -135,6 +141,8 @@ export interface Config {
   /** PEM certificate and key both listeners serve HTTPS with; null = plain HTTP */
   tls: { cert: string; key: string } | null;
   logLevel: string;
+  /** LOG_TOKEN_SAMPLE: one successful token request's line in this many is written (1 = every one) */
+  logTokenSample: number;
   /** worker processes (WORKERS=auto resolved to the cores available) */
   workers: number;
   /** seconds between SIGTERM (readiness false) and closing the listeners */

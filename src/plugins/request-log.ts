@@ -17,6 +17,7 @@ const IP_SHAPE = /^[0-9A-Fa-f:.]{2,45}$/;
 
 /** The revocation feed's route: verifiers poll it every few seconds, so its successes log at debug. */
 const FEED_ROUTE = '/oauth2/revocations';
+const TOKEN_ROUTE = '/oauth2/token';
 
 /**
  * One JSON line per request (pino), with no secret, token, assertion, header or query string in
@@ -25,13 +26,20 @@ const FEED_ROUTE = '/oauth2/revocations';
  * admin caller (`actor`, a non-secret identifier) and, for failures, the error code and its
  * private detail. A successful revocation-feed poll is logged at `debug`, not `info`: pollers
  * would otherwise write most of the log (its volume is in tokenmill_revocation_feed_polls_total).
+ * With `tokenSuccessSample` N > 1 (LOG_TOKEN_SAMPLE), only the 1st, (N+1)th, … successful token
+ * request of this process writes its line, which then carries `"sample": N`; every refusal and
+ * every other request is still logged, and tokenmill_token_requests_total still counts them all.
  */
-export function requestLog(app: FastifyInstance): void {
+export function requestLog(app: FastifyInstance, options: { tokenSuccessSample: number } = { tokenSuccessSample: 1 }): void {
   app.decorateRequest('clientId', null);
   app.decorateRequest('failure', null);
+  const sample = options.tokenSuccessSample;
+  let tokenSuccesses = 0;
   // Callback style: no promise per request on the hot path.
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
+    const sampled = sample > 1 && route === TOKEN_ROUTE && reply.statusCode === 200;
+    if (sampled && tokenSuccesses++ % sample !== 0) return done();
     const quiet = route === FEED_ROUTE && reply.statusCode === 200;
     if (quiet && !(request.log as unknown as { isLevelEnabled(level: string): boolean }).isLevelEnabled('debug')) return done();
     const line: Record<string, unknown> = {
@@ -47,6 +55,7 @@ export function requestLog(app: FastifyInstance): void {
       line.error = request.failure.error;
       if (request.failure.detail) line.detail = request.failure.detail;
     }
+    if (sampled) line.sample = sample;
     if (quiet) request.log.debug(line, 'request');
     else request.log.info(line, 'request');
     done();
