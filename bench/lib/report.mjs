@@ -223,19 +223,19 @@ export function renderMarkdown(ctx, sum) {
     );
   out.push('');
   const withCpu = sum.lines.filter((l) => Number.isFinite(l.cpuPerToken?.loopUser));
-  if (withCpu.length)
+  if (withCpu.length) {
     out.push(
       'Where the CPU goes, in µs per token (medians; user + kernel time from /proc/PID/task/TID/stat): the event loop is each process’s main thread; the other threads are libuv’s pool (where tokenmill signs, and verifies client assertions) and V8’s GC and compiler threads; the load generator shares the machine.',
       '',
       '| row | target | event loop user | event loop kernel | other threads user | other threads kernel | all server threads | load generator |',
       '|---|---|---:|---:|---:|---:|---:|---:|',
     );
-  for (const l of withCpu) {
-    const c = l.cpuPerToken;
-    const all = c.loopUser + c.loopSys + c.otherUser + c.otherSys;
-    out.push(`| ${l.row} | ${l.role} | ${fmt(c.loopUser, 1)} | ${fmt(c.loopSys, 1)} | ${fmt(c.otherUser, 1)} | ${fmt(c.otherSys, 1)} | ${fmt(all, 1)} | ${fmt(c.loadgen, 1)} |`);
+    for (const { row, role, cpuPerToken: c } of withCpu) {
+      const all = c.loopUser + c.loopSys + c.otherUser + c.otherSys;
+      out.push(`| ${row} | ${role} | ${fmt(c.loopUser, 1)} | ${fmt(c.loopSys, 1)} | ${fmt(c.otherUser, 1)} | ${fmt(c.otherSys, 1)} | ${fmt(all, 1)} | ${fmt(c.loadgen, 1)} |`);
+    }
+    out.push('');
   }
-  if (withCpu.length) out.push('');
   if (ctx.signingLimits?.length) {
     out.push('Signing limits of this machine (node:crypto async sign on the libuv pool, access-token-sized input, nothing else running):');
     for (const s of ctx.signingLimits)

@@ -29,11 +29,17 @@ export function rssKb(pid) {
   }
 }
 
+/** utime and stime (clock ticks) of a /proc `stat` file: a process's or one of its threads'. */
+function userSysTicks(statPath) {
+  const s = readFileSync(statPath, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(f[11]), sys: Number(f[12]) };
+}
+
 export function cpuTicks(pid) {
   try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime
+    const { user, sys } = userSysTicks(`/proc/${pid}/stat`);
+    return user + sys;
   } catch {
     return 0;
   }
@@ -54,9 +60,7 @@ function threadTicks(pids) {
     }
     for (const tid of tids) {
       try {
-        const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-        ticks.set(tid, { loop: Number(tid) === pid, user: Number(f[11]), sys: Number(f[12]) });
+        ticks.set(tid, { loop: Number(tid) === pid, ...userSysTicks(`/proc/${pid}/task/${tid}/stat`) });
       } catch {
         /* the thread ended */
       }
