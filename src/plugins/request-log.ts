@@ -30,7 +30,7 @@ const TOKEN_ROUTE = '/oauth2/token';
  * request of this process writes its line, which then carries `"sample": N`; every refusal and
  * every other request is still logged, and tokenmill_token_requests_total still counts them all.
  */
-export function requestLog(app: FastifyInstance, options: { tokenSuccessSample: number } = { tokenSuccessSample: 1 }): void {
+export function requestLog(app: FastifyInstance, options: { tokenSuccessSample: number }): void {
   app.decorateRequest('clientId', null);
   app.decorateRequest('failure', null);
   const sample = options.tokenSuccessSample;
