@@ -18,6 +18,22 @@ export function stdoutDestination(): FdDestination {
   return stdout;
 }
 
+let timeMs = Number.NaN;
+let timeField = '';
+
+/**
+ * pino's `time` field as ISO 8601 (what `pino.stdTimeFunctions.isoTime` writes), formatted once per
+ * millisecond: at thousands of request lines a second most lines share their millisecond, and
+ * `toISOString` costs ~0.5 µs a call where the cached string costs ~0.05.
+ */
+export function isoTimeField(now = Date.now()): string {
+  if (now !== timeMs) {
+    timeMs = now;
+    timeField = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return timeField;
+}
+
 /**
  * JSON logs on stdout. Nothing request-derived is logged except the fields plugins/request-log.ts
  * picks (method, route, status, time, client_id, error code); errors are logged as name, message,
@@ -29,7 +45,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: () => isoTimeField(),
     },
     // Asynchronous stdout: lines are written in batches (up to 10 ms, and while a write is pending),
     // so logging one line per request does not cost a write each; what is pending is written at exit.
