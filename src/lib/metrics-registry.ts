@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ClientAuthFailureReason } from '../errors/oauth-errors.js';
 import type { AuthEndpoint } from './failure-limiter.js';
+import { PendingCounter, RouteDurationHistogram } from './request-metrics.js';
 
 export type { ClientAuthFailureReason };
 
@@ -31,17 +32,17 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  * WORKERS > 1 aggregated across the workers by the primary: lib/metrics-cluster.ts). The default
  * process metrics keep their standard names (`process_*`, `nodejs_*`) so stock dashboards work.
  *
- * Hot-path methods increment label children resolved once (no label object per call); values
- * that live in other components (cache hits, revocations, key ages, the replay window) are read
- * at scrape time.
+ * What every request writes (its count, duration and, on the token endpoint, result) is kept as
+ * plain numbers until a scrape (lib/request-metrics.ts); other hot-path methods increment label
+ * children resolved once; values that live in other components (cache hits, revocations, key
+ * ages, the replay window) are read at scrape time.
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly httpRequests: Counter<'route' | 'status' | 'error'>;
-  readonly httpDuration: Histogram<'route'>;
-  private readonly tokenRequests: Counter<'auth_method' | 'result'>;
-  private readonly tokenChildren = new Map<string, Map<string, Inc>>();
-  private readonly tokensIssued: Inc;
+  private readonly httpRequests: PendingCounter<'route' | 'status' | 'error'>;
+  private readonly httpDuration: RouteDurationHistogram;
+  private readonly tokenRequests: PendingCounter<'auth_method' | 'result'>;
+  private tokensIssued = 0;
   private readonly authFailures: Counter<'reason'>;
   private readonly quotaRejections = new Map<string, Inc>();
   private readonly authFailureChildren = new Map<string, Inc>();
@@ -58,22 +59,31 @@ export class Metrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    this.httpRequests = new Counter({ name: 'tokenmill_http_requests_total', help: 'HTTP requests by route, status and OAuth error code', labelNames: ['route', 'status', 'error'], registers });
-    this.httpDuration = new Histogram({
+    this.httpRequests = new PendingCounter({ name: 'tokenmill_http_requests_total', help: 'HTTP requests by route, status and OAuth error code', labelNames: ['route', 'status', 'error'], registers });
+    this.httpDuration = new RouteDurationHistogram({
       name: 'tokenmill_http_request_duration_seconds',
       help: 'HTTP request duration by route',
-      labelNames: ['route'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      registers,
+      registry: this.registry,
     });
 
-    this.tokenRequests = new Counter({
+    this.tokenRequests = new PendingCounter({
       name: 'tokenmill_token_requests_total',
       help: 'Token endpoint requests by client authentication method and result (success or the OAuth error code)',
       labelNames: ['auth_method', 'result'],
       registers,
     });
-    this.tokensIssued = new Counter({ name: 'tokenmill_tokens_issued_total', help: 'Access tokens issued', registers });
+    // prom-client calls collect() with the metric as `this`; the sources are read from here.
+    const self = this; // eslint-disable-line @typescript-eslint/no-this-alias
+    new Counter({
+      name: 'tokenmill_tokens_issued_total',
+      help: 'Access tokens issued',
+      registers,
+      collect() {
+        this.inc(self.tokensIssued);
+        self.tokensIssued = 0;
+      },
+    });
     const rejections = new Counter({
       name: 'tokenmill_quota_rejections_total',
       help: 'Token requests refused by an enforced token quota, by the window that refused (second, hour, day)',
@@ -130,8 +140,6 @@ export class Metrics {
     });
     this.redisErrors = { unavailable: redisErrors.labels('unavailable'), reply: redisErrors.labels('reply') };
 
-    // prom-client calls collect() with the metric as `this`; the sources are read from here.
-    const self = this; // eslint-disable-line @typescript-eslint/no-this-alias
     new Counter({
       name: 'tokenmill_client_cache_requests_total',
       help: 'Client-record cache lookups: hit, miss (loaded from the database) or negative_hit (a remembered unknown client_id)',
@@ -207,14 +215,16 @@ export class Metrics {
     this.sources = { ...this.sources, ...sources };
   }
 
+  /** One HTTP response: its route pattern (never the raw URL), status, OAuth error code ('' if none) and duration. */
+  httpRequest(route: string, status: number, error: string, seconds: number): void {
+    this.httpRequests.add(`${route} ${status} ${error}`, () => ({ route, status: String(status), error }));
+    this.httpDuration.observe(route, seconds);
+  }
+
   /** One token endpoint response: `result` is `success` or the OAuth error code. */
   tokenRequest(authMethod: AuthMethodLabel, result: string): void {
-    let byResult = this.tokenChildren.get(authMethod);
-    if (!byResult) this.tokenChildren.set(authMethod, (byResult = new Map()));
-    let child = byResult.get(result);
-    if (!child) byResult.set(result, (child = this.tokenRequests.labels(authMethod, result)));
-    child.inc();
-    if (result === 'success') this.tokensIssued.inc();
+    this.tokenRequests.add(`${authMethod} ${result}`, () => ({ auth_method: authMethod, result }));
+    if (result === 'success') this.tokensIssued++;
   }
 
   /** A token request refused by an enforced quota: `window` is second, hour or day. */

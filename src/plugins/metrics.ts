@@ -25,8 +25,7 @@ export function observeMetrics(app: FastifyInstance, metrics: Metrics): void {
   // Callback style: no promise per request on the hot path.
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpRequests.inc({ route, status: String(reply.statusCode), error: request.failure?.error ?? '' });
-    metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+    metrics.httpRequest(route, reply.statusCode, request.failure?.error ?? '', reply.elapsedTime / 1000);
     if (route === '/oauth2/token' && request.method === 'POST') metrics.tokenRequest(authMethodOf(request), reply.statusCode === 200 ? 'success' : (request.failure?.error ?? 'unknown'));
     done();
   });
