@@ -76,3 +76,24 @@ t.test('resetting the registry empties the histogram like prom-client', async (t
   t.equal((await p.histogram.get()).values.length, 0);
   t.equal(await p.ours.metrics(), await p.reference.metrics());
 });
+
+t.test('a counter without labels: the same text as prom-client before, after and across a reset', async (t) => {
+  const ours = new Registry();
+  const reference = new Registry();
+  const counter = new PendingCounter<never>({ name: 'demo_issued_total', help: 'i', labelNames: [], registers: [ours] });
+  const refCounter = new Counter({ name: 'demo_issued_total', help: 'i', registers: [reference] });
+  t.equal(await ours.metrics(), await reference.metrics(), 'zero before any');
+  t.match(await ours.metrics(), /^demo_issued_total 0$/m);
+  for (let i = 0; i < 3; i++) {
+    counter.add('', () => ({}));
+    refCounter.inc();
+  }
+  t.equal(await ours.metrics(), await reference.metrics());
+  t.match(await ours.metrics(), /^demo_issued_total 3$/m);
+  counter.add('', () => ({}));
+  refCounter.inc();
+  ours.resetMetrics();
+  reference.resetMetrics();
+  t.equal(await ours.metrics(), await reference.metrics(), 'a reset drops what was pending');
+  t.match(await ours.metrics(), /^demo_issued_total 0$/m);
+});

@@ -42,7 +42,7 @@ export class Metrics {
   private readonly httpRequests: PendingCounter<'route' | 'status' | 'error'>;
   private readonly httpDuration: RouteDurationHistogram;
   private readonly tokenRequests: PendingCounter<'auth_method' | 'result'>;
-  private tokensIssued = 0;
+  private readonly tokensIssued: PendingCounter<never>;
   private readonly authFailures: Counter<'reason'>;
   private readonly quotaRejections = new Map<string, Inc>();
   private readonly authFailureChildren = new Map<string, Inc>();
@@ -73,17 +73,7 @@ export class Metrics {
       labelNames: ['auth_method', 'result'],
       registers,
     });
-    // prom-client calls collect() with the metric as `this`; the sources are read from here.
-    const self = this; // eslint-disable-line @typescript-eslint/no-this-alias
-    new Counter({
-      name: 'tokenmill_tokens_issued_total',
-      help: 'Access tokens issued',
-      registers,
-      collect() {
-        this.inc(self.tokensIssued);
-        self.tokensIssued = 0;
-      },
-    });
+    this.tokensIssued = new PendingCounter({ name: 'tokenmill_tokens_issued_total', help: 'Access tokens issued', labelNames: [], registers });
     const rejections = new Counter({
       name: 'tokenmill_quota_rejections_total',
       help: 'Token requests refused by an enforced token quota, by the window that refused (second, hour, day)',
@@ -140,6 +130,8 @@ export class Metrics {
     });
     this.redisErrors = { unavailable: redisErrors.labels('unavailable'), reply: redisErrors.labels('reply') };
 
+    // prom-client calls collect() with the metric as `this`; the sources are read from here.
+    const self = this; // eslint-disable-line @typescript-eslint/no-this-alias
     new Counter({
       name: 'tokenmill_client_cache_requests_total',
       help: 'Client-record cache lookups: hit, miss (loaded from the database) or negative_hit (a remembered unknown client_id)',
@@ -224,7 +216,7 @@ export class Metrics {
   /** One token endpoint response: `result` is `success` or the OAuth error code. */
   tokenRequest(authMethod: AuthMethodLabel, result: string): void {
     this.tokenRequests.add(`${authMethod} ${result}`, () => ({ auth_method: authMethod, result }));
-    if (result === 'success') this.tokensIssued++;
+    if (result === 'success') this.tokensIssued.add('', () => ({}));
   }
 
   /** A token request refused by an enforced quota: `window` is second, hour or day. */
