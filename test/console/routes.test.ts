@@ -173,7 +173,7 @@ t.test('CSRF: a missing or wrong token, a foreign Origin or a cross-site fetch i
   const url = `/console/clients/${victim.client_id}/status`;
   const cases: [string, Record<string, string>, Record<string, string>][] = [
     ['no token', { status: 'disabled' }, {}],
-    ['wrong token', { status: 'disabled', _csrf: `${csrf.slice(0, -1)}A` }, {}],
+    ['wrong token', { status: 'disabled', _csrf: `${csrf.slice(0, -1)}${csrf.endsWith('A') ? 'B' : 'A'}` }, {}],
     ['another session token', { status: 'disabled', _csrf: 'x'.repeat(43) }, {}],
     ['foreign Origin', { status: 'disabled', _csrf: csrf }, { origin: 'https://evil.example' }],
     ['no Origin', { status: 'disabled', _csrf: csrf }, { origin: '' }],
