@@ -19,7 +19,7 @@ import { ALL_ROWS, parseOptions } from './lib/options.mjs';
 import { tempDirs, log, cleanup, interrupted, freePort, sleep, startServer, waitReady } from './lib/processes.mjs';
 import { systemTicks } from './lib/system.mjs';
 import { runChild } from './lib/load.mjs';
-import { configKeys, startTokenmill, registerClient, probe, setUpPostgres, setUpRedisPrefix } from './lib/targets.mjs';
+import { configKeys, startTokenmill, registerClient, clientKey, probe, setUpPostgres, setUpRedisPrefix } from './lib/targets.mjs';
 import { drainLog, measure } from './lib/measure.mjs';
 import { fmtInt, fmt, summarise, renderMarkdown } from './lib/report.mjs';
 
@@ -157,8 +157,6 @@ async function main() {
       let extraEnv = {};
       if (deploy === 'embedded-rsa') extraEnv = { SIGNING_ALG: 'RS256' };
       else if (deploy === 'embedded2') extraEnv = { WORKERS: '2' };
-      // Every token request counts against two windows and gets its RateLimit headers; none is refused.
-      else if (deploy === 'embedded-quota') extraEnv = { TOKEN_QUOTA_PER_SECOND: '1000000000', TOKEN_QUOTA_PER_DAY: '1000000000' };
       else if (deploy !== 'embedded') {
         const db = await setUpPostgres(dbUrl, deploy);
         const prefix = await setUpRedisPrefix(redisUrl, deploy);
@@ -170,14 +168,12 @@ async function main() {
         embedded: 'tokenmill embedded',
         'embedded-rsa': 'tokenmill embedded (SIGNING_ALG=RS256)',
         embedded2: 'tokenmill embedded ×2',
-        'embedded-quota': 'tokenmill embedded (token quota)',
         pg: 'tokenmill pg+redis',
         pg2: 'tokenmill pg+redis ×2',
       }[deploy];
       t.tmp = tmp;
       for (const row of ctx.rows.filter((r) => r.deploy === deploy)) {
-        const k = `${row.alg}-${row.auth}`;
-        t.clients[k] ??= await registerClient(t, { auth: row.auth, alg: row.alg, keys });
+        t.clients[clientKey(row)] ??= await registerClient(t, { auth: row.auth, alg: row.alg, keys, tokenQuota: row.clientQuota });
       }
       targets[deploy] = t;
     } catch (err) {
@@ -191,7 +187,7 @@ async function main() {
   for (const row of ctx.rows) {
     const roles = [];
     const ours = targets[row.deploy];
-    roles.push(['ours', ours, ours?.clients[`${row.alg}-${row.auth}`]]);
+    roles.push(['ours', ours, ours?.clients[clientKey(row)]]);
     if (!row.compareWith) {
       const p = targets[`peer-${row.alg}`];
       roles.push(['peer', p, p?.clients[row.auth]]);
@@ -202,7 +198,7 @@ async function main() {
       if (!t) item.error = `${role} target is not running`;
       else {
         try {
-          const alg = await probe(t, row.auth, client);
+          const alg = await probe(t, row.auth, client, role === 'ours' ? !!row.clientQuota : undefined);
           if (alg && alg !== row.alg) item.error = `${t.name} signed with ${alg}, expected ${row.alg}`;
         } catch (err) {
           item.error = err.message;

@@ -44,10 +44,14 @@ export async function startTokenmill(name, { tmp, logLevel, keys, extraEnv = {},
     if (Date.now() > until) throw new Error(`${name}: /readyz not 200 after 60 s:\n${tail(entry.logFile)}`);
     await sleep(250);
   }
-  return { name, kind: 'ours', entry, issuer, url: `${issuer}/oauth2/token`, adminToken, keys, clients: {}, workers: Number(extraEnv.WORKERS ?? 1) };
+  return { name, kind: 'ours', entry, issuer, adminUrl: `http://127.0.0.1:${adminPort}`, url: `${issuer}/oauth2/token`, adminToken, keys, clients: {}, workers: Number(extraEnv.WORKERS ?? 1) };
 }
 
-export async function registerClient(t, { auth, alg, keys }) {
+/** The key of a row's client on its tokenmill target: rows with a client quota get a client of their own. */
+export const clientKey = (row) => `${row.alg}-${row.auth}${row.clientQuota ? '-quota' : ''}`;
+
+/** Registers a client (RFC 7591); with `tokenQuota`, the admin API then sets the client's own token quota. */
+export async function registerClient(t, { auth, alg, keys, tokenQuota }) {
   const body = {
     client_name: `bench-${alg}-${auth}`,
     scope: SCOPES,
@@ -64,11 +68,22 @@ export async function registerClient(t, { auth, alg, keys }) {
   });
   const j = await r.json().catch(() => ({}));
   if (r.status !== 201 && r.status !== 200) throw new Error(`${t.name}: registering ${alg}/${auth} failed: ${r.status} ${JSON.stringify(j)}`);
+  if (tokenQuota) {
+    const p = await fetch(`${t.adminUrl}/admin/v1/clients/${encodeURIComponent(j.client_id)}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ token_quota: tokenQuota }),
+    });
+    if (p.status !== 200) throw new Error(`${t.name}: setting the token quota of ${alg}/${auth} failed: ${p.status} ${await p.text()}`);
+  }
   return { id: j.client_id, secret: j.client_secret ?? null };
 }
 
-/** One token request, to check a target and client before loading them. */
-export async function probe(t, auth, client) {
+/**
+ * One token request, to check a target and client before loading them. `rateLimited` (tokenmill
+ * only): whether the response must carry the RateLimit headers of a token quota, or must not.
+ */
+export async function probe(t, auth, client, rateLimited) {
   const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
   let body = 'grant_type=client_credentials';
   if (auth === 'basic') headers.authorization = basicCredentials(client.id, client.secret);
@@ -82,6 +97,8 @@ export async function probe(t, auth, client) {
   const r = await fetch(t.url, { method: 'POST', headers, body });
   const text = await r.text();
   if (r.status !== 200) throw new Error(`${t.name} ${auth}: probe token request answered ${r.status} ${text.slice(0, 300)}`);
+  if (rateLimited !== undefined && r.headers.has('ratelimit-policy') !== rateLimited)
+    throw new Error(`${t.name} ${auth}: the probe's response ${rateLimited ? 'lacks' : 'has'} RateLimit-Policy (${r.headers.get('ratelimit-policy')})`);
   const j = JSON.parse(text);
   if (t.kind !== 'ceiling') {
     const hdr = JSON.parse(Buffer.from(j.access_token.split('.')[0], 'base64url').toString());
