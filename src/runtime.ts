@@ -31,7 +31,7 @@ import { SqlRevocationLog } from './storage/sql/revocation-log.js';
 import { SqlTokenUsage, type TokenUsageStore } from './storage/sql/token-usage.js';
 import { TokenQuotas } from './quota/token-quotas.js';
 import { MemoryCounts, type SharedCounts } from './quota/shared-counts.js';
-import { isFirstSeed, markSeeded } from './storage/sql/seed-registry.js';
+import { markSeeded, seedVerdict } from './storage/sql/seed-registry.js';
 import { cachedClients, keyLoader, keysDependency, signingAlgEnsurer, usageBatching } from './runtime-parts.js';
 import type { AuditLog, ClientStore, InvalidationBus, KeyStore, ReplayCache, Sql } from './storage/types.js';
 
@@ -145,7 +145,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
 
     const fast = await openFastStores(config, clock, logger, {
       reseed: () => new SqlRevocationLog(sql).live(Math.floor(clock.now() / 1000)),
-      isFirstSeed: (runId) => isFirstSeed(sql, `redis-seeded:${config.redisKeyPrefix}`, runId),
+      seedVerdict: (runId) => seedVerdict(sql, `redis-seeded:${config.redisKeyPrefix}`, runId),
       markSeeded: (runId) => markSeeded(sql, `redis-seeded:${config.redisKeyPrefix}`, runId),
       replayLostAt: applied.includes(1) ? null : startedAt,
       observeRedis: (seconds, error) => metrics.redisCommand(seconds, error),

@@ -153,6 +153,18 @@ export interface RevocationStore {
   close(): Promise<void>;
 }
 
+/**
+ * What the seed registry (storage/sql/seed-registry.ts) says of a Redis found without its markers:
+ * `first` when nothing can have been lost (a new store, or this Redis run's first seeding under way
+ * at another node); else a loss, where `sameRunSeededMsAgo` is how long ago this same Redis run's
+ * seeding was recorded complete (null: another run, or none). Another node may be between recording
+ * that and setting the markers.
+ */
+export interface SeedVerdict {
+  first: boolean;
+  sameRunSeededMsAgo: number | null;
+}
+
 /** How long after a loss of replay markers an assertion issued before the loss is refused (lifetime cap + skew, with margin). */
 export const REPLAY_UNTRUSTED_WINDOW_SECONDS = 360;
 

@@ -6,7 +6,7 @@ import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from '
 import { ASSERTION_MAX_FUTURE_IAT_SECONDS as F, REPLAY_UNTRUSTED_WINDOW_SECONDS } from '../../src/storage/types.js';
 import { openRedis, RedisConnection, type OpenRedisOptions, type RedisLogger, type RedisStores } from '../../src/storage/kv/redis/index.js';
 import { redisKeys } from '../../src/protocol/index.js';
-import type { RevocationEvent } from '../../src/storage/types.js';
+import type { RevocationEvent, SeedVerdict } from '../../src/storage/types.js';
 import { StoreUnavailableError } from '../../src/storage/types.js';
 import { backendOrSkip, deleteRedisPrefix, redisTestPrefix, type TestContext } from '../helpers/backends.js';
 import { eventually, sleep } from '../helpers/time.js';
@@ -18,6 +18,9 @@ import { revocationStoreContract } from './revocation-store.contract.js';
 t.setTimeout(120_000);
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+const FIRST_SEED: SeedVerdict = { first: true, sameRunSeededMsAgo: null };
+/** The registry's verdict: a first seeding, or a loss without a seeding of this run recorded just now. */
+const verdict = (first: boolean): SeedVerdict => (first ? FIRST_SEED : { first: false, sameRunSeededMsAgo: null });
 
 t.test('in-process stores', async (t) => {
   t.test('RevocationStore', async (t) => revocationStoreContract(t, async () => new MemoryRevocationStore(systemClock)));
@@ -49,7 +52,7 @@ t.test('in-process stores', async (t) => {
 /** Opens the Redis stores under the test's own prefix and closes them when the test ends. */
 async function open(t: TestContext, url: string, prefix: string, options: Partial<OpenRedisOptions> = {}): Promise<RedisStores> {
   // A fresh prefix is a new store (no replay window at open) unless the test says otherwise.
-  const stores = openRedis(url, { keyPrefix: prefix, reseed: async () => [], isFirstSeed: async () => true, connectionName: `tmtest-${randomBytes(4).toString('hex')}`, ...options });
+  const stores = openRedis(url, { keyPrefix: prefix, reseed: async () => [], seedVerdict: async () => FIRST_SEED, connectionName: `tmtest-${randomBytes(4).toString('hex')}`, ...options });
   t.teardown(() => stores.close());
   await stores.revocations.ready(5000);
   return stores;
@@ -231,10 +234,10 @@ t.test('Redis stores', async (t) => {
     t.strictSame((await s.revocations.feed(null, 10)).events, durable, 'the feed holds every durable event again');
   });
 
-  /** isFirstSeed/markSeeded as the SQL seed registry answers them for one Redis run. */
+  /** seedVerdict/markSeeded as the SQL seed registry answers them for one Redis run. */
   const registry = () => {
     let completed = false;
-    return { isFirstSeed: async () => !completed, markSeeded: async () => void (completed = true) };
+    return { seedVerdict: async () => verdict(!completed), markSeeded: async () => void (completed = true) };
   };
 
   t.test('two nodes seeding a new Redis at once: the one that read no markers before the other finished opens no replay window', async (t) => {
@@ -246,10 +249,10 @@ t.test('Redis stores', async (t) => {
     // Redis run; the registry then answers B "not the first seeding", as the SQL one does.
     const b = await open(t, url, prefix, {
       ...shared,
-      isFirstSeed: async () => {
+      seedVerdict: async () => {
         askedB++;
-        await open(t, url, prefix, { ...shared, isFirstSeed: async () => !completed });
-        return !completed;
+        await open(t, url, prefix, { ...shared, seedVerdict: async () => verdict(!completed) });
+        return verdict(!completed);
       },
     });
     t.equal(askedB, 1, 'B asked the registry after reading no markers');
@@ -260,6 +263,59 @@ t.test('Redis stores', async (t) => {
     const now = nowSeconds();
     t.equal(await b.replay.claim('fresh-at-start', now + 300, now), true, 'an assertion issued now is accepted by B');
     t.equal(await b.replay.claim('fresh-at-start', now + 300, now), false, 'once');
+  });
+
+  /**
+   * B reads no markers and asks the registry after A recorded this run's seeding complete, but
+   * before A's next command sets the markers (they appear `markersAfterMs` later).
+   */
+  const seedingRace = async (t: TestContext, seededMsAgo: number, markersAfterMs: number | null) => {
+    const prefix = redisTestPrefix(t);
+    const keys = redisKeys(prefix);
+    const raw = new Redis(url, { maxRetriesPerRequest: 1 });
+    t.teardown(() => raw.disconnect());
+    const runId = /^run_id:([0-9a-f]+)/m.exec(await raw.info('server'))?.[1];
+    t.ok(runId, 'INFO names the server run');
+    let markedByB = 0;
+    let asked = 0;
+    const b = await open(t, url, prefix, {
+      markSeeded: async () => void markedByB++,
+      seedVerdict: async () => {
+        asked++;
+        if (markersAfterMs !== null) {
+          const timer = setTimeout(() => void raw.mset(keys.seeded, runId!, keys.replayEpoch, String(Date.now())).catch(() => {}), markersAfterMs);
+          t.teardown(() => clearTimeout(timer));
+        }
+        return { first: false, sameRunSeededMsAgo: seededMsAgo };
+      },
+    });
+    t.equal(asked, 1, 'B asked the registry once');
+    return { b, raw, keys, markedByB: () => markedByB };
+  };
+
+  t.test('two nodes seeding a new Redis at once: the markers are set a moment after B hears of the completed seeding; no replay window', async (t) => {
+    const { b, raw, keys, markedByB } = await seedingRace(t, 5, 100);
+    t.equal(await raw.exists(keys.replayUntrustedBefore), 0, 'no replay window was opened');
+    t.equal(markedByB(), 1, "B recorded the seeding again with the other node's markers (it did not seed)");
+    const now = nowSeconds();
+    t.equal(await b.replay.claim('fresh-at-start', now + 300, now), true, 'an assertion issued now is accepted by B');
+    t.equal(await b.replay.claim('fresh-at-start', now + 300, now), false, 'once');
+  });
+
+  t.test('markers missing long after this run was seeded: a loss, the window opens without waiting for markers', async (t) => {
+    const { b, raw, keys } = await seedingRace(t, 60_000, 100);
+    const w = await b.replay.untrustedWindow();
+    t.ok(w, 'the replay window is open', { w });
+    t.equal(await raw.exists(keys.replayUntrustedBefore), 1);
+    const now = nowSeconds();
+    t.equal(await b.replay.claim('no-iat', now + 300, null), false, 'an assertion without iat is refused in the window');
+  });
+
+  t.test('a seeding recorded just now whose markers never come: after a short wait, a loss', async (t) => {
+    const started = Date.now();
+    const { b } = await seedingRace(t, 5, null);
+    t.ok(Date.now() - started >= 450, 'B waited for the markers first');
+    t.ok(await b.replay.untrustedWindow(), 'then opened the replay window');
   });
 
   t.test('replay markers lost with the data: claims fail closed until re-seeded, then assertions issued before the loss are refused', async (t) => {

@@ -3,7 +3,7 @@ import type { Config } from '../../config/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SharedCounts } from '../../quota/shared-counts.js';
 import { memoryFailureCounter, type FailureCounter } from '../../lib/failure-limiter.js';
-import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationStore } from '../types.js';
+import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationStore, SeedVerdict } from '../types.js';
 import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from './memory-store.js';
 
 export interface FastStores {
@@ -30,7 +30,7 @@ export interface FastStoreOptions {
   /** the durable revocations, to re-seed a store that lost them */
   reseed: () => Promise<RevocationEvent[]>;
   /** whether an unseeded Redis is new rather than one that lost its data (recorded in SQL) */
-  isFirstSeed: (runId: string | null) => Promise<boolean>;
+  seedVerdict: (runId: string | null) => Promise<SeedVerdict>;
   /** records that a Redis run has been seeded (a later loss in the same run is then a loss) */
   markSeeded?: (runId: string | null) => Promise<void>;
   /** embedded: when this process started, if an earlier process may have held replay markers */
@@ -46,7 +46,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
     const redis = openRedis(config.redisUrl, {
       keyPrefix: config.redisKeyPrefix,
       reseed: options.reseed,
-      isFirstSeed: options.isFirstSeed,
+      seedVerdict: options.seedVerdict,
       ...(options.markSeeded ? { markSeeded: options.markSeeded } : {}),
       ...(options.observeRedis ? { observe: options.observeRedis } : {}),
       logger,

@@ -4,7 +4,7 @@
  */
 import type { AuthFailureLimit } from '../../../config/schema.js';
 import type { Clock } from '../../../lib/clock.js';
-import type { RevocationEvent } from '../../types.js';
+import type { RevocationEvent, SeedVerdict } from '../../types.js';
 import { RedisConnection, type RedisLogger, type RedisObserver } from './connection.js';
 import { RedisFailureCounter } from './failure-counter.js';
 import { RedisInvalidationBus } from './invalidation-bus.js';
@@ -30,7 +30,7 @@ export interface OpenRedisOptions {
    * Whether an unseeded Redis is new (first seeding ever) rather than one that lost its data; only
    * a loss opens the replay untrusted window. Default: always a loss (the safe answer).
    */
-  isFirstSeed?: (runId: string | null) => Promise<boolean>;
+  seedVerdict?: (runId: string | null) => Promise<SeedVerdict>;
   /**
    * Records that the seeding of run `runId` has completed (called before the seed marker is set), so
    * that a later loss within the same run (FLUSHALL, deleted keys) is not taken for a first seeding.
@@ -81,7 +81,7 @@ export function openRedis(url: string, options: OpenRedisOptions): RedisStores {
   const revocations = new RedisRevocationStore(conn, {
     keyPrefix: options.keyPrefix,
     reseed: options.reseed,
-    ...(options.isFirstSeed ? { isFirstSeed: options.isFirstSeed } : {}),
+    ...(options.seedVerdict ? { seedVerdict: options.seedVerdict } : {}),
     ...(options.markSeeded ? { markSeeded: options.markSeeded } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

@@ -2,7 +2,7 @@ import type { Clock } from '../../../lib/clock.js';
 import { epochSeconds, systemClock } from '../../../lib/clock.js';
 import { Waiters } from '../../../lib/wait.js';
 import { redisKeys, type RedisKeys } from '../../../protocol/index.js';
-import type { RevocationEvent, RevocationFeedPage, RevocationStore } from '../../types.js';
+import type { RevocationEvent, RevocationFeedPage, RevocationStore, SeedVerdict } from '../../types.js';
 import { REPLAY_UNTRUSTED_WINDOW_SECONDS, StoreUnavailableError } from '../../types.js';
 import { ERROR_LOG_EVERY_MS, isUnseeded, toStoreError, type RedisConnection, type RedisLogger } from './connection.js';
 import { REVOKE, checkSeconds } from './scripts.js';
@@ -12,12 +12,20 @@ const RESEED_RETRY_MS = 1000;
 /** How often a seeded store checks that its markers are still there (a FLUSHALL, an eviction, a DEL). */
 const SENTINEL_CHECK_MS = 1000;
 const SEED_BATCH = 200;
+/**
+ * A loss found within this long of this Redis run's seeding being recorded complete may be no loss:
+ * the node that recorded it sets the markers with its next command. Such a loss waits up to
+ * SEEDING_MARKERS_WAIT_MS for them before it opens the replay untrusted window.
+ */
+const JUST_SEEDED_MS = 2000;
+const SEEDING_MARKERS_WAIT_MS = 500;
+const SEEDING_MARKERS_POLL_MS = 20;
 
 /** Options of {@link RedisRevocationStore}. */
 export interface RedisRevocationStoreOptions {
   keyPrefix: string;
   reseed: () => Promise<RevocationEvent[]>;
-  isFirstSeed?: (runId: string | null) => Promise<boolean>;
+  seedVerdict?: (runId: string | null) => Promise<SeedVerdict>;
   markSeeded?: (runId: string | null) => Promise<void>;
   clock?: Clock;
   logger?: RedisLogger;
@@ -41,7 +49,7 @@ export class RedisRevocationStore implements RevocationStore {
   private readonly conn: RedisConnection;
   private readonly keys: RedisKeys;
   private readonly reseed: () => Promise<RevocationEvent[]>;
-  private readonly isFirstSeed: (runId: string | null) => Promise<boolean>;
+  private readonly seedVerdict: (runId: string | null) => Promise<SeedVerdict>;
   private readonly markSeeded: (runId: string | null) => Promise<void>;
   private readonly clock: Clock;
   private readonly logger: RedisLogger | undefined;
@@ -66,7 +74,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.conn = conn.acquire();
     this.keys = redisKeys(options.keyPrefix);
     this.reseed = options.reseed;
-    this.isFirstSeed = options.isFirstSeed ?? (async () => false);
+    this.seedVerdict = options.seedVerdict ?? (async () => ({ first: false, sameRunSeededMsAgo: null }));
     this.markSeeded = options.markSeeded ?? (async () => {});
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
@@ -327,12 +335,15 @@ export class RedisRevocationStore implements RevocationStore {
     // at all, and the first seeding recorded in SQL), open the untrusted window before the markers
     // are set, so no claim passes between the two (Redis TIME, so every node agrees on L).
     const known = (marker !== null && marker !== undefined) || (epoch !== null && epoch !== undefined);
-    if (known || !(await this.isFirstSeed(runId))) {
+    const verdict = known ? null : await this.seedVerdict(runId);
+    if (!verdict?.first) {
       // Two nodes starting on a new Redis: this one read no markers, then the other finished the
-      // first seeding (recorded in SQL, markers set) before this one asked the registry. That is not
-      // a loss: the markers of this run are there now. Record the seeding again (the registry call
-      // above reset it) and use them, instead of opening a replay window nothing was lost for.
-      if (!known && (await this.seededByAnotherNode(runId))) return;
+      // first seeding (recorded in SQL, then the markers set) before this one asked the registry.
+      // That is not a loss: the markers of this run are there now, or are being set (a seeding
+      // recorded just now). Record the seeding again (the registry call above reset it) and use
+      // them, instead of opening a replay window nothing was lost for.
+      const justSeeded = verdict?.sameRunSeededMsAgo != null && verdict.sameRunSeededMsAgo < JUST_SEEDED_MS;
+      if (verdict && (await this.seededByAnotherNode(runId, justSeeded ? SEEDING_MARKERS_WAIT_MS : 0))) return;
       await this.conn.run(async (r) => {
         const [seconds] = await r.time();
         await r.set(this.keys.replayUntrustedBefore, String(seconds), 'EX', REPLAY_UNTRUSTED_WINDOW_SECONDS);
@@ -343,13 +354,23 @@ export class RedisRevocationStore implements RevocationStore {
     this.logger?.info({ events: events.length, reason: marker === null ? 'empty' : 'new server run' }, 'revocation store seeded from the durable log');
   }
 
-  /** Both markers present and naming this server run: another node completed the seeding meanwhile. */
-  private async seededByAnotherNode(runId: string | null): Promise<boolean> {
-    const [marker, epoch] = await this.conn.run((r) => r.mget(this.markerKey, this.epochKey));
-    if (marker === null || marker === undefined || epoch === null || epoch === undefined) return false;
-    if (runId !== null && marker !== runId) return false;
-    await this.markSeeded(runId);
-    return true;
+  /**
+   * Both markers present and naming this server run, now or within `waitMs`: another node completed
+   * the seeding meanwhile. Markers set by any node's seeding are safe to use: it was a first seeding
+   * (no claim was made in this run before it) or that node opened the untrusted window first.
+   */
+  private async seededByAnotherNode(runId: string | null, waitMs: number): Promise<boolean> {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const [marker, epoch] = await this.conn.run((r) => r.mget(this.markerKey, this.epochKey));
+      if (marker !== null && marker !== undefined && epoch !== null && epoch !== undefined) {
+        if (runId !== null && marker !== runId) return false;
+        await this.markSeeded(runId);
+        return true;
+      }
+      if (Date.now() >= until || this.closed) return false;
+      await new Promise((resolve) => setTimeout(resolve, SEEDING_MARKERS_POLL_MS));
+    }
   }
 
   /** INFO's run_id (new at every server start); null when INFO is not allowed (then only an empty Redis is detected). */
