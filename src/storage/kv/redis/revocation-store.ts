@@ -340,8 +340,8 @@ export class RedisRevocationStore implements RevocationStore {
       // Two nodes starting on a new Redis: this one read no markers, then the other finished the
       // first seeding (recorded in SQL, then the markers set) before this one asked the registry.
       // That is not a loss: the markers of this run are there now, or are being set (a seeding
-      // recorded just now). Record the seeding again (the registry call above reset it) and use
-      // them, instead of opening a replay window nothing was lost for.
+      // recorded just now). Record the seeding again (the registry call above recorded a loss) and
+      // use them, instead of opening a replay window nothing was lost for.
       const justSeeded = verdict?.sameRunSeededMsAgo != null && verdict.sameRunSeededMsAgo < JUST_SEEDED_MS;
       if (verdict && (await this.seededByAnotherNode(runId, justSeeded ? SEEDING_MARKERS_WAIT_MS : 0))) return;
       await this.conn.run(async (r) => {
