@@ -21,6 +21,9 @@ const JUST_SEEDED_MS = 2000;
 const SEEDING_MARKERS_WAIT_MS = 500;
 const SEEDING_MARKERS_POLL_MS = 20;
 
+/** A marker read back from MGET: set (any value) or not. */
+const isSet = (value: string | null | undefined): value is string => value !== null && value !== undefined;
+
 /** Options of {@link RedisRevocationStore}. */
 export interface RedisRevocationStoreOptions {
   keyPrefix: string;
@@ -330,11 +333,11 @@ export class RedisRevocationStore implements RevocationStore {
    */
   private async checkSeed(): Promise<void> {
     const [[marker, epoch], runId] = await Promise.all([this.conn.run((r) => r.mget(this.markerKey, this.epochKey)), this.serverRunId()]);
-    if (marker !== null && marker !== undefined && epoch !== null && epoch !== undefined && (runId === null || marker === runId)) return;
+    if (isSet(marker) && isSet(epoch) && (runId === null || marker === runId)) return;
     // Replay markers written before this point may be gone too: unless this Redis is new (no marker
     // at all, and the first seeding recorded in SQL), open the untrusted window before the markers
     // are set, so no claim passes between the two (Redis TIME, so every node agrees on L).
-    const known = (marker !== null && marker !== undefined) || (epoch !== null && epoch !== undefined);
+    const known = isSet(marker) || isSet(epoch);
     const verdict = known ? null : await this.seedVerdict(runId);
     if (!verdict?.first) {
       // Two nodes starting on a new Redis: this one read no markers, then the other finished the
@@ -363,7 +366,7 @@ export class RedisRevocationStore implements RevocationStore {
     const until = Date.now() + waitMs;
     for (;;) {
       const [marker, epoch] = await this.conn.run((r) => r.mget(this.markerKey, this.epochKey));
-      if (marker !== null && marker !== undefined && epoch !== null && epoch !== undefined) {
+      if (isSet(marker) && isSet(epoch)) {
         if (runId !== null && marker !== runId) return false;
         await this.markSeeded(runId);
         return true;
