@@ -174,6 +174,8 @@ async function main() {
       t.tmp = tmp;
       for (const row of ctx.rows.filter((r) => r.deploy === deploy)) {
         t.clients[clientKey(row)] ??= await registerClient(t, { auth: row.auth, alg: row.alg, keys, tokenQuota: row.clientQuota });
+        const without = pairedRow(row);
+        if (without) t.clients[clientKey(without)] ??= await registerClient(t, { auth: without.auth, alg: without.alg, keys });
       }
       targets[deploy] = t;
     } catch (err) {
@@ -188,6 +190,8 @@ async function main() {
     const roles = [];
     const ours = targets[row.deploy];
     roles.push(['ours', ours, ours?.clients[clientKey(row)]]);
+    const without = pairedRow(row);
+    if (without) roles.push(['without', ours, ours?.clients[clientKey(without)]]);
     if (!row.compareWith) {
       const p = targets[`peer-${row.alg}`];
       roles.push(['peer', p, p?.clients[row.auth]]);
@@ -198,7 +202,7 @@ async function main() {
       if (!t) item.error = `${role} target is not running`;
       else {
         try {
-          const alg = await probe(t, row.auth, client, role === 'ours' ? !!row.clientQuota : undefined);
+          const alg = await probe(t, row.auth, client, role === 'ours' ? !!row.clientQuota : role === 'without' ? false : undefined);
           if (alg && alg !== row.alg) item.error = `${t.name} signed with ${alg}, expected ${row.alg}`;
         } catch (err) {
           item.error = err.message;
@@ -215,7 +219,8 @@ async function main() {
     const rows = round % 2 === 0 ? [...ctx.rows].reverse() : ctx.rows;
     for (const [ri, row] of rows.entries()) {
       let items = plan.filter((p) => p.row === row);
-      if ((round + ri) % 2 === 0) items = items.reverse();
+      // A paired row alternates by round, so each of its two clients goes first in every other round.
+      if (row.pairWithout ? round % 2 === 0 : (round + ri) % 2 === 0) items = items.reverse();
       for (const it of items) {
         if (interrupted) throw new Error('interrupted');
         const label = `round ${round}/${opts.rounds} ${row.id} ${it.role}`;
@@ -263,6 +268,11 @@ async function main() {
     writeFileSync(join(outDir, `${name}.json`), json);
   }
   log(`written bench/results/latest.md and latest.json (also ${stamp}.md/.json)`);
+}
+
+/** The row whose client a `pairWithout` row is measured against, on the same process, in every round. */
+function pairedRow(row) {
+  return row.pairWithout ? ALL_ROWS.find((r) => r.id === row.compareWith) : undefined;
 }
 
 main()

@@ -45,7 +45,7 @@ export async function drainLog(file) {
   return found;
 }
 
-export const GUESS = { ours: 12000, peer: 4000, ceiling: 20000 };
+export const GUESS = { ours: 12000, without: 12000, peer: 4000, ceiling: 20000 };
 export const lastRate = new Map();
 export const bestRate = new Map();
 

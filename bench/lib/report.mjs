@@ -37,7 +37,7 @@ export function summarise(ctx, results) {
   const lines = [];
   const ratios = [];
   for (const row of ctx.rows) {
-    for (const role of ['ours', 'peer', 'ceiling']) {
+    for (const role of ['ours', 'without', 'peer', 'ceiling']) {
       const ms = byKey.get(`${row.id}/${role}`);
       if (!ms) continue;
       const errors = ms.filter((m) => m.error).map((m) => m.error);
@@ -92,10 +92,12 @@ export function summarise(ctx, results) {
     R('es256-basic') && get('es256-basic', 'ceiling') ? pct(R('es256-basic').oursCeiling) : 'not measured',
     R('es256-basic') && get('es256-basic', 'ceiling') ? R('es256-basic').oursCeiling >= 0.6 : null,
   );
-  const quotaBasic = ratio('quota-es256-basic', 'ours', 'es256-basic', 'ours');
+  // Paired: the same process, the client without a quota measured right before or after in each round.
+  const quotaPaired = byKey.has('quota-es256-basic/without');
+  const quotaBasic = quotaPaired ? ratio('quota-es256-basic', 'ours', 'quota-es256-basic', 'without') : ratio('quota-es256-basic', 'ours', 'es256-basic', 'ours');
   add(
     'ES256 basic with a token quota (never reached) within 5% of without',
-    Number.isFinite(quotaBasic) ? `with quota = ${pct(quotaBasic)} of without` : 'not measured',
+    Number.isFinite(quotaBasic) ? `with quota = ${pct(quotaBasic)} of without${quotaPaired ? ' (adjacent pairs)' : ''}` : 'not measured',
     Number.isFinite(quotaBasic) ? quotaBasic >= 0.95 : null,
   );
   const postBasic = ratio('es256-post', 'ours', 'es256-basic', 'ours');
@@ -213,7 +215,7 @@ export function renderMarkdown(ctx, sum) {
     const rss = l.processes > 1 && l.role === 'ours' ? `${fmt(l.rssMaxMB, 0)} (${l.processes} proc.)` : fmt(l.rssMaxMB, 0);
     const tps = l.errors.length && !l.rounds ? `failed: ${l.errors[0].split('\n')[0].slice(0, 120)}` : `${fmtInt(l.tps)}${l.disturbed && l.used < l.rounds ? '*' : l.disturbed ? ' (disturbed)' : ''}`;
     out.push(
-      `| ${l.row} | ${l.role === 'ours' ? l.target : l.role === 'peer' ? `peer (${l.target})` : 'ceiling'} | ${tps} | ${fmt(l.p50)} | ${fmt(l.p99)} | ${fmtInt(l.non2xx)}${flag}${l.sockErr ? ` (+${l.sockErr} socket errors)` : ''}${l.wraps ? ` (${l.wraps} assertion wraps)` : ''} | ${rss} |`,
+      `| ${l.row} | ${l.role === 'ours' ? l.target : l.role === 'without' ? `${l.target}, client without quota` : l.role === 'peer' ? `peer (${l.target})` : 'ceiling'} | ${tps} | ${fmt(l.p50)} | ${fmt(l.p99)} | ${fmtInt(l.non2xx)}${flag}${l.sockErr ? ` (+${l.sockErr} socket errors)` : ''}${l.wraps ? ` (${l.wraps} assertion wraps)` : ''} | ${rss} |`,
     );
   }
   out.push('', '| row | ours/peer | ours/ceiling | compared with |', '|---|---:|---:|---|');
