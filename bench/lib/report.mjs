@@ -34,6 +34,20 @@ export function summarise(ctx, results) {
     const calm = pairs.filter(([a, b]) => !a.disturbed && !b.disturbed);
     return median((calm.length ? calm : pairs).map(([a, b]) => a.tps / b.tps));
   };
+  /**
+   * median over rounds of the ratio of server CPU per token, each divided by the load generator's
+   * CPU per token in the same measurement: the load generator does the same work for every request,
+   * so its cost tracks how fast the machine ran during that measurement
+   */
+  const cpuRatio = (rowA, roleA, rowB, roleB) => {
+    const relative = (m) => {
+      const c = m?.cpuPerToken;
+      return c && c.loadgen > 0 ? (c.loopUser + c.loopSys + c.otherUser + c.otherSys) / c.loadgen : NaN;
+    };
+    const pairs = Array.from({ length: ctx.opts.rounds }, (_, i) => [perRound(rowA, roleA, i + 1), perRound(rowB, roleB, i + 1)]).filter(([a, b]) => a && b);
+    const calm = pairs.filter(([a, b]) => !a.disturbed && !b.disturbed);
+    return median((calm.length ? calm : pairs).map(([a, b]) => relative(a) / relative(b)).filter(Number.isFinite));
+  };
   const lines = [];
   const ratios = [];
   for (const row of ctx.rows) {
@@ -95,10 +109,12 @@ export function summarise(ctx, results) {
   // Paired: the same process, the client without a quota measured right before or after in each round.
   const quotaPaired = byKey.has('quota-es256-basic/without');
   const quotaBasic = quotaPaired ? ratio('quota-es256-basic', 'ours', 'quota-es256-basic', 'without') : ratio('quota-es256-basic', 'ours', 'es256-basic', 'ours');
+  const quotaCpu = quotaPaired ? cpuRatio('quota-es256-basic', 'ours', 'quota-es256-basic', 'without') : NaN;
   add(
     'ES256 basic with a token quota (never reached) within 5% of without',
     Number.isFinite(quotaBasic) ? `with quota = ${pct(quotaBasic)} of without${quotaPaired ? ' (adjacent pairs)' : ''}` : 'not measured',
     Number.isFinite(quotaBasic) ? quotaBasic >= 0.95 : null,
+    Number.isFinite(quotaCpu) ? `server CPU per token over the load generator's, with / without: ${pct(quotaCpu)}` : '',
   );
   const postBasic = ratio('es256-post', 'ours', 'es256-basic', 'ours');
   add(
