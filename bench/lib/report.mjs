@@ -28,12 +28,14 @@ export function summarise(ctx, results) {
   const sum = (row, role, field) => (byKey.get(`${row}/${role}`) ?? []).reduce((a, m) => a + (m[field] ?? 0), 0);
   const maxOf = (row, role, field) => Math.max(-Infinity, ...(byKey.get(`${row}/${role}`) ?? []).filter((m) => !m.error).map((m) => m[field]));
   const perRound = (row, role, round) => results.find((m) => m.row === row && m.role === role && m.round === round && !m.error);
-  /** median over rounds of (a in round r) / (b in round r) */
-  const ratio = (rowA, roleA, rowB, roleB) => {
+  /** the rounds' [a, b] measurements; only the undisturbed pairs when there are any */
+  const roundPairs = (rowA, roleA, rowB, roleB) => {
     const pairs = Array.from({ length: ctx.opts.rounds }, (_, i) => [perRound(rowA, roleA, i + 1), perRound(rowB, roleB, i + 1)]).filter(([a, b]) => a && b);
     const calm = pairs.filter(([a, b]) => !a.disturbed && !b.disturbed);
-    return median((calm.length ? calm : pairs).map(([a, b]) => a.tps / b.tps));
+    return calm.length ? calm : pairs;
   };
+  /** median over rounds of (a in round r) / (b in round r) */
+  const ratio = (rowA, roleA, rowB, roleB) => median(roundPairs(rowA, roleA, rowB, roleB).map(([a, b]) => a.tps / b.tps));
   /**
    * median over rounds of the ratio of server CPU per token, each divided by the load generator's
    * CPU per token in the same measurement: the load generator does the same work for every request,
@@ -44,9 +46,7 @@ export function summarise(ctx, results) {
       const c = m?.cpuPerToken;
       return c && c.loadgen > 0 ? (c.loopUser + c.loopSys + c.otherUser + c.otherSys) / c.loadgen : NaN;
     };
-    const pairs = Array.from({ length: ctx.opts.rounds }, (_, i) => [perRound(rowA, roleA, i + 1), perRound(rowB, roleB, i + 1)]).filter(([a, b]) => a && b);
-    const calm = pairs.filter(([a, b]) => !a.disturbed && !b.disturbed);
-    return median((calm.length ? calm : pairs).map(([a, b]) => relative(a) / relative(b)).filter(Number.isFinite));
+    return median(roundPairs(rowA, roleA, rowB, roleB).map(([a, b]) => relative(a) / relative(b)));
   };
   const lines = [];
   const ratios = [];
