@@ -11,6 +11,7 @@ import { createLogger, errorFields } from './logger.js';
 import { openRuntime } from './runtime.js';
 import { primaryOwnsStores, runStorePrimary } from './cluster/primary.js';
 import { openWorkerRuntime } from './cluster/worker-stores.js';
+import { onStopSignals } from './lib/stop-signals.js';
 
 /** How long after the graceful deadline the watchdog kills a process whose main thread is stuck. */
 const HARD_EXIT_MARGIN_MS = 3000;
@@ -38,14 +39,14 @@ async function serve(config: Config, open = openRuntime): Promise<void> {
   if (!config.redisUrl && !cluster.isWorker) logger.warn('embedded mode: revocations and client-assertion replay markers are per-process; run one node, or set REDIS_URL for a fleet');
   if (rt.generatedAdminToken) printAdminTokenBanner(config, rt.generatedAdminToken);
 
-  // SIGTERM/SIGINT while the apps are being built (before the handler below exists) would kill the
+  // A stop signal while the apps are being built (before the handler below exists) would kill the
   // process by default, and a cluster primary would count that worker's stop as unclean: note it,
   // and stop cleanly as soon as there is something to close.
   let stopAsked: NodeJS.Signals | null = null;
   const askStop = (signal: NodeJS.Signals) => {
     stopAsked ??= signal;
   };
-  process.on('SIGTERM', askStop).on('SIGINT', askStop);
+  const stopAskingEarly = onStopSignals(askStop);
   const apps = await buildApp(rt);
   // SHUTDOWN_TIMEOUT is the drain's, after the delay; past both the process exits 1.
   const deadline = (config.shutdownDelay + config.shutdownTimeout) * 1000;
@@ -70,7 +71,7 @@ async function serve(config: Config, open = openRuntime): Promise<void> {
       setTimeout(resolve, 1000).unref();
     });
   });
-  process.off('SIGTERM', askStop).off('SIGINT', askStop);
+  stopAskingEarly();
   if (stopAsked) {
     logger.info({ signal: stopAsked }, 'stop asked for while starting: stopping without listening');
     close.close();
@@ -89,7 +90,7 @@ async function serve(config: Config, open = openRuntime): Promise<void> {
 
 /**
  * WORKERS > 1: the primary forks that many workers sharing the listeners (node:cluster), restarts
- * one that dies, and on SIGTERM/SIGINT passes the signal on and exits once all have drained.
+ * one that dies, and on a stop signal (lib/stop-signals.ts) passes it on and exits once all have drained.
  */
 function supervise(config: Config): void {
   const logger = createLogger(config.logLevel);
@@ -114,8 +115,7 @@ function supervise(config: Config): void {
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
     setTimeout(() => process.exit(1), (config.shutdownDelay + config.shutdownTimeout + 5) * 1000).unref();
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  onStopSignals(stop);
 }
 
 /** Process entry: configuration (a bad value stops here with a message naming it), then serve. */

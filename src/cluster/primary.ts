@@ -8,6 +8,7 @@ import { openRuntime, type Runtime } from '../runtime.js';
 import type { KeyStore } from '../storage/types.js';
 import { AUDIT_METHODS, CLIENT_STORE_METHODS, KEY_STORE_METHODS, ORG_METHODS, QUOTA_COUNT_METHODS, REPLAY_METHODS, REVOCATION_METHODS, USAGE_METHODS } from './ipc-methods.js';
 import { IpcServer } from './ipc-rpc.js';
+import { onStopSignals } from '../lib/stop-signals.js';
 
 /** Worker processes reach the primary's stores when they are not shared by the fleet (no Redis, or no PostgreSQL). */
 export function primaryOwnsStores(config: Pick<Config, 'databaseUrl' | 'redisUrl'>): boolean {
@@ -123,7 +124,7 @@ export interface PrimaryOptions {
  * Redis): this process opens the runtime (migrations, keys, rotation, maintenance, revocations and
  * replay markers), serves no HTTP, forks the workers that do, and answers their store calls over
  * IPC. A worker that dies is replaced; workers exit when this process does (node:cluster exits a
- * worker whose IPC channel closes). SIGTERM/SIGINT are passed on; once every worker has drained,
+ * worker whose IPC channel closes). Stop signals (lib/stop-signals.ts) are passed on; once every worker has drained,
  * the runtime closes and the process exits 0 (1 if a worker did not exit cleanly).
  */
 export async function runStorePrimary(config: Config, options: PrimaryOptions): Promise<void> {
@@ -190,6 +191,5 @@ export async function runStorePrimary(config: Config, options: PrimaryOptions): 
     for (const w of workers) w.process.kill(signal);
     if (workers.length === 0) void finish();
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  onStopSignals(stop);
 }

@@ -156,3 +156,40 @@ t.test('WORKERS=2, SIGTERM while the workers are still starting: the primary exi
     'no timeout',
   );
 });
+
+// docs/contract.md "Operations": SIGHUP, SIGQUIT and SIGUSR2 stop a node as SIGTERM does (src/lib/stop-signals.ts).
+t.test('SIGHUP stops one process as SIGTERM does: the graceful stop, exit 0', async (t) => {
+  const s = await start({});
+  const exit = await s.proc.stop('SIGHUP', 30_000);
+  t.same(exit, { code: 0, signal: null }, 'exit 0, not killed by the signal');
+  const logs = s.proc.jsonLines();
+  t.ok(
+    logs.some((l) => l.msg === 'shutting down: draining in-flight requests' && l.signal === 'SIGHUP'),
+    'the drain ran for SIGHUP',
+  );
+  t.ok(
+    logs.some((l) => l.msg === 'stopped'),
+    'a clean stop is logged',
+  );
+});
+
+for (const signal of ['SIGHUP', 'SIGQUIT', 'SIGUSR2'] as const) {
+  t.test(`WORKERS=2, ${signal}: the primary passes it on, the workers drain, exit 0`, async (t) => {
+    const s = await start({ WORKERS: '2' });
+    const exit = await s.proc.stop(signal, 40_000);
+    t.same(exit, { code: 0, signal: null }, 'exit 0, not killed by the signal');
+    const logs = s.proc.jsonLines();
+    t.ok(
+      logs.some((l) => l.msg === 'stopping workers' && l.signal === signal),
+      'the primary passed the signal on',
+    );
+    t.notOk(
+      logs.some((l) => l.msg === 'worker died; starting another'),
+      'no worker was replaced',
+    );
+    t.ok(
+      logs.some((l) => l.msg === 'stopped'),
+      'the primary closed its stores and logged a clean stop',
+    );
+  });
+}

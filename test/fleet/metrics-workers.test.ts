@@ -50,4 +50,11 @@ t.test('WORKERS=2: 20 token requests read 20 in tokenmill_tokens_issued_total', 
       'process metrics',
     );
   }
+
+  // Any stop signal, not only SIGTERM (src/lib/stop-signals.ts): the primary passes it on and exits once the workers drained.
+  t.same(await node.stop('SIGHUP'), { code: 0, signal: null }, 'SIGHUP: exit 0, not killed by the signal');
+  t.ok(
+    node.jsonLines().some((l) => l.msg === 'stopping workers' && l.signal === 'SIGHUP'),
+    'the primary passed SIGHUP on',
+  );
 });
