@@ -90,7 +90,8 @@ async function serve(config: Config, open = openRuntime): Promise<void> {
 
 /**
  * WORKERS > 1: the primary forks that many workers sharing the listeners (node:cluster), restarts
- * one that dies, and on a stop signal (lib/stop-signals.ts) passes it on and exits once all have drained.
+ * one that dies, and on a stop signal (lib/stop-signals.ts) passes it on and exits once all have
+ * drained.
  */
 function supervise(config: Config): void {
   const logger = createLogger(config.logLevel);

@@ -124,8 +124,9 @@ export interface PrimaryOptions {
  * Redis): this process opens the runtime (migrations, keys, rotation, maintenance, revocations and
  * replay markers), serves no HTTP, forks the workers that do, and answers their store calls over
  * IPC. A worker that dies is replaced; workers exit when this process does (node:cluster exits a
- * worker whose IPC channel closes). Stop signals (lib/stop-signals.ts) are passed on; once every worker has drained,
- * the runtime closes and the process exits 0 (1 if a worker did not exit cleanly).
+ * worker whose IPC channel closes). Stop signals (lib/stop-signals.ts) are passed on; once every
+ * worker has drained, the runtime closes and the process exits 0 (1 if a worker did not exit
+ * cleanly).
  */
 export async function runStorePrimary(config: Config, options: PrimaryOptions): Promise<void> {
   const logger = createLogger(config.logLevel);
