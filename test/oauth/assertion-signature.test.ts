@@ -112,7 +112,10 @@ for (const alg of ALGS) {
       t.equal(await oursAccepts(jws, c), true, 'and so does tokenmill');
     }
 
-    const jws = await sign(key, c.clientId);
+    // A signature whose first byte is 0 (1 in 256) truncated from the front is the same RSA integer,
+    // which jose accepts: that case is checked on its own below, so the differential uses another.
+    let jws = await sign(key, c.clientId);
+    while (Buffer.from(jws.split('.')[2]!, 'base64url')[0] === 0) jws = await sign(key, c.clientId);
     const [h, p, s] = jws.split('.') as [string, string, string];
     const sigLen = Buffer.from(s, 'base64url').length;
     const cases: [string, string][] = [];
@@ -127,6 +130,20 @@ for (const alg of ALGS) {
     for (const [what, tampered] of cases) {
       t.equal(await joseAccepts(tampered, c), false, `jose refuses: ${what}`);
       t.equal(await oursAccepts(tampered, c), false, `tokenmill refuses: ${what}`);
+    }
+
+    if (alg.startsWith('RS') || alg.startsWith('PS')) {
+      // RFC 8017 §8.1.2 / §8.2.2 step 1: a signature of another length than the modulus is invalid,
+      // even one that only lacks a leading zero byte (jose, through node:crypto, takes it).
+      let zeroFirst = '';
+      for (let i = 0; i < 20_000 && !zeroFirst; i++) {
+        const candidate = await sign(key, c.clientId);
+        if (Buffer.from(candidate.split('.')[2]!, 'base64url')[0] === 0) zeroFirst = candidate;
+      }
+      t.ok(zeroFirst, 'found a signature whose first byte is 0');
+      t.equal(await oursAccepts(zeroFirst, c), true, 'tokenmill accepts it as signed');
+      const stripped = withPart(zeroFirst, 2, Buffer.from(zeroFirst.split('.')[2]!, 'base64url').subarray(1).toString('base64url'));
+      t.equal(await oursAccepts(stripped, c), false, 'tokenmill refuses it without its leading zero byte');
     }
   });
 }

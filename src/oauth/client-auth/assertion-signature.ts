@@ -61,6 +61,9 @@ export function verifyJwsSignature(alg: string, key: KeyObject, signingInput: st
   const p = Object.hasOwn(PARAMS, alg) ? PARAMS[alg] : undefined;
   if (!p || !keyFitsAlg(alg, key)) return Promise.resolve(false);
   if (p.p1363Bytes !== undefined && signature.length !== p.p1363Bytes) return Promise.resolve(false);
+  // RFC 8017 §8.1.2 and §8.2.2, step 1: an RSA signature is exactly as long as the modulus. OpenSSL
+  // alone takes a shorter one as if left-padded with zeros (a second encoding of one signature).
+  if (p.padding !== undefined && signature.length !== Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8)) return Promise.resolve(false);
   const options: VerifyKeyObjectInput & { saltLength?: number } = { key };
   if (p.p1363Bytes !== undefined) options.dsaEncoding = 'ieee-p1363';
   if (p.padding !== undefined) options.padding = p.padding;
