@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync, rmSync, ftruncateSync, statSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { sampleRss } from './system.mjs';
+import { descendants, memoryParts, sampleRss } from './system.mjs';
 import { generateAssertions } from './assertions.mjs';
 import { load } from './load.mjs';
 
@@ -79,6 +79,16 @@ export async function measure(opts, ctx, row, role, t, client) {
     const stopSampling = sampleRss(t.entry.child.pid);
     const r = await load(opts, { url: t.url, auth, client, assertions: a?.file, duration: opts.duration, onSpawn: stopSampling.watch });
     const s = stopSampling();
+    // where each of tokenmill's processes holds its memory at the end of the load (the peaks are
+    // RSS samples; this says what the RSS is made of)
+    const root = t.entry.child.pid;
+    const memory =
+      t.kind === 'ours'
+        ? descendants(root).flatMap((pid) => {
+            const parts = memoryParts(pid);
+            return parts ? [{ pid, primary: pid === root, ...parts }] : [];
+          })
+        : null;
     const logs = t.entry && t.kind === 'ours' ? await drainLog(t.entry.logFile) : null;
     if (t.entry.exited) throw new Error(`${t.name} exited during the load (code ${t.entry.code}, signal ${t.entry.signal})`);
     const tps = r.ok / r.secs;
@@ -104,6 +114,7 @@ export async function measure(opts, ctx, row, role, t, client) {
       assertions: a?.count ?? null,
       ...s,
       cpuPerToken,
+      memory,
       logWarnings: logs?.warn ?? 0,
       logErrors: logs?.error ?? 0,
       logSamples: logs?.samples ?? [],

@@ -29,6 +29,37 @@ export function rssKb(pid) {
   }
 }
 
+/**
+ * Where a process's resident memory is, in MB, from /proc/PID/smaps: `file` (file-backed pages: the
+ * node binary and shared libraries), `wasm` (WebAssembly memories: a read-write anonymous mapping
+ * directly followed by V8's PROT_NONE guard region of 4 GiB or more; in tokenmill, PGlite's linear
+ * memory), `malloc` (the main malloc heap, `[heap]`) and `otherAnon` (every other anonymous
+ * mapping: V8's heap pages and compiled code, the threads' malloc arenas, stacks). null once the process is gone.
+ */
+export function memoryParts(pid) {
+  let text;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return null;
+  }
+  const maps = [];
+  for (const line of text.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) maps.push({ start: parseInt(head[1], 16), end: parseInt(head[2], 16), perms: head[3], name: head[4], rssKb: 0 });
+    else if (line.startsWith('Rss:') && maps.length) maps[maps.length - 1].rssKb = Number(line.split(/\s+/)[1]);
+  }
+  const parts = { rss: 0, file: 0, wasm: 0, malloc: 0, otherAnon: 0 };
+  maps.forEach((m, i) => {
+    const next = maps[i + 1];
+    const guarded = m.name === '' && m.perms.startsWith('rw') && next?.name === '' && next.perms.startsWith('---') && next.start === m.end && next.end - next.start >= 4 * 2 ** 30;
+    const part = m.name.startsWith('/') ? 'file' : m.name === '[heap]' ? 'malloc' : guarded ? 'wasm' : m.name === '' || m.name.startsWith('[anon') ? 'otherAnon' : null;
+    parts.rss += m.rssKb;
+    if (part) parts[part] += m.rssKb;
+  });
+  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v / 1024]));
+}
+
 /** utime and stime (clock ticks) of a /proc `stat` file: a process's or one of its threads'. */
 function userSysTicks(statPath) {
   const s = readFileSync(statPath, 'utf8');
