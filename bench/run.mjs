@@ -236,6 +236,7 @@ async function main() {
             m.non2xx ? `NON-2XX ${m.non2xx}` : '',
             m.sockErr ? `socket errors ${m.sockErr}` : '',
             m.wraps ? `assertion wraps ${m.wraps}` : '',
+            m.warmup?.non2xx || m.warmup?.wraps ? `warm-up: ${m.warmup.non2xx} non-2xx, ${m.warmup.wraps} assertion wraps` : '',
             m.logErrors || m.logWarnings ? `log: ${m.logErrors} errors ${m.logWarnings} warnings` : '',
           ]
             .filter(Boolean)

@@ -66,10 +66,15 @@ export async function measure(opts, ctx, row, role, t, client) {
   };
   try {
     let warmRate = 0;
+    let warmup = null;
     if (opts.warmup > 0) {
-      const a = await assertionsFor(opts.warmup, lastRate.get(key) ?? GUESS[role]);
+      // As generous as the measurement's own estimate: a warm-up that runs out of assertions
+      // re-sends used ones, each refused as a replay (401), and tokenmill's failed-authentication
+      // limit then blocks this source (429) for the measurement that follows.
+      const a = await assertionsFor(opts.warmup, Math.max(lastRate.get(key) ?? 0, bestRate.get(t.name) ?? 0, GUESS[role]));
       const w = await load(opts, { url: t.url, auth, client, assertions: a?.file, duration: opts.warmup });
       warmRate = w.ok / w.secs;
+      warmup = { non2xx: w.non2xx, wraps: role === 'ceiling' ? 0 : (w.wraps ?? 0) };
     }
     if (t.entry) await drainLog(t.entry.logFile);
     // expected rate: the warm-up's, this row's last measurement, the best this target did on any
@@ -115,6 +120,7 @@ export async function measure(opts, ctx, row, role, t, client) {
       ...s,
       cpuPerToken,
       memory,
+      warmup,
       logWarnings: logs?.warn ?? 0,
       logErrors: logs?.error ?? 0,
       logSamples: logs?.samples ?? [],

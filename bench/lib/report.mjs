@@ -65,6 +65,8 @@ export function summarise(ctx, results) {
         non2xx: sum(row.id, role, 'non2xx'),
         sockErr: sum(row.id, role, 'sockErr'),
         wraps: sum(row.id, role, 'wraps'),
+        /** warm-ups with a non-2xx answer or a re-sent assertion (the measurement after them is suspect) */
+        warmupProblems: ms.filter((m) => m.warmup?.non2xx || m.warmup?.wraps).length,
         rssMaxMB: maxOf(row.id, role, 'rssMaxMB'),
         rssMaxOneMB: maxOf(row.id, role, 'rssMaxOneMB'),
         cpuCores: med(row.id, role, 'cpuCores'),
@@ -166,7 +168,7 @@ export function summarise(ctx, results) {
     add(`RSS ≤ ${RSS_LIMIT_MB} MB per process under load (${label})`, `largest process ${fmt(one, 0)} MB; primary + workers ${fmt(tot, 0)} MB`, one <= RSS_LIMIT_MB, memoryNote(w2.map((l) => l.row)));
   }
 
-  const bad = lines.filter((l) => l.non2xx > 0 || l.sockErr > 0 || l.wraps > 0 || l.errors.length);
+  const bad = lines.filter((l) => l.non2xx > 0 || l.sockErr > 0 || l.wraps > 0 || l.warmupProblems > 0 || l.errors.length);
   add('no non-2xx, socket errors or failed rows', bad.length ? bad.map((l) => `${l.row}/${l.role}`).join(', ') : 'none', bad.length === 0);
   const info = [];
   const w1 = get('pg-es256-basic', 'ours'),
@@ -282,11 +284,15 @@ export function renderMarkdown(ctx, sum) {
   out.push('| target | measured | result |', '|---|---|---|');
   for (const t of sum.targets) out.push(`| ${t.name} | ${t.measured}${t.note ? ` (${t.note})` : ''} | ${t.result} |`);
   if (sum.info.length) out.push('', ...sum.info.map((s) => `- ${s}`));
-  const warnLines = sum.lines.filter((l) => l.logWarnings || l.logErrors || l.errors.length);
+  const warnLines = sum.lines.filter((l) => l.logWarnings || l.logErrors || l.warmupProblems || l.errors.length);
   if (warnLines.length) {
     out.push('', 'Problems seen:');
     for (const l of warnLines) {
       if (l.errors.length) out.push(`- ${l.row}/${l.role}: ${l.errors.length} failed measurement(s): ${l.errors[0].split('\n')[0].slice(0, 300)}`);
+      if (l.warmupProblems)
+        out.push(
+          `- ${l.row}/${l.role}: ${l.warmupProblems} warm-up(s) got non-2xx answers or re-sent assertions; the measurements after them may have met tokenmill's failed-authentication limit (429)`,
+        );
       if (l.logWarnings || l.logErrors)
         out.push(`- ${l.row}/${l.role}: tokenmill logged ${l.logErrors} error and ${l.logWarnings} warning lines under load, e.g. ${l.logSamples.map((s) => `\`${s}\``).join('; ')}`);
     }
