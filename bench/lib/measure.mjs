@@ -64,29 +64,29 @@ export async function measure(opts, ctx, row, role, t, client) {
     await generateAssertions(f, count, { clientId: client.id, aud: t.issuer, keyPem });
     return { file: f, count, ms: Date.now() - t0 };
   };
+  // expected rate, for sizing the assertions: this row's last measurement, the best this target did
+  // on any row so far (a private_key_jwt row cannot beat the same server's client_secret_basic), a
+  // generous guess (a short warm-up of a cold server underestimates), or the warm-up's own rate.
+  // Running out is not harmless: wrk then re-sends used assertions, each refused as a replay
+  // (401), and tokenmill's failed-authentication limit blocks this source (429) for what follows.
+  const expectedRate = (warmRate = 0) => Math.max(warmRate, lastRate.get(key) ?? 0, bestRate.get(t.name) ?? 0, GUESS[role]);
   try {
     let warmRate = 0;
     let warmup = null;
     if (opts.warmup > 0) {
-      // As generous as the measurement's own estimate: a warm-up that runs out of assertions
-      // re-sends used ones, each refused as a replay (401), and tokenmill's failed-authentication
-      // limit then blocks this source (429) for the measurement that follows.
-      const a = await assertionsFor(opts.warmup, Math.max(lastRate.get(key) ?? 0, bestRate.get(t.name) ?? 0, GUESS[role]));
+      const a = await assertionsFor(opts.warmup, expectedRate());
       const w = await load(opts, { url: t.url, auth, client, assertions: a?.file, duration: opts.warmup });
       warmRate = w.ok / w.secs;
       warmup = { non2xx: w.non2xx, wraps: role === 'ceiling' ? 0 : (w.wraps ?? 0) };
     }
     if (t.entry) await drainLog(t.entry.logFile);
-    // expected rate: the warm-up's, this row's last measurement, the best this target did on any
-    // row so far (a private_key_jwt row cannot beat the same server's client_secret_basic), or a
-    // generous guess (a short warm-up of a cold server underestimates)
-    const a = await assertionsFor(opts.duration, Math.max(warmRate, lastRate.get(key) ?? 0, bestRate.get(t.name) ?? 0, GUESS[role]));
-    const stopSampling = sampleRss(t.entry.child.pid);
+    const a = await assertionsFor(opts.duration, expectedRate(warmRate));
+    const root = t.entry.child.pid;
+    const stopSampling = sampleRss(root);
     const r = await load(opts, { url: t.url, auth, client, assertions: a?.file, duration: opts.duration, onSpawn: stopSampling.watch });
     const s = stopSampling();
     // where each of tokenmill's processes holds its memory at the end of the load (the peaks are
     // RSS samples; this says what the RSS is made of)
-    const root = t.entry.child.pid;
     const memory =
       t.kind === 'ours'
         ? descendants(root).flatMap((pid) => {
