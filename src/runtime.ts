@@ -233,7 +233,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       revocations,
       audit,
       refusalAudit,
-      authFailures: new FailureLimiter({ counter: fast.failures, logger, now: () => clock.now() }),
+      authFailures: new FailureLimiter({ counter: fast.failures, broadcast: fast.blocks, logger, now: () => clock.now() }),
       failureCounter: fast.failures,
       bus: fast.bus,
       adminToken: admin.token,

@@ -17,7 +17,12 @@ import { decode, encode } from './ipc-codec.js';
 type CallMessage = { tokenmill: 'call'; id: number; target: string; method: string; args: unknown[] };
 type ReplyMessage =
   { tokenmill: 'reply'; id: number; ok: true; value: unknown } | { tokenmill: 'reply'; id: number; ok: false; error: { name: string; message: string; store?: string; error?: string } };
-type SingleMessage = CallMessage | ReplyMessage | { tokenmill: 'bus'; channel: 'clients' | 'keys'; id: string };
+type SingleMessage =
+  | CallMessage
+  | ReplyMessage
+  | { tokenmill: 'bus'; channel: 'clients' | 'keys'; id: string }
+  // a failed-authentication block the primary's count started (lib/failure-limiter.ts)
+  | { tokenmill: 'block'; source: string; ms: number };
 
 export type IpcMessage = SingleMessage | { tokenmill: 'batch'; messages: SingleMessage[] };
 
@@ -169,7 +174,7 @@ export class IpcClient {
     });
   }
 
-  /** Messages the primary sends unasked (invalidation broadcasts). */
+  /** Messages the primary sends unasked (invalidation broadcasts, failed-authentication blocks). */
   onMessage(listener: (message: IpcMessage) => void): void {
     this.listeners.push(listener);
   }

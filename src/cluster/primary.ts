@@ -93,10 +93,15 @@ export function exposeRuntime(server: IpcServer, rt: Runtime, workers: () => Wor
   });
 
   // WORKERS > 1 without a shared Redis: failed authentications are counted here, for every worker
-  // at once (each worker keeps its own map of blocked sources: see lib/failure-limiter.ts).
-  server.handle('failures', 'consume', ([source]) => {
+  // at once. Each worker keeps its own map of blocked sources (lib/failure-limiter.ts), so a block
+  // is sent to all of them, in the same turn as the reply to the worker whose failure started it:
+  // the others have it queued before that failure is answered.
+  server.handle('failures', 'consume', async ([source]) => {
     if (!rt.failureCounter) return 0;
-    return rt.failureCounter.consume(String(source));
+    const key = String(source);
+    const ms = await rt.failureCounter.consume(key);
+    if (ms > 0) for (const w of workers()) server.send(w, { tokenmill: 'block', source: key, ms });
+    return ms;
   });
 
   server.handle('runtime', 'describe', () => ({ stores: rt.stores, dependencies: rt.dependencies.map((d) => d.name).filter((n) => n !== 'keys') }));

@@ -4,7 +4,7 @@ import { Metrics } from '../lib/metrics-registry.js';
 import { Keyring } from '../keys/keyring.js';
 import { resolveAdminToken } from '../lib/admin-token.js';
 import { systemClock } from '../lib/clock.js';
-import { FailureLimiter, type FailureCounter } from '../lib/failure-limiter.js';
+import { FailureLimiter, type BlockBroadcast, type FailureCounter } from '../lib/failure-limiter.js';
 import { RefusalAudit } from '../lib/refusal-audit.js';
 import type { Revocations } from '../oauth/revocation.js';
 import type { Dependency, Runtime, RuntimeOptions } from '../runtime.js';
@@ -105,6 +105,11 @@ export async function openWorkerRuntime(config: Config, options: RuntimeOptions,
   const refusalAudit = new RefusalAudit(audit, clock, { logger });
   // Failed authentications are counted by the primary, so the limit holds for the node, not per worker.
   const failureCounter: FailureCounter | null = config.authFailureLimit ? { consume: async (source) => Number(await ipc.call('failures', 'consume', [source])) } : null;
+  // The primary sends every block its count starts to every worker (cluster/primary.ts).
+  const blocks: BlockBroadcast = {
+    announce: async () => {},
+    onAnnounced: (handler) => ipc.onMessage((m) => void (m.tokenmill === 'block' && handler(m.source, m.ms))),
+  };
 
   // The primary created the KEK and the admin-token hash in DATA_DIR (if not configured) before forking.
   const encryption = new KeyEncryption(resolveKeyEncryptionKey(config.keyEncryptionKey, config.dataDir).key);
@@ -161,7 +166,7 @@ export async function openWorkerRuntime(config: Config, options: RuntimeOptions,
     revocations,
     audit,
     refusalAudit,
-    authFailures: new FailureLimiter({ counter: failureCounter, logger, now: () => clock.now() }),
+    authFailures: new FailureLimiter({ counter: failureCounter, broadcast: blocks, logger, now: () => clock.now() }),
     failureCounter,
     bus,
     adminToken: admin.token,

@@ -63,9 +63,25 @@ const MAX_BLOCKED = 100_000;
 /** How often `anyBlocked` drops the blocks that have ended. */
 const SWEEP_EVERY_MS = 5_000;
 
+/**
+ * Blocks told to every process that answers requests for the same count: the other nodes of a
+ * fleet (Redis pub/sub, storage/kv/redis/invalidation-bus.ts), the other workers of a node
+ * (cluster/). `announce` resolves once the block has been handed on (or could not be); every
+ * process, the announcing one included, is then told through `onAnnounced`.
+ */
+export interface BlockBroadcast {
+  announce(source: string, ms: number): Promise<void>;
+  onAnnounced(handler: (source: string, ms: number) => void): void;
+}
+
+/** The longest block accepted from a broadcast: AUTH_FAILURE_BLOCK's maximum (config/schema.ts). */
+const MAX_ANNOUNCED_MS = 86_400_000;
+
 export interface FailureLimiterOptions {
   /** null: the limit is off (AUTH_FAILURE_MAX=0) */
   counter: FailureCounter | null;
+  /** where the blocks this process starts are announced and others' are heard; absent: this process only */
+  broadcast?: BlockBroadcast | null;
   logger: { warn(obj: object, msg: string): void };
   /** ms since the epoch for the local block times (the runtime's clock); default Date.now. The counters run on real time. */
   now?: () => number;
@@ -76,15 +92,18 @@ export interface FailureLimiterOptions {
  * `check` runs before any credential is looked at and is local: a map of the sources this process
  * has seen blocked, with their unblock time (no store round trip on any request, successful or
  * not). `fail` counts one failure in the shared counter (only failures pay that round trip) and,
- * when the counter answers "blocked", enters the source into the map. Another node learns of a
- * block at that source's next failure there, so each node lets a blocked source make at most one
- * more failed attempt (plus those already in flight). Counting is per source only, never per
+ * when the counter answers "blocked", enters the source into the map and announces the block
+ * (`broadcast`) before the failure is answered, so the other nodes and workers refuse the source
+ * too, its right secret included. A process that missed the announcement (Redis reconnecting)
+ * learns of the block at that source's next failure there: at most one more failed attempt per
+ * process (plus those already in flight). Counting is per source only, never per
  * client_id: a client is never locked out for everyone, and the answers are the same whether the
  * client_id exists or not.
  */
 export class FailureLimiter {
   readonly enabled: boolean;
   private readonly counter: FailureCounter | null;
+  private readonly broadcast: BlockBroadcast | null;
   private readonly logger: FailureLimiterOptions['logger'];
   private readonly now: () => number;
   private readonly blocked = new Map<string, number>();
@@ -94,6 +113,8 @@ export class FailureLimiter {
   constructor(options: FailureLimiterOptions) {
     this.counter = options.counter;
     this.enabled = options.counter !== null;
+    this.broadcast = this.enabled ? (options.broadcast ?? null) : null;
+    this.broadcast?.onAnnounced((source, ms) => this.heard(source, ms));
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
   }
@@ -147,10 +168,23 @@ export class FailureLimiter {
     if (ms <= 0) return;
     const now = this.now();
     const previous = this.blocked.get(key);
-    if (previous === undefined || previous <= now) {
-      this.logger.warn({ source: ip.slice(0, 64), key, endpoint, blockSeconds: Math.ceil(ms / 1000) }, 'too many failed authentications from one source: answered 429 until the block ends');
-    }
+    const starts = previous === undefined || previous <= now;
     this.remember(key, now + ms, now);
+    if (!starts) return;
+    this.logger.warn({ source: ip.slice(0, 64), key, endpoint, blockSeconds: Math.ceil(ms / 1000) }, 'too many failed authentications from one source: answered 429 until the block ends');
+    // Awaited, so the other processes have been told before this failure is answered.
+    await this.broadcast?.announce(key, ms).catch(() => {});
+  }
+
+  /** A block announced by another process (or echoed back): entered here, never shortened. */
+  private heard(source: unknown, ms: unknown): void {
+    if (typeof source !== 'string' || source.length === 0 || source.length > 64) return;
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) return;
+    const now = this.now();
+    const until = now + Math.min(ms, MAX_ANNOUNCED_MS);
+    const previous = this.blocked.get(source);
+    if (previous !== undefined && previous >= until) return;
+    this.remember(source, until, now);
   }
 
   /** Sources blocked in this process now (tests, memory reporting). */

@@ -464,6 +464,41 @@ t.test('Redis stores', async (t) => {
     t.strictSame(got[5], ['clients', 'c2'], 'malformed messages are ignored');
   });
 
+  t.test('failed-authentication blocks reach every node on the same prefix, and only those', async (t) => {
+    const prefix = redisTestPrefix(t);
+    const name = `tmtest-${randomBytes(4).toString('hex')}`;
+    const warnings: string[] = [];
+    const logger: RedisLogger = { warn: ((_obj: unknown, msg: string) => void warnings.push(msg)) as RedisLogger['warn'], info: (() => {}) as RedisLogger['info'] };
+    const a = await open(t, url, prefix);
+    const b = await open(t, url, prefix, { connectionName: name, logger });
+    const other = await open(t, url, redisTestPrefix(t));
+    const atA: [string, number][] = [];
+    const atB: [string, number][] = [];
+    const atOther: [string, number][] = [];
+    a.invalidation.onAnnounced((source, ms) => atA.push([source, ms]));
+    b.invalidation.onAnnounced((source, ms) => atB.push([source, ms]));
+    other.invalidation.onAnnounced((source, ms) => atOther.push([source, ms]));
+    await Promise.all([a.invalidation.ready(5000), b.invalidation.ready(5000), other.invalidation.ready(5000)]);
+
+    await a.invalidation.announce('203.0.113.5', 60_000);
+    t.ok(await eventually(() => atB.length === 1 && atA.length === 1), 'heard by the other node and echoed to the announcer');
+    t.strictSame(atB, [['203.0.113.5', 60_000]]);
+    const cut = await killConnections(url, `${name}-sub`);
+    t.equal(cut, 1, 'B loses its subscriber connection');
+    t.ok(await eventually(async () => (await connectionCount(url, `${name}-sub`)) === 1), 'and re-connects');
+    await b.invalidation.ready(5000);
+    await a.invalidation.publish('clients', 'after-reconnect');
+    const raw = new Redis(url);
+    t.teardown(() => raw.disconnect());
+    await raw.publish(`${prefix}authblock`, 'not json');
+    await raw.publish(`${prefix}authblock`, '{"source":7,"ms":"x"}');
+    await a.invalidation.announce('2001:db8:1:2::/64', 5_000);
+    t.ok(await eventually(() => atB.length === 2), 'still subscribed to blocks after the re-connect');
+    t.strictSame(atB[1], ['2001:db8:1:2::/64', 5_000], 'malformed announcements are not delivered');
+    t.equal(warnings.filter((w) => w === 'ignoring a malformed block announcement').length, 2, 'each is logged at warn');
+    t.strictSame(atOther, [], 'a deployment on another prefix hears nothing');
+  });
+
   t.test('Redis unreachable: every call fails with StoreUnavailableError, logged, never thrown at the process', async (t) => {
     const warnings: unknown[] = [];
     const logger: RedisLogger = { warn: ((obj: unknown) => void warnings.push(obj)) as RedisLogger['warn'], info: (() => {}) as RedisLogger['info'] };

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SharedCounts } from '../../quota/shared-counts.js';
-import { memoryFailureCounter, type FailureCounter } from '../../lib/failure-limiter.js';
+import { memoryFailureCounter, type BlockBroadcast, type FailureCounter } from '../../lib/failure-limiter.js';
 import type { InvalidationBus, ReplayCache, RevocationEvent, RevocationStore, SeedVerdict } from '../types.js';
 import { LocalInvalidationBus, MemoryReplayCache, MemoryRevocationStore } from './memory-store.js';
 
@@ -14,6 +14,8 @@ export interface FastStores {
   quotaCounts: SharedCounts | null;
   /** failed authentications per source (AUTH_FAILURE_*); null when the limit is off */
   failures: FailureCounter | null;
+  /** where failed-authentication blocks reach the other nodes (Redis); null: one node */
+  blocks: BlockBroadcast | null;
   description: string;
   dependencies: { name: string; check(): Promise<string | undefined | void> }[];
   close(): Promise<void>;
@@ -71,6 +73,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
       bus: redis.invalidation,
       quotaCounts: redis.quota,
       failures: redis.failures,
+      blocks: redis.invalidation,
       description: 'redis (shared by the fleet; durable copy in SQL)',
       dependencies: [
         { name: 'redis', check: () => redis.ping() },
@@ -94,6 +97,7 @@ export async function openFastStores(config: Config, clock: Clock, logger: Logge
     bus: new LocalInvalidationBus(),
     quotaCounts: null,
     failures: config.authFailureLimit ? memoryFailureCounter(config.authFailureLimit) : null,
+    blocks: null,
     description: 'in-process (this node only)',
     dependencies: [{ name: 'replay', check: async () => describeWindow(replay.untrustedWindow()) }],
     close: async () => {},
