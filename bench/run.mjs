@@ -20,7 +20,7 @@ import { tempDirs, log, cleanup, interrupted, freePort, sleep, startServer, wait
 import { systemTicks } from './lib/system.mjs';
 import { runChild } from './lib/load.mjs';
 import { configKeys, startTokenmill, registerClient, clientKey, probe, setUpPostgres, setUpRedisPrefix } from './lib/targets.mjs';
-import { drainLog, measure } from './lib/measure.mjs';
+import { drainLog, measure, measurePair } from './lib/measure.mjs';
 import { fmtInt, fmt, summarise, renderMarkdown } from './lib/report.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -221,9 +221,24 @@ async function main() {
       let items = plan.filter((p) => p.row === row);
       // A paired row alternates by round, so each of its two clients goes first in every other round.
       if (row.pairWithout ? round % 2 === 0 : (round + ri) % 2 === 0) items = items.reverse();
+      const labelOf = (it) => `round ${round}/${opts.rounds} ${row.id} ${it.role}`;
+      if (interrupted) throw new Error('interrupted');
+      if (row.pairWithout && items.length === 2 && items.every((it) => !it.error)) {
+        try {
+          for (const [k, m] of (await measurePair(opts, ctx, row, items)).entries()) {
+            m.round = round;
+            results.push(m);
+            logMeasurement(labelOf(items[k]), m);
+          }
+        } catch (err) {
+          log(`${labelOf(items[0])} and ${items[1].role}: FAILED: ${err.message}`);
+          for (const it of items) results.push({ round, row: row.id, role: it.role, target: it.t.name, error: err.message });
+        }
+        continue;
+      }
       for (const it of items) {
         if (interrupted) throw new Error('interrupted');
-        const label = `round ${round}/${opts.rounds} ${row.id} ${it.role}`;
+        const label = labelOf(it);
         if (it.error) {
           results.push({ round, row: row.id, role: it.role, target: it.t?.name ?? it.role, error: it.error });
           continue;
@@ -232,18 +247,7 @@ async function main() {
           const m = await measure(opts, ctx, row, it.role, it.t, it.client);
           m.round = round;
           results.push(m);
-          const flags = [
-            m.non2xx ? `NON-2XX ${m.non2xx}` : '',
-            m.sockErr ? `socket errors ${m.sockErr}` : '',
-            m.wraps ? `assertion wraps ${m.wraps}` : '',
-            m.warmup?.non2xx || m.warmup?.wraps ? `warm-up: ${m.warmup.non2xx} non-2xx, ${m.warmup.wraps} assertion wraps` : '',
-            m.logErrors || m.logWarnings ? `log: ${m.logErrors} errors ${m.logWarnings} warnings` : '',
-          ]
-            .filter(Boolean)
-            .join(', ');
-          log(
-            `${label}: ${fmtInt(m.tps)} tokens/s p50 ${fmt(m.p50)} ms p99 ${fmt(m.p99)} ms RSS ${fmt(m.rssMaxMB, 0)} MB cpu ${fmt(m.cpuCores)} of ${fmt(m.machineBusyCores)} busy cores${flags ? ` — ${flags}` : ''}`,
-          );
+          logMeasurement(label, m);
         } catch (err) {
           log(`${label}: FAILED: ${err.message}`);
           results.push({ round, row: row.id, role: it.role, target: it.t.name, error: err.message });
@@ -269,6 +273,23 @@ async function main() {
     writeFileSync(join(outDir, `${name}.json`), json);
   }
   log(`written bench/results/latest.md and latest.json (also ${stamp}.md/.json)`);
+}
+
+/** One measurement's log line: rate, latency, memory, CPU, and anything that went wrong. */
+function logMeasurement(label, m) {
+  const flags = [
+    m.non2xx ? `NON-2XX ${m.non2xx}` : '',
+    m.sockErr ? `socket errors ${m.sockErr}` : '',
+    m.wraps ? `assertion wraps ${m.wraps}` : '',
+    m.warmup?.non2xx || m.warmup?.wraps ? `warm-up: ${m.warmup.non2xx} non-2xx, ${m.warmup.wraps} assertion wraps` : '',
+    m.logErrors || m.logWarnings ? `log: ${m.logErrors} errors ${m.logWarnings} warnings` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const slices = m.slices ? ` (${m.slices} alternating slices)` : '';
+  log(
+    `${label}: ${fmtInt(m.tps)} tokens/s${slices} p50 ${fmt(m.p50)} ms p99 ${fmt(m.p99)} ms RSS ${fmt(m.rssMaxMB, 0)} MB cpu ${fmt(m.cpuCores)} of ${fmt(m.machineBusyCores)} busy cores${flags ? ` — ${flags}` : ''}`,
+  );
 }
 
 /** The row whose client a `pairWithout` row is measured against, on the same process, in every round. */

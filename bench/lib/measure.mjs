@@ -107,6 +107,8 @@ export async function measure(opts, ctx, row, role, t, client) {
       role,
       target: t.name,
       tps,
+      ok: r.ok,
+      secs: r.secs,
       p50: r.p50,
       p90: r.p90,
       p99: r.p99,
@@ -128,4 +130,76 @@ export async function measure(opts, ctx, row, role, t, client) {
   } finally {
     for (const f of files) rmSync(f, { force: true });
   }
+}
+
+/** Slices per client and round of a `pairWithout` row (see `measurePair`). */
+export const PAIR_SLICES = 4;
+
+/**
+ * A `pairWithout` row: its two clients, on the same process, in PAIR_SLICES alternating slices
+ * each (A B B A A B B A …), each slice a load of duration / PAIR_SLICES seconds (rounded up), the
+ * first slice of each client after the usual warm-up. Each client runs first and second in a pair
+ * equally often, so a drift of the machine's speed through the round weighs on both alike; one
+ * load of each, back to back, let a drift of 10–20% decide a 5% comparison. `items` are the
+ * (role, target, client) of the two clients, the first to go first; returns one merged
+ * measurement per client, in that order.
+ */
+export async function measurePair(opts, ctx, row, items) {
+  const duration = Math.max(1, Math.ceil(opts.duration / PAIR_SLICES));
+  const slices = items.map(() => []);
+  for (let i = 0; i < PAIR_SLICES * 2; i++) {
+    const k = i % 4 === 0 || i % 4 === 3 ? 0 : 1;
+    const it = items[k];
+    const o = { ...opts, duration, warmup: slices[k].length === 0 ? opts.warmup : 0 };
+    slices[k].push(await measure(o, ctx, row, it.role, it.t, it.client));
+  }
+  return slices.map(mergeSlices);
+}
+
+/**
+ * One measurement from a client's slices: rates and CPU per token from the summed tokens, seconds
+ * and CPU time; counts summed; peaks as the largest; latency percentiles as the median slice's
+ * (wrk reports no histogram to merge); the memory breakdown of the last slice.
+ */
+function mergeSlices(ms) {
+  const total = (f) => ms.reduce((a, m) => a + (m[f] ?? 0), 0);
+  const ok = total('ok');
+  const secs = total('secs');
+  const threadSecs = {};
+  for (const m of ms) for (const [k, v] of Object.entries(m.threadSecs ?? {})) threadSecs[k] = (threadSecs[k] ?? 0) + v;
+  const loadgenSecs = total('loadgenSecs');
+  const perToken = (cpuSecs) => (ok > 0 ? (cpuSecs * 1e6) / ok : NaN);
+  const weighted = (f) => ms.reduce((a, m) => a + (m[f] ?? 0) * (m.secs ?? 0), 0) / secs;
+  const last = ms[ms.length - 1];
+  return {
+    ...last,
+    tps: ok / secs,
+    ok,
+    secs,
+    slices: ms.length,
+    p50: median(ms.map((m) => m.p50)),
+    p90: median(ms.map((m) => m.p90)),
+    p99: median(ms.map((m) => m.p99)),
+    max: Math.max(...ms.map((m) => m.max ?? 0)),
+    requests: total('requests'),
+    non2xx: total('non2xx'),
+    sockErr: total('sockErr'),
+    timeouts: total('timeouts'),
+    wraps: total('wraps'),
+    assertions: total('assertions') || null,
+    rssMaxMB: Math.max(...ms.map((m) => m.rssMaxMB)),
+    rssMaxOneMB: Math.max(...ms.map((m) => m.rssMaxOneMB)),
+    cpuCores: weighted('cpuCores'),
+    machineBusyCores: weighted('machineBusyCores'),
+    loadgenCores: weighted('loadgenCores'),
+    otherCores: weighted('otherCores'),
+    disturbed: ms.some((m) => m.disturbed),
+    threadSecs,
+    loadgenSecs,
+    cpuPerToken: { ...Object.fromEntries(Object.entries(threadSecs).map(([k, v]) => [k, perToken(v)])), loadgen: perToken(loadgenSecs) },
+    warmup: ms[0].warmup,
+    logWarnings: total('logWarnings'),
+    logErrors: total('logErrors'),
+    logSamples: [...new Set(ms.flatMap((m) => m.logSamples ?? []))].slice(0, 5),
+  };
 }

@@ -10,8 +10,8 @@ export const ALL_ROWS = [
     deploy: 'embedded',
     compareWith: 'es256-basic',
     clientQuota: { per_second: 1_000_000_000, per_day: 1_000_000_000, enforce: true },
-    // Each round also measures the es256-basic client on the same process right before or after
-    // this row (the order alternates), and the quota's cost is read from those adjacent pairs.
+    // Each round also measures the es256-basic client on the same process, in slices alternating
+    // with this row's (measure.mjs measurePair), and the quota's cost is read from that pair.
     pairWithout: true,
     desc: 'ES256, client_secret_basic, embedded, on the es256-basic process: a client with a token quota that is never reached (per_second and per_day = 1e9, enforced)',
   },

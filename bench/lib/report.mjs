@@ -108,13 +108,13 @@ export function summarise(ctx, results) {
     R('es256-basic') && get('es256-basic', 'ceiling') ? pct(R('es256-basic').oursCeiling) : 'not measured',
     R('es256-basic') && get('es256-basic', 'ceiling') ? R('es256-basic').oursCeiling >= 0.6 : null,
   );
-  // Paired: the same process, the client without a quota measured right before or after in each round.
+  // Paired: the same process, the client without a quota measured in alternating slices in each round (measure.mjs measurePair).
   const quotaPaired = byKey.has('quota-es256-basic/without');
   const quotaBasic = quotaPaired ? ratio('quota-es256-basic', 'ours', 'quota-es256-basic', 'without') : ratio('quota-es256-basic', 'ours', 'es256-basic', 'ours');
   const quotaCpu = quotaPaired ? cpuRatio('quota-es256-basic', 'ours', 'quota-es256-basic', 'without') : NaN;
   add(
     'ES256 basic with a token quota (never reached) within 5% of without',
-    Number.isFinite(quotaBasic) ? `with quota = ${pct(quotaBasic)} of without${quotaPaired ? ' (adjacent pairs)' : ''}` : 'not measured',
+    Number.isFinite(quotaBasic) ? `with quota = ${pct(quotaBasic)} of without${quotaPaired ? ' (alternating slices)' : ''}` : 'not measured',
     Number.isFinite(quotaBasic) ? quotaBasic >= 0.95 : null,
     Number.isFinite(quotaCpu) ? `server CPU per token over the load generator's, with / without: ${pct(quotaCpu)}` : '',
   );
