@@ -94,13 +94,14 @@ export function exposeRuntime(server: IpcServer, rt: Runtime, workers: () => Wor
 
   // WORKERS > 1 without a shared Redis: failed authentications are counted here, for every worker
   // at once. Each worker keeps its own map of blocked sources (lib/failure-limiter.ts), so a block
-  // is sent to all of them, in the same turn as the reply to the worker whose failure started it:
-  // the others have it queued before that failure is answered.
-  server.handle('failures', 'consume', async ([source]) => {
+  // is sent to the other workers in the same turn as the reply to the worker whose failure started
+  // it: they have it queued before that failure is answered. That worker learns it from the reply
+  // (and logs the start of the block: a block it had heard of first would not be logged anywhere).
+  server.handle('failures', 'consume', async ([source], from) => {
     if (!rt.failureCounter) return 0;
     const key = String(source);
     const ms = await rt.failureCounter.consume(key);
-    if (ms > 0) for (const w of workers()) server.send(w, { tokenmill: 'block', source: key, ms });
+    if (ms > 0) for (const w of workers()) if (w !== from) server.send(w, { tokenmill: 'block', source: key, ms });
     return ms;
   });
 

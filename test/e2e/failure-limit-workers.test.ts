@@ -41,4 +41,7 @@ t.test('WORKERS=2: one count per source for the node', async (t) => {
   for (let i = 0; i < 20; i++) next.push(await token(s, c.client_id, `wrong-again-${i}`));
   t.same(next, new Array<number>(20).fill(429), 'every later attempt: 429, at either worker (none learns of the block by failing first)');
   for (let i = 0; i < 4; i++) t.equal(await token(s, c.client_id, c.client_secret as string), 429, 'the right secret from the blocked source: 429, whichever worker');
+  const starts = s.jsonLines().filter((l) => l.msg === 'too many failed authentications from one source: answered 429 until the block ends');
+  t.equal(starts.length, 1, 'the start of the block is logged once, by the worker whose failure started it');
+  t.match(starts[0], { level: 40, key: '127.0.0.1', endpoint: 'token', blockSeconds: 300 }, 'with the source and the endpoint');
 });
