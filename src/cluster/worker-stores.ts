@@ -105,7 +105,8 @@ export async function openWorkerRuntime(config: Config, options: RuntimeOptions,
   const refusalAudit = new RefusalAudit(audit, clock, { logger });
   // Failed authentications are counted by the primary, so the limit holds for the node, not per worker.
   const failureCounter: FailureCounter | null = config.authFailureLimit ? { consume: async (source) => Number(await ipc.call('failures', 'consume', [source])) } : null;
-  // The primary sends every block its count starts to every worker (cluster/primary.ts).
+  // The primary counts, so it announces: each block its count starts goes to the other workers
+  // (cluster/primary.ts), and this worker learns its own from the reply to `consume`.
   const blocks: BlockBroadcast = {
     announce: async () => {},
     onAnnounced: (handler) => ipc.onMessage((m) => void (m.tokenmill === 'block' && handler(m.source, m.ms))),
