@@ -146,6 +146,19 @@ t.test('announced blocks: never shortened, bounded, malformed ones ignored, a fa
   t.equal(L.check('192.0.2.12'), 60, 'an announcement that fails does not fail the request, and the block holds here');
 });
 
+t.test('an announcement flood cannot grow the map past 100,000 sources: the oldest block is dropped first', async (t) => {
+  const now = 1_000;
+  const shared = sharedBroadcast();
+  const announcer = shared.join();
+  const { logger } = capture();
+  const L = new FailureLimiter({ counter: memoryFailureCounter({ max: 5, windowSeconds: 60, blockSeconds: 60 }), broadcast: shared.join(), logger, now: () => now });
+  for (let i = 0; i < 100_001; i++) await announcer.announce(`flood-${i}`, 60_000);
+  t.equal(L.blockedSources(), 100_000, 'at most 100,000 blocked sources are held');
+  t.equal(L.check('flood-0'), 0, 'the oldest was dropped');
+  t.equal(L.check('flood-1'), 60, 'the next oldest is still blocked');
+  t.equal(L.check('flood-100000'), 60, 'the newest is blocked');
+});
+
 t.test('off: no counter, nothing is counted or blocked', async (t) => {
   const { logger } = capture();
   const shared = sharedBroadcast();
