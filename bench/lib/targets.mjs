@@ -14,7 +14,11 @@ export async function configKeys() {
   return Object.keys(ConfigSchema.properties);
 }
 
-export async function startTokenmill(name, { tmp, logLevel, keys, extraEnv = {}, cfgKeys }) {
+/**
+ * `nodeArgs`: Node options after those of `npm start`; `cwd`: the server's working directory
+ * (default: the repository; the server reads nothing from it).
+ */
+export async function startTokenmill(name, { tmp, logLevel, keys, extraEnv = {}, cfgKeys, nodeArgs = [], cwd }) {
   const dir = join(tmp, name);
   mkdirSync(join(dir, 'data'), { recursive: true });
   mkdirSync(join(dir, 'keys'), { recursive: true }); // empty KEYS_DIR: no operator keys imported
@@ -33,7 +37,7 @@ export async function startTokenmill(name, { tmp, logLevel, keys, extraEnv = {},
     SHUTDOWN_TIMEOUT: '5',
     ...extraEnv,
   });
-  const entry = startServer(name, [...SERVER_NODE_ARGS, DIST_SERVER], { env, logFile: join(dir, 'server.log') });
+  const entry = startServer(name, [...SERVER_NODE_ARGS, ...nodeArgs, DIST_SERVER], { env, cwd, logFile: join(dir, 'server.log') });
   const issuer = `http://127.0.0.1:${port}`;
   await waitReady(entry, `${issuer}/readyz`);
   // /readyz answers 503 until the stores and the signing key are up: wait for a 200
