@@ -61,7 +61,7 @@ const keys = generateKeys(join(tmp, 'keys'));
 
 /**
  * Fresh client assertions for one load of `seconds` (private_key_jwt): tokenmill refuses a used
- * one, so no two loads share a file. Null for client_secret_basic.
+ * one, so no two loads share a file. Undefined for client_secret_basic.
  */
 async function assertionsFor(issuer, client, seconds) {
   if (auth !== 'pkjwt') return undefined;
