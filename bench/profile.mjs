@@ -26,8 +26,8 @@ import { generateKeys } from './lib/keys.mjs';
 import { generateAssertions } from './lib/assertions.mjs';
 import { load } from './lib/load.mjs';
 import { attribute, microsecondsTable, parsePerfScript } from './lib/perf-profile.mjs';
-import { asyncCleanups, cleanup, freePort, log, startServer, tempDirs, waitReady } from './lib/processes.mjs';
-import { configKeys, probe, registerClient, startTokenmill } from './lib/targets.mjs';
+import { asyncCleanups, cleanup, log, sleep, tempDirs } from './lib/processes.mjs';
+import { configKeys, probe, registerClient, startCeiling, startTokenmill } from './lib/targets.mjs';
 
 const PERF_FLAG = '--perf-basic-prof-only-functions';
 const HZ = 999;
@@ -80,7 +80,7 @@ async function profile(target, client, audience) {
   const data = join(tmp, `${target.name}.perf.data`);
   const window = duration - 1;
   const running = load(opts, { url: target.url, auth, client, assertions, duration });
-  await new Promise((r) => setTimeout(r, 500));
+  await sleep(500);
   const perf = spawn('perf', ['record', '-F', String(HZ), '-g', '-p', String(pid), '-o', data, '--', 'sleep', String(window)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let perfErr = '';
   perf.stderr.on('data', (d) => (perfErr += d));
@@ -96,17 +96,9 @@ async function profile(target, client, audience) {
 }
 
 async function main() {
-  const ceilingPort = await freePort();
   // Node 24's V8 writes an isolate-*-v8.log into the working directory when a --perf-basic-prof
   // flag is on: both servers run in the temporary directory, which the run removes.
-  const ceilingEntry = startServer('ceiling', [PERF_FLAG, join(HERE, 'ceiling.mjs')], {
-    cwd: tmp,
-    env: { ...process.env, PORT: String(ceilingPort), HOST: '127.0.0.1', NODE_ENV: 'production' },
-    logFile: join(tmp, 'ceiling.log'),
-  });
-  const ceilingIssuer = `http://127.0.0.1:${ceilingPort}`;
-  await waitReady(ceilingEntry, `${ceilingIssuer}/`);
-  const ceiling = { name: 'ceiling', kind: 'ceiling', entry: ceilingEntry, issuer: ceilingIssuer, url: `${ceilingIssuer}/oauth2/token`, tmp, keys };
+  const ceiling = await startCeiling({ tmp, keys, nodeArgs: [PERF_FLAG], cwd: tmp });
 
   const ours = await startTokenmill('tokenmill', {
     tmp,

@@ -19,7 +19,7 @@ import { ALL_ROWS, parseOptions } from './lib/options.mjs';
 import { tempDirs, log, cleanup, interrupted, freePort, sleep, startServer, waitReady } from './lib/processes.mjs';
 import { systemTicks } from './lib/system.mjs';
 import { runChild } from './lib/load.mjs';
-import { configKeys, startTokenmill, registerClient, clientKey, probe, setUpPostgres, setUpRedisPrefix } from './lib/targets.mjs';
+import { configKeys, startCeiling, startTokenmill, registerClient, clientKey, probe, setUpPostgres, setUpRedisPrefix } from './lib/targets.mjs';
 import { drainLog, measure, measurePair } from './lib/measure.mjs';
 import { fmtInt, fmt, summarise, renderMarkdown } from './lib/report.mjs';
 
@@ -109,16 +109,7 @@ async function main() {
   // 2. servers
   const cfgKeys = await configKeys();
   const targets = {};
-  const ceilingPort = await freePort();
-  {
-    const entry = startServer('ceiling', [join(HERE, 'ceiling.mjs')], {
-      env: { ...process.env, PORT: String(ceilingPort), HOST: '127.0.0.1', NODE_ENV: 'production' },
-      logFile: join(tmp, 'ceiling.log'),
-    });
-    const issuer = `http://127.0.0.1:${ceilingPort}`;
-    await waitReady(entry, `${issuer}/`);
-    targets.ceiling = { name: 'ceiling', kind: 'ceiling', entry, issuer, url: `${issuer}/oauth2/token`, tmp, keys, clients: { any: { id: 'bench-client', secret: 'x' } } };
-  }
+  targets.ceiling = await startCeiling({ tmp, keys });
   for (const alg of [...new Set(ctx.rows.filter((r) => !r.compareWith).map((r) => r.alg))]) {
     const port = await freePort();
     const env = {

@@ -86,7 +86,6 @@ export function leafTier(frames) {
 
 /**
  * Samples per category, split into the event loop (the thread whose id is the process id) and
- * every other thread of the process.
  * every other thread of the process; and the event loop's samples whose leaf is JIT code (or the
  * interpreter), by tier: on Node 22 and later, code that stays in Maglev is slower than TurboFan's.
  * @returns {{ eventLoop: Map<string, number>, otherThreads: Map<string, number>, eventLoopTiers: Map<string, number>, samples: number }}
@@ -95,12 +94,12 @@ export function attribute(samples, pid) {
   const eventLoop = new Map();
   const otherThreads = new Map();
   const eventLoopTiers = new Map();
+  const count = (map, key) => map.set(key, (map.get(key) ?? 0) + 1);
   for (const s of samples) {
-    const into = s.tid === pid ? eventLoop : otherThreads;
-    const c = categorize(s.frames);
-    into.set(c, (into.get(c) ?? 0) + 1);
-    const tier = s.tid === pid ? leafTier(s.frames) : null;
-    if (tier) eventLoopTiers.set(tier, (eventLoopTiers.get(tier) ?? 0) + 1);
+    const onEventLoop = s.tid === pid;
+    count(onEventLoop ? eventLoop : otherThreads, categorize(s.frames));
+    const tier = onEventLoop ? leafTier(s.frames) : null;
+    if (tier) count(eventLoopTiers, tier);
   }
   return { eventLoop, otherThreads, eventLoopTiers, samples: samples.length };
 }

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { basicCredentials } from '@tokenmill/verify/protocol';
-import { ROOT, DIST_SERVER, SERVER_NODE_ARGS, AUDIENCE, SCOPES, TOKEN_TTL } from './constants.mjs';
+import { HERE, ROOT, DIST_SERVER, SERVER_NODE_ARGS, AUDIENCE, SCOPES, TOKEN_TTL } from './constants.mjs';
 import { asyncCleanups, freePort, sleep, tail, startServer, waitReady } from './processes.mjs';
 import { generateAssertions } from './assertions.mjs';
 import { urlenc, ASSERTION_PREFIX } from './load.mjs';
@@ -12,6 +12,22 @@ import { urlenc, ASSERTION_PREFIX } from './load.mjs';
 export async function configKeys() {
   const { ConfigSchema } = await import(pathToFileURL(join(ROOT, 'dist/src/config/schema.js')).href);
   return Object.keys(ConfigSchema.properties);
+}
+
+/**
+ * The bare-Fastify ceiling (bench/ceiling.mjs) on a free loopback port, as a target. `nodeArgs`:
+ * Node options for it; `cwd`: its working directory (default: the repository).
+ */
+export async function startCeiling({ tmp, keys, nodeArgs = [], cwd }) {
+  const port = await freePort();
+  const entry = startServer('ceiling', [...nodeArgs, join(HERE, 'ceiling.mjs')], {
+    cwd,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production' },
+    logFile: join(tmp, 'ceiling.log'),
+  });
+  const issuer = `http://127.0.0.1:${port}`;
+  await waitReady(entry, `${issuer}/`);
+  return { name: 'ceiling', kind: 'ceiling', entry, issuer, url: `${issuer}/oauth2/token`, tmp, keys, clients: { any: { id: 'bench-client', secret: 'x' } } };
 }
 
 /**
